@@ -1,0 +1,102 @@
+# grilld: top-level build. See README.md; `make help` lists the targets.
+
+include mk/flags.mk
+
+DAEMONS := poller ingest api stream twsim
+PROGS   := $(addprefix $(BIN)/grilld-,$(DAEMONS))
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libgrilld.a
+
+# Each daemon is every .c file of its folder; the simulator lives in sim/.
+dir_poller := poller
+dir_ingest := ingest
+dir_api    := api
+dir_stream := stream
+dir_twsim  := sim
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir_$(1))/*.c))
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_LIB  := $(BUILD)/tests/unit.o
+TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+
+.PHONY: all help deps test unit integration sanitize fuzz bench run chaos \
+	clean checksrc format sample-config
+all: checksrc $(PROGS) $(TOOLS)
+
+help:
+	@echo "make              build every program into $(BIN)/"
+	@echo "make deps         install the Debian packages grilld needs (idempotent)"
+	@echo "make test         unit and integration tests (real redis-server, influxd)"
+	@echo "make sanitize     the whole suite under ASan and UBSan"
+	@echo "make run          the whole stack on this machine, in the foreground"
+	@echo "make bench        the benchmarks"
+	@echo "make sample-config  regenerate deploy/etc/grilld.yaml from the option table"
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+define daemon_rule
+$(BIN)/grilld-$(1): $(call objs_of,$(1)) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/unit.o: tests/unit/unit.c tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_LIB) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+checksrc:
+	@sh mk/checksrc.sh
+
+deps:
+	@sh mk/deps.sh
+
+unit: all $(UNIT_BINS)
+	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run unit
+
+integration: all $(UNIT_BINS)
+	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration
+
+test: deps-check all $(UNIT_BINS)
+	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run
+
+# The whole suite again, built with ASan and UBSan into a tree of its own.
+sanitize: deps-check
+	@$(MAKE) --no-print-directory SAN=1 test
+
+deps-check:
+	@sh mk/deps.sh --check-or-install
+
+sample-config: $(BUILD)/tools/confgen
+	$(BUILD)/tools/confgen > deploy/etc/grilld.yaml
+
+run: deps-check all
+	@BIN=$(BIN) RESET=$(RESET) bash mk/run.sh
+
+bench: deps-check all
+	@BUILD=$(BUILD) BIN=$(BIN) bash bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

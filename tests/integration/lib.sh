@@ -1,0 +1,165 @@
+# Shared by every integration scenario: TAP output, and real servers
+# (redis-server, influxd, grilld's daemons) started on free loopback ports
+# in a temporary folder that is removed afterwards, also when a test fails.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   start_redis; start_influx
+#   check "redis answers" redis_cli PING
+#   done_testing
+
+set -u
+GRILLD_TOP=${GRILLD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build/release}
+BIN=${BIN:-bin}
+case "$BUILD" in /*) ;; *) BUILD=$GRILLD_TOP/$BUILD ;; esac
+case "$BIN" in /*) ;; *) BIN=$GRILLD_TOP/$BIN ;; esac
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/grilld-it.XXXXXX")
+_pids=()
+_n=0
+_failed=0
+
+_cleanup() {
+	local pid
+	for pid in "${_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${_pids[@]}"; do
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() {
+	_n=$((_n + 1))
+	_failed=$((_failed + 1))
+	echo "not ok $_n - $1"
+	shift
+	[ $# -gt 0 ] && echo "#   $*"
+	return 0
+}
+# check DESC CMD...: passes when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$T/.check.out" 2>&1; then ok "$desc"; else
+		not_ok "$desc" "command failed: $* :: $(head -c 600 "$T/.check.out")"
+	fi
+}
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1" "expected [$2], got [$3]"
+	fi
+}
+# check_match DESC REGEX ACTUAL
+check_match() {
+	if [[ $3 =~ $2 ]]; then ok "$1"; else
+		not_ok "$1" "[$3] does not match /$2/"
+	fi
+}
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+	exit $?
+}
+bail() { not_ok "$*"; done_testing; }
+
+freeport() { "$BUILD/tools/freeport" "${1:-1}"; }
+
+# wait_for DESC SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+	local desc=$1 secs=$2 i
+	shift 2
+	for i in $(seq 1 $((secs * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "# timed out waiting for $desc" >&2
+	return 1
+}
+
+start_redis() {
+	REDIS_PORT=$(freeport)
+	mkdir -p "$T/redis"
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
+		--save "" --appendonly "${REDIS_AOF:-no}" --daemonize no \
+		--logfile "$T/redis/redis.log" &
+	REDIS_PID=$!
+	_pids+=("$REDIS_PID")
+	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+	export REDIS_PORT REDIS_URL GRILLD_REDIS_URL=$REDIS_URL
+	wait_for redis 10 redis-cli -p "$REDIS_PORT" PING || bail "redis-server starts"
+}
+redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# influxd 1.x, its HTTP API and its backup service on ports of its own.
+start_influx() {
+	local p
+	p=($(freeport 2))
+	INFLUX_PORT=${p[0]}
+	mkdir -p "$T/influx"
+	cat >"$T/influx/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:${p[1]}"
+[meta]
+  dir = "$T/influx/meta"
+[data]
+  dir = "$T/influx/data"
+  wal-dir = "$T/influx/wal"
+  query-log-enabled = false
+[coordinator]
+[retention]
+  check-interval = "30m"
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+[continuous_queries]
+  log-enabled = false
+  run-interval = "${INFLUX_CQ_INTERVAL:-1s}"
+[logging]
+  level = "warn"
+CONF
+	influxd -config "$T/influx/influxdb.conf" >"$T/influx/influxd.log" 2>&1 &
+	INFLUX_PID=$!
+	_pids+=("$INFLUX_PID")
+	INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
+	export INFLUX_PORT INFLUX_URL GRILLD_INFLUX_URL=$INFLUX_URL
+	wait_for influxd 20 curl -sf "$INFLUX_URL/ping" || bail "influxd starts"
+}
+# influx_query DB QUERY: prints the JSON answer of /query.
+influx_query() {
+	curl -sS -G "$INFLUX_URL/query" --data-urlencode "db=$1" \
+		--data-urlencode "q=$2" --data-urlencode "epoch=ns"
+}
+
+# start_daemon NAME READY_URL [ARGS...]: starts bin/grilld-NAME in the
+# foreground with its log in $T/NAME.log and waits for READY_URL.
+start_daemon() {
+	local name=$1 url=$2
+	shift 2
+	"$BIN/grilld-$name" -d "$@" >>"$T/$name.log" 2>&1 &
+	local pid=$!
+	_pids+=("$pid")
+	eval "PID_${name//-/_}=$pid"
+	if ! wait_for "grilld-$name" 15 curl -sf "$url"; then
+		echo "# grilld-$name log:" && sed 's/^/#   /' "$T/$name.log" | tail -20
+		return 1
+	fi
+}
+# stop_pid PID: SIGTERM, then wait; returns the exit status.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1"
+}
