@@ -1,0 +1,124 @@
+/*
+ * conf: configuration from one declarative table of options.
+ *
+ * Every option is declared once (common/options.c) with its name
+ * ("section.key"), type, default, bounds, the daemons that read it and a
+ * line of help. From that one table come: the defaults, the YAML file
+ * (libyaml), the environment overrides (section.key is overridden by
+ * GRILLD_SECTION_KEY), -n validation, the printed configuration (secrets
+ * masked) and the documented sample deploy/etc/grilld.yaml.
+ *
+ * Precedence: default, then the file, then the environment. Durations are
+ * written 250ms, 30s, 5m, 2h, 7d and stored in milliseconds; sizes 512,
+ * 64KiB, 16MiB and stored in bytes.
+ *
+ * Errors name the key, the file and the line ("grilld.yaml:12: poller.
+ * interval: 2s is below the minimum 5s"). conf_load() reports every
+ * problem it finds, not just the first.
+ *
+ * Options of type CONF_TREE hold structured YAML (lists of accounts,
+ * devices, rules): conf keeps the parsed node and the daemon walks it with
+ * the cnode_* functions, reporting its own errors with cnode_where().
+ *
+ * Ownership: every string and node belongs to the struct conf and lives
+ * until conf_free(), also across reloads (a reload retires the strings of
+ * the running configuration instead of freeing them, so a thread that
+ * still holds one is safe; tree options keep the first load's nodes alive
+ * and later ones only until the next reload, so daemons re-read trees
+ * only from their main thread).
+ */
+#ifndef GRILLD_CONF_H
+#define GRILLD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum conf_type {
+	CONF_STR,	/* char * */
+	CONF_SECRET,	/* char *, never printed, masked in logs */
+	CONF_INT,	/* int64_t */
+	CONF_DOUBLE,	/* double */
+	CONF_BOOL,	/* bool */
+	CONF_DURATION,	/* int64_t milliseconds */
+	CONF_SIZE,	/* int64_t bytes */
+	CONF_TREE,	/* const struct cnode * */
+};
+
+/* The daemons, as a mask of who reads an option. */
+#define CONF_POLLER	0x01u
+#define CONF_INGEST	0x02u
+#define CONF_API	0x04u
+#define CONF_STREAM	0x08u
+#define CONF_TWSIM	0x10u
+#define CONF_ALL	0x1fu
+
+struct conf_opt {
+	const char	*name;
+	enum conf_type	 type;
+	const char	*def;		/* as written in YAML; NULL: unset */
+	double		 min, max;	/* bounds when min < max */
+	const char	*choices;	/* CONF_STR: "a|b|c", or NULL */
+	unsigned	 who;
+	size_t		 off;		/* offset of the value in the target */
+	const char	*help;
+};
+
+enum cnode_kind { CNODE_SCALAR, CNODE_MAP, CNODE_SEQ };
+
+struct cnode {
+	enum cnode_kind	 kind;
+	char		*key;		/* in a map; NULL otherwise */
+	char		*value;		/* scalars */
+	const char	*file;
+	int		 line;
+	struct cnode	*child;		/* first entry of a map or sequence */
+	struct cnode	*next;		/* next sibling */
+};
+
+const struct cnode *cnode_get(const struct cnode *, const char *);
+const char	*cnode_str(const struct cnode *, const char *, const char *);
+/* "file:line" of a node, for error messages. */
+void		 cnode_where(const struct cnode *, char *, size_t);
+
+#define CONF_ERRS_MAX 32
+struct conf_errs {
+	int	 n;
+	char	 msg[CONF_ERRS_MAX][256];
+};
+
+struct conf {
+	const struct conf_opt	*opts;
+	size_t			 nopts;
+	void			*target;	/* the struct the offsets index */
+	size_t			 target_size;
+	char			*file;		/* NULL: no file */
+	struct cnode		*root;
+	char			(*origin)[64];	/* where each value came from */
+	char			**retired;	/* strings of older loads */
+	size_t			 nretired;
+	struct cnode		*root_retired;
+};
+
+void	conf_init(struct conf *, const struct conf_opt *, size_t, void *,
+	    size_t);
+/*
+ * Loads defaults, then file (NULL for none), then the environment, and
+ * validates. Returns 0, or -1 with every problem in errs. Secrets are
+ * registered with log_secret(). May be called again to reload (SIGHUP):
+ * the target is only replaced when the new configuration is valid.
+ */
+int	conf_load(struct conf *, const char *, struct conf_errs *);
+void	conf_free(struct conf *);
+/* Parses one value of an option's type into its slot (tests, reload). */
+int	conf_set(struct conf *, const char *, const char *, char *, size_t);
+const struct conf_opt *conf_find(const struct conf *, const char *);
+/* The environment variable that overrides an option. */
+void	conf_env_name(const char *, char *, size_t);
+/* Prints "key: value  # origin" for the options a daemon reads. */
+void	conf_print(const struct conf *, unsigned, FILE *);
+/* Writes the documented sample configuration of every option. */
+void	conf_write_sample(const struct conf_opt *, size_t, FILE *);
+
+#endif

@@ -1,0 +1,205 @@
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+static volatile sig_atomic_t	 quit_flag;
+static volatile sig_atomic_t	 hup_flag;
+static _Atomic int64_t		 beat_ms;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		hup_flag = 1;
+	else
+		quit_flag = 1;
+}
+
+bool
+daemon_stopping(void)
+{
+	return quit_flag != 0;
+}
+
+void
+daemon_request_stop(void)
+{
+	quit_flag = 1;
+}
+
+bool
+daemon_reload_pending(void)
+{
+	if (hup_flag == 0)
+		return false;
+	hup_flag = 0;
+	return true;
+}
+
+void
+daemon_heartbeat(void)
+{
+	atomic_store(&beat_ms, util_mono_ms());
+}
+
+int64_t
+daemon_heartbeat_age_ms(void)
+{
+	return util_mono_ms() - atomic_load(&beat_ms);
+}
+
+void
+daemon_sleep(int64_t ms)
+{
+	int64_t end = util_mono_ms() + ms;
+
+	while (!daemon_stopping()) {
+		int64_t left = end - util_mono_ms();
+
+		if (left <= 0)
+			break;
+		util_sleep_ms(left < 100 ? left : 100);
+	}
+}
+
+static void __attribute__((noreturn))
+usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-dhnv] [-f file]\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -f file  YAML configuration (default: none, built-in defaults\n"
+	    "           and the environment GRILLD_SECTION_KEY)\n"
+	    "  -h       this help\n"
+	    "  -n       check the configuration, print \"configuration OK\"\n"
+	    "  -v       more verbose; with -n, print the configuration\n",
+	    name);
+	exit(1);
+}
+
+static void
+apply_logging(const struct daemon *d)
+{
+	enum log_level lvl = LOG_LVL_INFO;
+	enum log_format fmt = LOG_FMT_TEXT;
+
+	log_level_parse(d->cf.log.level, &lvl);
+	log_format_parse(d->cf.log.format, &fmt);
+	if (d->verbose > 0)
+		lvl = LOG_LVL_DEBUG;
+	log_setlevel(lvl);
+	log_setformat(fmt);
+}
+
+static int
+load(struct daemon *d)
+{
+	struct conf_errs errs;
+
+	if (conf_load(&d->conf, d->file, &errs) == 0)
+		return 0;
+	for (int i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s: %s\n", d->name, errs.msg[i]);
+	if (errs.n == CONF_ERRS_MAX)
+		fprintf(stderr, "%s: (more errors not shown)\n", d->name);
+	return -1;
+}
+
+void
+daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
+    char **argv)
+{
+	struct sigaction sa;
+	bool check = false;
+	int ch;
+
+	d->name = name;
+	d->who = who;
+	d->file = NULL;
+	d->foreground = false;
+	d->verbose = 0;
+	while ((ch = getopt(argc, argv, "df:hnv")) != -1) {
+		switch (ch) {
+		case 'd':
+			d->foreground = true;
+			break;
+		case 'f':
+			d->file = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			d->verbose++;
+			break;
+		default:
+			usage(name);
+		}
+	}
+	if (optind != argc)
+		usage(name);
+
+	log_init(true, name);
+	conf_init(&d->conf, grilld_options, grilld_noptions, &d->cf,
+	    sizeof(d->cf));
+	if (load(d) == -1) {
+		conf_free(&d->conf);
+		exit(1);
+	}
+	if (check) {
+		if (d->verbose > 0)
+			conf_print(&d->conf, who, stdout);
+		printf("configuration OK\n");
+		conf_free(&d->conf);
+		exit(0);
+	}
+	apply_logging(d);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (!d->foreground) {
+		if (daemon(1, 0) == -1)
+			fatal("daemon");
+		log_init(false, name);
+	}
+	admin_process_metrics(name);
+	daemon_heartbeat();
+	log_info("starting (pid %d%s%s)", (int)getpid(),
+	    d->file ? ", configuration " : "", d->file ? d->file : "");
+}
+
+int
+daemon_reload(struct daemon *d)
+{
+	struct conf_errs errs;
+
+	if (conf_load(&d->conf, d->file, &errs) == -1) {
+		for (int i = 0; i < errs.n; i++)
+			log_warnx("reload: %s", errs.msg[i]);
+		log_warnx("reload: keeping the running configuration");
+		return -1;
+	}
+	apply_logging(d);
+	log_info("configuration reloaded");
+	return 0;
+}
+
+void
+daemon_teardown(struct daemon *d)
+{
+	conf_free(&d->conf);
+}

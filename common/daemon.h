@@ -1,0 +1,53 @@
+/*
+ * daemon: what every grilld daemon does the same way.
+ *
+ *   -f FILE   YAML configuration          -n  check it, print
+ *   -d        foreground, log to stderr        "configuration OK", exit
+ *   -v        more verbose (repeatable)   -h  usage
+ *
+ * daemon_setup() parses that command line, loads and validates the
+ * configuration (options.h) before any socket opens, sets up logging and
+ * the signal flags, and returns; on -n, -h or a bad configuration it
+ * exits. Without -d the daemon detaches and logs to syslog; under
+ * systemd, Kubernetes and `make run` daemons run with -d.
+ *
+ * Signal handlers only set flags: SIGTERM and SIGINT ask to stop
+ * (daemon_stopping), SIGHUP to reload (daemon_reload_pending); SIGPIPE
+ * is ignored. The main loop calls daemon_heartbeat() at least every few
+ * seconds: /health/live reports a loop that stopped beating.
+ */
+#ifndef GRILLD_DAEMON_H
+#define GRILLD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "options.h"
+
+#define DAEMON_STALL_MS 30000
+
+struct daemon {
+	const char		*name;		/* "grilld-poller" */
+	unsigned		 who;		/* CONF_POLLER, ... */
+	struct grilld_conf	 cf;
+	struct conf		 conf;
+	const char		*file;
+	bool			 foreground;
+	int			 verbose;
+};
+
+void	daemon_setup(struct daemon *, const char *, unsigned, int, char **);
+/* Reloads the file; 0, or -1 (the old configuration stays, errors logged). */
+int	daemon_reload(struct daemon *);
+void	daemon_teardown(struct daemon *);
+
+bool	daemon_stopping(void);
+void	daemon_request_stop(void);
+bool	daemon_reload_pending(void);	/* clears the flag */
+void	daemon_heartbeat(void);
+int64_t	daemon_heartbeat_age_ms(void);
+/* Sleeps up to ms, waking early when a stop is requested. */
+void	daemon_sleep(int64_t);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * grilld-ingest: see ingest.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "admin.h"
+#include "daemon.h"
+#include "log.h"
+#include "ingest.h"
+
+static bool
+ingest_ready(void *arg, struct buf *why)
+{
+	return true;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	struct admin *admin;
+	char err[256];
+
+	daemon_setup(&d, "grilld-ingest", CONF_INGEST, argc, argv);
+	if ((admin = admin_start(d.cf.ingest.admin_listen, ingest_ready, NULL, err,
+	    sizeof(err))) == NULL)
+		fatalx("admin server on %s: %s", d.cf.ingest.admin_listen, err);
+	log_info("admin on http://%s", d.cf.ingest.admin_listen);
+	while (!daemon_stopping()) {
+		daemon_heartbeat();
+		if (daemon_reload_pending())
+			daemon_reload(&d);
+		daemon_sleep(1000);
+	}
+	log_info("stopping");
+	admin_stop(admin);
+	daemon_teardown(&d);
+	return 0;
+}
