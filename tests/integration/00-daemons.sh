@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Every daemon: the common command line, configuration checks, the admin
+# endpoints, and a clean exit on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+check "deploy/etc/grilld.yaml is what the option table generates" \
+	diff -u "$GRILLD_TOP/deploy/etc/grilld.yaml" <("$BUILD/tools/confgen")
+
+for d in poller ingest api stream twsim; do
+	out=$("$BIN/grilld-$d" -n -f "$GRILLD_TOP/deploy/etc/grilld.yaml" 2>&1)
+	check_eq "grilld-$d -n accepts the sample configuration" \
+		"configuration OK" "$out"
+done
+
+cat >"$T/bad.yaml" <<'YAML'
+poller:
+  interval: 1s
+api:
+  listne: 127.0.0.1:1
+YAML
+out=$("$BIN/grilld-api" -n -f "$T/bad.yaml" 2>&1)
+rc=$?
+check_eq "-n on a bad file exits 1" 1 "$rc"
+check_match "-n names the file, line and key of a bad value" \
+	"bad.yaml:2: poller.interval: 1s is below the minimum 5s" "$out"
+check_match "-n suggests the key meant by a typo" \
+	"bad.yaml:4: unknown key 'api.listne' \(did you mean 'api.listen'\?\)" "$out"
+
+printf 'api:\n  listen: [unclosed\n' >"$T/broken.yaml"
+out=$("$BIN/grilld-stream" -n -f "$T/broken.yaml" 2>&1)
+check_eq "-n on malformed YAML exits 1" 1 "$?"
+check_match "malformed YAML is reported with its line" "broken.yaml:[0-9]+:[0-9]+: YAML" "$out"
+
+out=$(GRILLD_POLLER_INTERVAL=45s GRILLD_THERMOWORKS_PASSWORD=hunter2 \
+	"$BIN/grilld-poller" -n -v 2>&1)
+check_match "the environment overrides, and -v says where from" \
+	"poller.interval: 45s  # GRILLD_POLLER_INTERVAL" "$out"
+check_match "secrets are masked when the configuration is printed" \
+	'thermoworks.password: "\*\*\*\*\*\*\*\*"' "$out"
+if [[ $out == *hunter2* ]]; then not_ok "the password never appears"; else
+	ok "the password never appears"; fi
+
+out=$("$BIN/grilld-ingest" -h 2>&1)
+check_eq "-h exits 1" 1 "$?"
+check_match "-h prints the usage" "usage: grilld-ingest \[-dhnv\] \[-f file\]" "$out"
+
+ports=($(freeport 5))
+export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${ports[0]}
+export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${ports[1]}
+export GRILLD_API_LISTEN=127.0.0.1:${ports[2]}
+export GRILLD_STREAM_LISTEN=127.0.0.1:${ports[3]}
+export GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${ports[4]}
+i=0
+for d in poller ingest api stream twsim; do
+	url=http://127.0.0.1:${ports[$i]}
+	i=$((i + 1))
+	start=$(date +%s%N)
+	if ! start_daemon "$d" "$url/health/live"; then
+		not_ok "grilld-$d starts and answers /health/live"
+		continue
+	fi
+	ms=$((($(date +%s%N) - start) / 1000000))
+	ok "grilld-$d starts and answers /health/live (${ms} ms)"
+	body=$(curl -s "$url/metrics")
+	check_match "grilld-$d serves Prometheus metrics" \
+		"grilld_build_info\{daemon=\"grilld-$d\",version=\"[0-9.]+\"\} 1" "$body"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$url/health/ready")
+	check_match "grilld-$d answers /health/ready" "^(200|503)$" "$code"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$url/metrics")
+	check_eq "grilld-$d refuses other methods with 405" 405 "$code"
+	pid_var=PID_$d
+	pid=${!pid_var}
+	start=$(date +%s)
+	stop_pid "$pid"
+	rc=$?
+	check_eq "grilld-$d exits 0 on SIGTERM" 0 "$rc"
+	secs=$(($(date +%s) - start))
+	if [ "$secs" -le 10 ]; then ok "grilld-$d stops within 10 s (${secs} s)"
+	else not_ok "grilld-$d stops within 10 s" "took $secs s"; fi
+done
+
+# Something already on the admin port: a clear error, exit 1.
+
+start_redis
+export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:$REDIS_PORT
+out=$(timeout 10 "$BIN/grilld-poller" -d 2>&1)
+check_eq "a taken admin port stops the poller with status 1" 1 "$?"
+check_match "and the message says which address" "127.0.0.1:$REDIS_PORT" "$out"
+
+done_testing

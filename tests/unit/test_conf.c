@@ -1,0 +1,276 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "options.h"
+#include "unit.h"
+#include "util.h"
+
+static struct conf cf;
+static struct grilld_conf g;
+static struct conf_errs errs;
+
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir(), name);
+	fp = fopen(path, "w");
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, 0600);
+	return path;
+}
+
+static bool
+errs_have(const char *needle)
+{
+	for (int i = 0; i < errs.n; i++)
+		if (strstr(errs.msg[i], needle) != NULL)
+			return true;
+	for (int i = 0; i < errs.n; i++)
+		printf("#   error: %s\n", errs.msg[i]);
+	return false;
+}
+
+static int
+load(const char *file)
+{
+	conf_free(&cf);
+	conf_init(&cf, grilld_options, grilld_noptions, &g, sizeof(g));
+	return conf_load(&cf, file, &errs);
+}
+
+static void
+test_defaults(void)
+{
+	CHECK(load(NULL) == 0);
+	CHECK_STR(g.redis.url, "redis://127.0.0.1:6379/0");
+	CHECK_STR(g.influx.database, "grilld");
+	CHECK_STR(g.api.listen, "127.0.0.1:8080");
+	CHECK_INT(g.poller.interval, 30000);
+	CHECK_INT(g.poller.spool_max, 64 * 1024 * 1024);
+	CHECK(g.poller.backfill);
+	CHECK(g.thermoworks.password == NULL);
+	CHECK(g.twsim.accounts == NULL);
+}
+
+static void
+test_file_values(void)
+{
+	const char *f = write_file("ok.yaml",
+	    "# comment\n"
+	    "poller:\n"
+	    "  interval: 2m\n"
+	    "  spool_max: 16MiB\n"
+	    "  backfill: no\n"
+	    "api:\n"
+	    "  keys: [one, two]\n"
+	    "  rate: 12.5\n"
+	    "twsim:\n"
+	    "  accounts:\n"
+	    "    - email: a@b.c\n"
+	    "      password: x\n"
+	    "stream:\n");
+
+	CHECK(load(f) == 0);
+	CHECK_INT(g.poller.interval, 120000);
+	CHECK_INT(g.poller.spool_max, 16 * 1024 * 1024);
+	CHECK(!g.poller.backfill);
+	CHECK_STR(g.api.keys, "one,two");
+	CHECK_DBL(g.api.rate, 12.5, 0);
+	CHECK(g.twsim.accounts != NULL && g.twsim.accounts->kind == CNODE_SEQ);
+	CHECK_STR(cnode_str(g.twsim.accounts->child, "email", NULL), "a@b.c");
+	CHECK_INT(g.twsim.accounts->child->line, 11);
+}
+
+static void
+test_env_overrides_file(void)
+{
+	const char *f = write_file("env.yaml", "redis:\n  url: redis://h:1/0\n");
+
+	setenv("GRILLD_REDIS_URL", "redis://env:2/1", 1);
+	setenv("GRILLD_POLLER_INTERVAL", "45s", 1);
+	CHECK(load(f) == 0);
+	CHECK_STR(g.redis.url, "redis://env:2/1");
+	CHECK_INT(g.poller.interval, 45000);
+	unsetenv("GRILLD_REDIS_URL");
+	setenv("GRILLD_POLLER_INTERVAL", "soon", 1);
+	CHECK(load(f) == -1);
+	CHECK(errs_have("GRILLD_POLLER_INTERVAL"));
+	unsetenv("GRILLD_POLLER_INTERVAL");
+}
+
+static void
+test_errors_name_key_file_line(void)
+{
+	const char *f = write_file("bad.yaml",
+	    "poller:\n"
+	    "  interval: 2s\n"
+	    "  concurency: 5\n"
+	    "api:\n"
+	    "  max_body: lots\n"
+	    "log:\n"
+	    "  level: loud\n"
+	    "bogus:\n"
+	    "  key: 1\n");
+
+	CHECK(load(f) == -1);
+	CHECK(errs_have("bad.yaml:2: poller.interval: 2s is below the minimum "
+	    "5s"));
+	CHECK(errs_have("bad.yaml:3: unknown key 'poller.concurency' (did you "
+	    "mean 'poller.concurrency'?)"));
+	CHECK(errs_have("bad.yaml:5: api.max_body: 'lots' is not a size"));
+	CHECK(errs_have("bad.yaml:7: log.level: 'loud' is not one of"));
+	CHECK(errs_have("bad.yaml:9: unknown key 'bogus.key'"));
+	CHECK_INT(errs.n, 5);
+}
+
+static void
+test_malformed_yaml(void)
+{
+	CHECK(load(write_file("m1.yaml", "poller:\n  interval: [1, 2\n")) == -1);
+	CHECK(errs_have("m1.yaml:"));
+	CHECK(errs_have("YAML"));
+	CHECK(load(write_file("m2.yaml", "- a\n- b\n")) == -1);
+	CHECK(errs_have("must be a map of sections"));
+	CHECK(load(write_file("m3.yaml", "a: &x 1\nb: *x\n")) == -1);
+	CHECK(errs_have("aliases"));
+	CHECK(load(write_file("m4.yaml", "api:\n  listen: a\n  listen: b\n"))
+	    == -1);
+	CHECK(errs_have("duplicate key"));
+	CHECK(load(write_file("m5.yaml", "api:\n  listen: {a: 1}\n")) == -1);
+	CHECK(errs_have("must be a single value"));
+	CHECK(load(write_file("m6.yaml", "\xff\xfe garbage: \x01\n")) == -1);
+	CHECK(load(write_file("empty.yaml", "")) == 0);
+	CHECK(load("/nonexistent/grilld.yaml") == -1);
+	CHECK(errs_have("No such file"));
+}
+
+static void
+test_deep_nesting_refused(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "twsim:\n  faults: ");
+	for (int i = 0; i < 100; i++)
+		buf_putc(&b, '[');
+	for (int i = 0; i < 100; i++)
+		buf_putc(&b, ']');
+	buf_putc(&b, '\n');
+	CHECK(load(write_file("deep.yaml", b.data)) == -1);
+	CHECK(errs_have("nested deeper"));
+	buf_free(&b);
+}
+
+static void
+test_out_of_range(void)
+{
+	CHECK(load(write_file("r.yaml", "api:\n  max_batch: 0\n  threads: "
+	    "99999\n")) == -1);
+	CHECK(errs_have("api.max_batch: 0 is below the minimum 1"));
+	CHECK(errs_have("api.threads: 99999 is above the maximum 1024"));
+	CHECK(load(write_file("r2.yaml", "api:\n  max_batch: 1e3\n")) == -1);
+	CHECK(errs_have("is not an integer"));
+	CHECK(load(write_file("r3.yaml", "tracing:\n  sample_ratio: nan\n"))
+	    == -1);
+}
+
+static void
+test_secret_file(void)
+{
+	char pw[512], text[600];
+
+	util_strlcpy(pw, write_file("pw", "s3cret-pass\nignored\n"),
+	    sizeof(pw));
+	snprintf(text, sizeof(text), "thermoworks:\n  password_file: %s\n", pw);
+	CHECK(load(write_file("s.yaml", text)) == 0);
+	CHECK_STR(g.thermoworks.password, "s3cret-pass");
+	chmod(pw, 0644);
+	CHECK(load(write_file("s.yaml", text)) == -1);
+	CHECK(errs_have("readable by others"));
+}
+
+static void
+test_print_masks_secrets(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	setenv("GRILLD_THERMOWORKS_PASSWORD", "hunter2", 1);
+	CHECK(load(NULL) == 0);
+	fp = open_memstream(&out, &len);
+	conf_print(&cf, CONF_POLLER, fp);
+	fclose(fp);
+	CHECK(strstr(out, "hunter2") == NULL);
+	CHECK(strstr(out, "thermoworks.password: \"********\"  # "
+	    "GRILLD_THERMOWORKS_PASSWORD") != NULL);
+	CHECK(strstr(out, "api.listen") == NULL);	/* not the poller's */
+	free(out);
+	unsetenv("GRILLD_THERMOWORKS_PASSWORD");
+}
+
+static void
+test_reload_keeps_old_on_error(void)
+{
+	const char *f = write_file("rl.yaml", "api:\n  threads: 8\n");
+	const char *old;
+
+	CHECK(load(f) == 0);
+	old = g.api.listen;
+	write_file("rl.yaml", "api:\n  threads: -1\n");
+	CHECK(conf_load(&cf, f, &errs) == -1);
+	CHECK_INT(g.api.threads, 8);
+	write_file("rl.yaml", "api:\n  threads: 4\n");
+	CHECK(conf_load(&cf, f, &errs) == 0);
+	CHECK_INT(g.api.threads, 4);
+	CHECK_STR(old, "127.0.0.1:8080");	/* retired, not freed */
+}
+
+static void
+test_env_name(void)
+{
+	char env[64];
+
+	conf_env_name("thermoworks.password_file", env, sizeof(env));
+	CHECK_STR(env, "GRILLD_THERMOWORKS_PASSWORD_FILE");
+}
+
+static void
+test_every_default_valid(void)
+{
+	/* Each option's own default must pass its own checks. */
+	for (size_t i = 0; i < grilld_noptions; i++) {
+		const struct conf_opt *o = &grilld_options[i];
+
+		CHECK(strchr(o->name, '.') != NULL);
+		CHECK(o->help != NULL && o->help[0] != '\0');
+		CHECK(o->who != 0);
+	}
+	CHECK(load(NULL) == 0);
+	CHECK_INT(errs.n, 0);
+}
+
+int
+main(void)
+{
+	UNIT_RUN(test_defaults);
+	UNIT_RUN(test_file_values);
+	UNIT_RUN(test_env_overrides_file);
+	UNIT_RUN(test_errors_name_key_file_line);
+	UNIT_RUN(test_malformed_yaml);
+	UNIT_RUN(test_deep_nesting_refused);
+	UNIT_RUN(test_out_of_range);
+	UNIT_RUN(test_secret_file);
+	UNIT_RUN(test_print_masks_secrets);
+	UNIT_RUN(test_reload_keeps_old_on_error);
+	UNIT_RUN(test_env_name);
+	UNIT_RUN(test_every_default_valid);
+	conf_free(&cf);
+	return unit_done();
+}
