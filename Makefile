@@ -54,7 +54,16 @@ $(BUILD)/tests/unit.o: tests/unit/unit.c tests/unit/unit.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_LIB) $(LIB)
+# A unit test named test_<daemon>_*.c also links that daemon's objects
+# except the one holding main() (poller/poller.c, sim/twsim.c, ...).
+main_of   = $(BUILD)/$(dir_$(1))/$(1).o
+daemon_of = $(firstword $(filter $(DAEMONS),$(subst _, ,$(1))))
+test_deps = $(if $(call daemon_of,$(1)),$(filter-out \
+	$(call main_of,$(call daemon_of,$(1))),$(call objs_of,$(call daemon_of,$(1)))))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $$(call test_deps,$$*) \
+		$(UNIT_LIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
