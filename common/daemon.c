@@ -1,4 +1,8 @@
+#include <errno.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +48,45 @@ daemon_reload_pending(void)
 	return true;
 }
 
+/*
+ * systemd's readiness protocol (sd_notify(3)): one datagram to the socket
+ * named by $NOTIFY_SOCKET. A few lines, so no libsystemd dependency.
+ */
+static void
+notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sun,
+	    len) == -1)
+		log_debug("sd_notify %s: %s", state, strerror(errno));
+	close(fd);
+}
+
 void
 daemon_heartbeat(void)
 {
+	static atomic_bool told;
+
 	atomic_store(&beat_ms, util_mono_ms());
+	/* The main loop's first beat: the daemon has finished starting. */
+	if (!atomic_exchange(&told, true))
+		notify("READY=1");
 }
 
 int64_t
@@ -177,7 +216,7 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 		log_init(false, name);
 	}
 	admin_process_metrics(name);
-	daemon_heartbeat();
+	atomic_store(&beat_ms, util_mono_ms());
 	log_info("starting (pid %d%s%s)", (int)getpid(),
 	    d->file ? ", configuration " : "", d->file ? d->file : "");
 }
@@ -201,5 +240,6 @@ daemon_reload(struct daemon *d)
 void
 daemon_teardown(struct daemon *d)
 {
+	notify("STOPPING=1");
 	conf_free(&d->conf);
 }

@@ -14,7 +14,9 @@
  * Signal handlers only set flags: SIGTERM and SIGINT ask to stop
  * (daemon_stopping), SIGHUP to reload (daemon_reload_pending); SIGPIPE
  * is ignored. The main loop calls daemon_heartbeat() at least every few
- * seconds: /health/live reports a loop that stopped beating.
+ * seconds: /health/live reports a loop that stopped beating. The first
+ * beat, once the daemon's servers are up, tells systemd READY=1
+ * (Type=notify units); daemon_teardown() tells it STOPPING=1.
  */
 #ifndef GRILLD_DAEMON_H
 #define GRILLD_DAEMON_H

@@ -10,7 +10,13 @@ PKGS="build-essential pkg-config clang
 libnng-dev libcurl4-openssl-dev libhiredis-dev libcjson-dev libcivetweb-dev
 libyaml-dev
 redis-server redis-tools influxdb influxdb-client
-curl jq procps iproute2 valgrind"
+curl jq procps iproute2 valgrind binutils docker-compose systemd"
+# Tools wanted as commands: the Debian package is installed only when no
+# such command exists yet (a machine may have node, npm or kubectl from
+# elsewhere, whose packages conflict with Debian's).
+for pair in node:nodejs npm:npm kubectl:kubernetes-client; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || PKGS="$PKGS ${pair#*:}"
+done
 
 missing=""
 for p in $PKGS; do
@@ -28,7 +34,7 @@ esac
 
 if [ -z "$missing" ]; then
 	[ "${1:-}" = "--check-or-install" ] || echo "deps: every package is installed"
-	exit 0
+	exec sh "$(dirname "$0")/npm.sh"
 fi
 
 echo "deps: installing:$missing"
@@ -50,4 +56,4 @@ if ! $SUDO apt-get install -y -q --no-install-recommends $missing; then
 fi
 # The Debian packages start their services where systemd runs; grilld's
 # tests and `make run` start their own instances and never use them.
-exit 0
+exec sh "$(dirname "$0")/npm.sh"
