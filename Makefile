@@ -95,6 +95,7 @@ deps-check:
 
 sample-config: $(BUILD)/tools/confgen
 	$(BUILD)/tools/confgen > deploy/etc/grilld.yaml
+	$(BUILD)/tools/confgen -m > docs/man/grilld.yaml.5
 
 run: deps-check all
 	@BIN=$(BIN) RESET=$(RESET) bash mk/run.sh

@@ -5,6 +5,8 @@
 
 check "deploy/etc/grilld.yaml is what the option table generates" \
 	diff -u "$GRILLD_TOP/deploy/etc/grilld.yaml" <("$BUILD/tools/confgen")
+check "docs/man/grilld.yaml.5 is what the option table generates" \
+	diff -u "$GRILLD_TOP/docs/man/grilld.yaml.5" <("$BUILD/tools/confgen" -m)
 
 for d in poller ingest api stream twsim; do
 	out=$("$BIN/grilld-$d" -n -f "$GRILLD_TOP/deploy/etc/grilld.yaml" 2>&1)
