@@ -2,6 +2,8 @@
 
 include mk/flags.mk
 
+.SECONDEXPANSION:
+
 DAEMONS := poller ingest api stream twsim
 PROGS   := $(addprefix $(BIN)/grilld-,$(DAEMONS))
 
@@ -22,8 +24,8 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all help deps test unit integration sanitize fuzz bench run chaos \
-	clean checksrc format sample-config
+.PHONY: all help deps test unit integration sanitize fuzz fuzz-build \
+	fuzz-bins bench run chaos clean checksrc format sample-config
 all: checksrc $(PROGS) $(TOOLS)
 
 help:
@@ -61,7 +63,6 @@ daemon_of = $(firstword $(filter $(DAEMONS),$(subst _, ,$(1))))
 test_deps = $(if $(call daemon_of,$(1)),$(filter-out \
 	$(call main_of,$(call daemon_of,$(1))),$(call objs_of,$(call daemon_of,$(1)))))
 
-.SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $$(call test_deps,$$*) \
 		$(UNIT_LIB) $(LIB)
 	@mkdir -p $(@D)
@@ -70,6 +71,25 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $$(call test_deps,$$*) \
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_SECONDS ?= 60
+
+# fuzz_<daemon>_*.c also links that daemon's objects, as unit tests do.
+$(BUILD)/fuzzers/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $$(call test_deps,$$*) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+
+# Each target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=600 for longer),
+# new inputs kept in build/fuzz/work, the committed seeds in
+# tests/fuzz/corpus/<name>. A crash leaves its input in build/fuzz/.
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 checksrc:
 	@sh mk/checksrc.sh

@@ -181,19 +181,47 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 	} while (0)
 
 static void
+log_emit(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_emit(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+static void
+vlog_errno(enum log_level, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
+static void
 vlog_errno(enum log_level lvl, const char *fmt, va_list ap, int e)
 {
 	struct buf f;
 
 	buf_init(&f);
-	if (buf_printf(&f, "%s: %s", fmt, strerror(e)) == 0) {
-		/* fmt is the caller's checked format; strerror() adds no %. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		vlog(lvl, f.data, ap);
-#pragma GCC diagnostic pop
-	} else
-		vlog(lvl, fmt, ap);
+	/*
+	 * Format the caller's message first, then add the error text, so no
+	 * format string is ever built at run time.
+	 */
+	{
+		va_list aq;
+		int n;
+
+		va_copy(aq, ap);
+		n = vsnprintf(NULL, 0, fmt, aq);
+		va_end(aq);
+		if (n >= 0 && buf_reserve(&f, (size_t)n) == 0) {
+			vsnprintf(f.data, (size_t)n + 1, fmt, ap);
+			f.len = (size_t)n;
+		}
+	}
+	if (f.data != NULL)
+		log_emit(lvl, "%s: %s", f.data, strerror(e));
 	buf_free(&f);
 }
 

@@ -124,8 +124,11 @@ family_new(const char *name, const char *help, enum metric_type type,
 	/* A family without labels has exactly one series: make it now so
 	 * that it is rendered (as 0) before its first update. */
 	if (m->nlabels == 0) {
-		if ((m->head = series_new(m, NULL)) == NULL)
+		struct metric_series *only = series_new(m, NULL);
+
+		if (only == NULL)
 			goto fail;
+		atomic_store(&m->head, only);
 		m->nseries = 1;
 	}
 	reg[reg_n++] = m;

@@ -5,7 +5,16 @@
 CC      ?= cc
 AR      ?= ar
 SAN     ?=
-ifeq ($(SAN),1)
+FUZZ    ?=
+ifeq ($(FUZZ),1)
+# libFuzzer targets (tests/fuzz/): clang, with ASan and UBSan.
+CC      := clang
+BUILD   := build/fuzz
+BIN     := build/fuzz/bin
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1 -g
+else ifeq ($(SAN),1)
 BUILD   := build/san
 BIN     := build/san/bin
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -25,4 +34,4 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS  += $(SANFLAGS) -pthread
-LDLIBS   += -lnng -lcurl -lhiredis -lcjson -lcivetweb -lyaml -lm
+LDLIBS   += -lnng -lcurl -lhiredis -lcjson -lcivetweb -lyaml -lz -lm
