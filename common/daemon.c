@@ -14,6 +14,7 @@
 #include "log.h"
 #include "util.h"
 
+static daemon_check_fn		 check_fn;
 static volatile sig_atomic_t	 quit_flag;
 static volatile sig_atomic_t	 hup_flag;
 static _Atomic int64_t		 beat_ms;
@@ -137,13 +138,35 @@ apply_logging(const struct daemon *d)
 	log_setformat(fmt);
 }
 
+void
+daemon_set_check(daemon_check_fn fn)
+{
+	check_fn = fn;
+}
+
+/* Runs the daemon's own checks; prints each problem on its own line. */
+static int
+check_trees(struct daemon *d)
+{
+	char errs[4096] = "", *line, *nl;
+
+	if (check_fn == NULL || check_fn(&d->cf, errs, sizeof(errs)) == 0)
+		return 0;
+	for (line = errs; line != NULL && *line != '\0'; line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		fprintf(stderr, "%s: %s\n", d->name, line);
+	}
+	return -1;
+}
+
 static int
 load(struct daemon *d)
 {
 	struct conf_errs errs;
 
 	if (conf_load(&d->conf, d->file, &errs) == 0)
-		return 0;
+		return check_trees(d);
 	for (int i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s: %s\n", d->name, errs.msg[i]);
 	if (errs.n == CONF_ERRS_MAX)

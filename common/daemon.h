@@ -39,6 +39,16 @@ struct daemon {
 	int			 verbose;
 };
 
+/*
+ * A daemon whose tree options (CONF_TREE) need more checking than the
+ * option table can do registers a checker before daemon_setup(). It runs
+ * once the configuration has loaded, before -n answers; it writes what
+ * is wrong (one problem a line, "file:line: key: ...") into its buffer
+ * and returns -1, and the daemon then prints that and exits 1.
+ */
+typedef int (*daemon_check_fn)(const struct grilld_conf *, char *, size_t);
+void	daemon_set_check(daemon_check_fn);
+
 void	daemon_setup(struct daemon *, const char *, unsigned, int, char **);
 /* Reloads the file; 0, or -1 (the old configuration stays, errors logged). */
 int	daemon_reload(struct daemon *);

@@ -184,6 +184,15 @@ const struct conf_opt grilld_options[] = {
 	    "{min, max, unit}."),
 	OPT("ingest.webhooks", CONF_TREE, NULL, 0, 0, NULL, CONF_INGEST,
 	    ingest.webhooks, "Alert webhooks: a list of {url, secret}."),
+	OPT("ingest.gzip", CONF_STR, "auto", 0, 0, "auto|on|off", CONF_INGEST,
+	    ingest.gzip, "Compress InfluxDB writes; auto: when InfluxDB is "
+	    "not on a loopback address."),
+	OPT("ingest.alerts_max", CONF_INT, "10000", 100, 10000000, NULL,
+	    CONF_INGEST | CONF_API, ingest.alerts_max,
+	    "Alert events kept in the alerts stream (history)."),
+	OPT("ingest.deadletter_max", CONF_INT, "100000", 100, 100000000, NULL,
+	    CONF_INGEST | CONF_API, ingest.deadletter_max,
+	    "Entries kept in the dead-letter stream."),
 
 	OPT("api.listen", CONF_STR, "127.0.0.1:8080", 0, 0, NULL, CONF_API,
 	    api.listen, "The REST API (and its /metrics and /health)."),
@@ -240,6 +249,9 @@ const struct conf_opt grilld_options[] = {
 	OPT("stream.idle_timeout", CONF_DURATION, "10m", S, D, NULL,
 	    CONF_STREAM, stream.idle_timeout,
 	    "A WebSocket silent this long is closed."),
+	OPT("stream.write_timeout", CONF_DURATION, "30s", S, 10 * MIN, NULL,
+	    CONF_STREAM, stream.write_timeout,
+	    "A client whose send has been pending this long is dropped."),
 	OPT("stream.page_dir", CONF_STR, "stream/www", 0, 0, NULL,
 	    CONF_STREAM, stream.page_dir, "Folder of the live page."),
 
@@ -260,8 +272,11 @@ const struct conf_opt grilld_options[] = {
 	    CONF_TWSIM, twsim.api_key, "The web API key the simulator "
 	    "accepts."),
 	OPT("twsim.devices", CONF_INT, "0", 0, 1000000, NULL, CONF_TWSIM,
-	    twsim.devices, "Extra generated devices on the demo account "
-	    "(benchmarks)."),
+	    twsim.devices, "Generated devices for benchmarks, added to the "
+	    "first account."),
+	OPT("twsim.threads", CONF_INT, "128", 2, 1024, NULL, CONF_TWSIM,
+	    twsim.threads, "Worker threads; a keep-alive connection holds one "
+	    "(keep it above poller.concurrency)."),
 	OPT("twsim.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_TWSIM,
 	    twsim.accounts, "Accounts and their devices; unset: the demo "
 	    "account."),

@@ -89,6 +89,9 @@ struct grilld_conf {
 		int64_t	 cq_interval;
 		const struct cnode *ranges;
 		const struct cnode *webhooks;
+		char	*gzip;
+		int64_t	 alerts_max;
+		int64_t	 deadletter_max;
 	} ingest;
 	struct {
 		char	*listen;
@@ -115,6 +118,7 @@ struct grilld_conf {
 		int64_t	 max_subscriptions;
 		int64_t	 max_message;
 		int64_t	 idle_timeout;
+		int64_t	 write_timeout;
 		char	*page_dir;
 	} stream;
 	struct {
@@ -125,6 +129,7 @@ struct grilld_conf {
 		double	 speed;
 		char	*api_key;
 		int64_t	 devices;
+		int64_t	 threads;
 		const struct cnode *accounts;
 		const struct cnode *faults;
 	} twsim;

@@ -1,0 +1,102 @@
+/*
+ * timeline: when a device records, uploads and archives.
+ *
+ * Sample k of a device is recorded at t0 + k * rec (real wall-clock
+ * time, so InfluxDB takes the timestamps) and stands for cook time
+ * cook_offset + k * rec * speed. Upload j happens at t0 + j * upl and
+ * carries every sample recorded by then: the channel documents show the
+ * last uploaded sample, the archive files every uploaded one. Archive
+ * window n holds the samples recorded in [t0 + n * span, t0 + (n+1) *
+ * span).
+ */
+#include "twsim.h"
+
+void
+timeline_at(const struct tw_world *w, const struct tw_device *d,
+    int64_t now_ms, struct tw_clock *c)
+{
+	int64_t el = now_ms - w->t0_ms, j;
+
+	if (el < 0) {
+		c->rec_k = c->upl_k = -1;
+		c->upl_ms = w->t0_ms;
+		return;
+	}
+	c->rec_k = el / d->rec_ms;
+	j = el / d->upl_ms;
+	c->upl_ms = w->t0_ms + j * d->upl_ms;
+	c->upl_k = j * d->upl_ms / d->rec_ms;
+}
+
+int64_t
+timeline_sample_ms(const struct tw_world *w, const struct tw_device *d,
+    int64_t k)
+{
+	return w->t0_ms + k * d->rec_ms;
+}
+
+double
+timeline_cook_s(const struct tw_world *w, const struct tw_device *d,
+    int64_t k)
+{
+	return d->cook_offset_s + (double)k * (double)d->rec_ms / 1000.0 *
+	    w->speed;
+}
+
+/* The first sample recorded at or after ms. */
+int64_t
+timeline_first_after(const struct tw_world *w, const struct tw_device *d,
+    int64_t ms)
+{
+	if (ms <= w->t0_ms)
+		return 0;
+	return (ms - w->t0_ms + d->rec_ms - 1) / d->rec_ms;
+}
+
+/* The archive window of sample k. */
+int64_t
+timeline_window(const struct tw_device *d, int64_t k)
+{
+	return k * d->rec_ms / d->archive_ms;
+}
+
+/* The first sample of archive window n. */
+int64_t
+timeline_window_first(const struct tw_device *d, int64_t n)
+{
+	return (n * d->archive_ms + d->rec_ms - 1) / d->rec_ms;
+}
+
+/*
+ * The minimum and maximum of channel ch over samples 0..upto (NO PROBE
+ * samples left out), folded in incrementally under the device's lock so
+ * that each sample is computed once. Two requests racing across an
+ * upload may see the extremes of the later one: the cache never goes
+ * back.
+ */
+void
+timeline_extremes(const struct tw_world *w, struct tw_device *d, int ch,
+    int64_t upto, struct tw_extremes *out)
+{
+	struct tw_extremes *e = &d->ch[ch].ext;
+	struct tw_sample s;
+
+	pthread_mutex_lock(&d->ext_mu);
+	for (int64_t k = e->upto + 1; k <= upto; k++) {
+		cook_sample(w, d, ch, k, &s);
+		e->upto = k;
+		if (!s.present)
+			continue;
+		if (!e->any || s.value < e->min) {
+			e->min = s.value;
+			e->min_k = k;
+		}
+		if (!e->any || s.value > e->max) {
+			e->max = s.value;
+			e->max_k = k;
+		}
+		e->any = true;
+	}
+	*out = *e;
+	pthread_mutex_unlock(&d->ext_mu);
+}
