@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Ingest throughput, end to end: N readings preloaded into the Redis
+# stream (redis-cli --pipe of XADD commands, the way the poller writes
+# them), then grilld-ingest started and timed until every entry is
+# stored in InfluxDB and acknowledged. Beside it, the reference: the
+# same points, as prepared line-protocol files of the same batch size,
+# POSTed straight to the same influxd with curl, one after the other.
+#
+#   bash bench/ingest.sh [N] [DEVICES] [ROUNDS]   (200000, 1000, 3)
+#
+# Rounds alternate reference and ingest, each into a fresh database;
+# prints the medians, their ratio and the peak RSS; exits 1 when a
+# target is missed: >= 50,000 readings/s, >= 0.6 of the reference, peak
+# RSS < 64 MiB. Real redis-server and influxd on free
+# loopback ports in a temporary folder (tests/integration/lib.sh).
+set -u
+N=${1:-200000}
+DEVICES=${2:-1000}
+ROUNDS=${3:-3}
+BATCH=5000
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+start_redis
+start_influx
+ports=($(freeport 3))
+export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${ports[0]}
+export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${ports[1]}
+export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${ports[2]}
+export GRILLD_INGEST_BATCH_SIZE=$BATCH GRILLD_INGEST_BATCH_WAIT=200ms
+export GRILLD_INGEST_STREAM_MAX=100000000
+export GRILLD_INGEST_CQ_INTERVAL=1h
+
+now=$(date +%s)
+# One generator for both runs: device d, probe p, a millisecond apart,
+# spread over the last hour. $1 = "resp" or "lp".
+gen() {
+	awk -v n="$N" -v devs="$DEVICES" -v now="$now" -v mode="$1" '
+	function resp(a, k,   s, i) {
+		s = "*" k "\r\n"
+		for (i = 1; i <= k; i++)
+			s = s "$" length(a[i]) "\r\n" a[i] "\r\n"
+		return s
+	}
+	BEGIN {
+		for (i = 0; i < n; i++) {
+			d = i % devs; p = int(i / devs) % 4 + 1
+			ms = (now - 3600) * 1000 + int(i * 3000000 / n)
+			v = 150 + (i % 97) * 0.5
+			if (mode == "resp") {
+				a[1] = "XADD"; a[2] = "grilld:readings"; a[3] = "*"
+				a[4] = "v"; a[5] = "1"; a[6] = "r"
+				a[7] = sprintf("{\"device_id\":\"bench-%d\",\"probe_id\":" \
+				    "\"%d\",\"temperature\":%.1f,\"unit\":\"F\"," \
+				    "\"timestamp\":%.0f.%03d,\"battery_level\":80," \
+				    "\"signal_strength\":-61,\"status\":\"NORMAL\"," \
+				    "\"source\":\"thermoworks\"}", d, p, v,
+				    int(ms / 1000), ms % 1000)
+				printf "%s", resp(a, 7)
+			} else
+				printf "temperature,device_id=bench-%d,probe_id=%d," \
+				    "source=thermoworks,unit=F battery=80i,flags=0i," \
+				    "signal=-61i,status=\"NORMAL\",value=%.1f," \
+				    "value_c=%.15g %.0f000000\n", d, p, v,
+				    (v - 32) * 5 / 9, ms
+		}
+	}'
+}
+
+echo "# generating $N readings for $DEVICES devices x 4 probes"
+gen resp >"$T/load.resp"
+gen lp | split -l "$BATCH" - "$T/ref-"
+
+# One round: the reference into db refK, then grilld-ingest into benchK
+# from a freshly preloaded stream. Rounds alternate so that a machine
+# busy with something else weighs on both alike.
+reference() {	# reference K: prints readings/s
+	local db=ref$1 t0 t1 code
+	influx_query "$db" "CREATE DATABASE $db" >/dev/null
+	influx_query "$db" "CREATE RETENTION POLICY raw ON $db DURATION 7d REPLICATION 1 DEFAULT" >/dev/null
+	t0=$(date +%s%N)
+	for f in "$T"/ref-*; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST \
+			"$INFLUX_URL/write?db=$db&rp=raw&precision=ns" --data-binary "@$f")
+		[ "$code" = 204 ] || echo "# reference write: HTTP $code" >&2
+	done
+	t1=$(date +%s%N)
+	echo $(( N * 1000000000 / (t1 - t0) ))
+}
+done_read() {
+	local info
+	info=$(redis_cli XINFO GROUPS grilld:readings 2>/dev/null | tr '\n' ' ')
+	[[ $info =~ pending\ 0\ .*entries-read\ $N\  ]]
+}
+ingest() {	# ingest K: prints readings/s and peak RSS in kB
+	local t0 t1 pid rss
+	redis_cli DEL grilld:readings grilld:events grilld:latest >/dev/null
+	redis-cli -p "$REDIS_PORT" --pipe <"$T/load.resp" >/dev/null
+	t0=$(date +%s%N)
+	GRILLD_INFLUX_DATABASE=bench$1 "$BIN/grilld-ingest" -d >>"$T/ingest.log" 2>&1 &
+	pid=$!
+	_pids+=("$pid")
+	wait_for "every entry acknowledged" 600 done_read || { tail "$T/ingest.log" >&2; exit 1; }
+	t1=$(date +%s%N)
+	rss=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
+	stop_pid "$pid"
+	echo "$(( N * 1000000000 / (t1 - t0) )) $rss"
+}
+count() {
+	influx_query "$1" 'SELECT count(value) FROM raw.temperature' |
+		grep -o '"values":\[\[[^]]*' | awk -F, '{ print $2 }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+refs=() rates=() rss_kb=0
+for k in $(seq 1 "$ROUNDS"); do
+	r=$(reference "$k")
+	read -r g kb <<<"$(ingest "$k")"
+	[ "$kb" -gt "$rss_kb" ] && rss_kb=$kb
+	[ "$(count "bench$k")" = "$N" ] || echo "# round $k: ingest stored $(count "bench$k") of $N"
+	[ "$(count "ref$k")" = "$N" ] || echo "# round $k: reference stored $(count "ref$k") of $N"
+	printf '# round %d: ingest %d/s, reference %d/s\n' "$k" "$g" "$r"
+	refs+=("$r")
+	rates+=("$g")
+done
+ref_rate=$(printf '%s\n' "${refs[@]}" | median)
+rate=$(printf '%s\n' "${rates[@]}" | median)
+ratio=$(awk -v a="$rate" -v b="$ref_rate" 'BEGIN { printf "%.2f", a / b }')
+rss_mib=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+printf '%-40s %10s  %s\n' "ingest readings/s (median of $ROUNDS)" "$rate" "target >= 50000"
+printf '%-40s %10s  %s\n' "reference readings/s (median of $ROUNDS)" "$ref_rate" "curl -> influxd, batches of $BATCH"
+printf '%-40s %10s  %s\n' "ratio" "$ratio" "target >= 0.6"
+printf '%-40s %10s  %s\n' "ingest peak RSS MiB" "$rss_mib" "target < 64"
+printf '# load average now: %s; cores: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+fail=0
+[ "$rate" -ge 50000 ] || fail=1
+awk -v r="$ratio" 'BEGIN { exit !(r >= 0.6) }' || fail=1
+[ "$rss_kb" -lt 65536 ] || fail=1
+exit $fail
