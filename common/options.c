@@ -224,6 +224,9 @@ const struct conf_opt grilld_options[] = {
 	OPT("api.stale_after", CONF_DURATION, "2m", S, D, NULL, CONF_API,
 	    api.stale_after, "current marks a reading older than this "
 	    "stale."),
+	OPT("api.latest_cache", CONF_BOOL, "true", 0, 0, NULL, CONF_API,
+	    api.latest_cache, "Keep the latest readings current reads in "
+	    "memory, invalidated by Redis (client-side caching)."),
 
 	OPT("stream.listen", CONF_STR, "127.0.0.1:8081", 0, 0, NULL,
 	    CONF_STREAM, stream.listen,
@@ -252,6 +255,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("stream.write_timeout", CONF_DURATION, "30s", S, 10 * MIN, NULL,
 	    CONF_STREAM, stream.write_timeout,
 	    "A client whose send has been pending this long is dropped."),
+	OPT("stream.threads", CONF_INT, "0", 0, 64, NULL, CONF_STREAM,
+	    stream.threads, "Event loop threads (0: one per CPU)."),
+	OPT("stream.sndbuf", CONF_SIZE, "64KiB", 0, 16 * MIB, NULL,
+	    CONF_STREAM, stream.sndbuf, "Kernel send buffer per connection "
+	    "(0: the kernel's autotuning)."),
 	OPT("stream.page_dir", CONF_STR, "stream/www", 0, 0, NULL,
 	    CONF_STREAM, stream.page_dir, "Folder of the live page."),
 

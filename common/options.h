@@ -107,6 +107,7 @@ struct grilld_conf {
 		int64_t	 burst;
 		char	*cors_origins;
 		int64_t	 stale_after;
+		bool	 latest_cache;
 	} api;
 	struct {
 		char	*listen;
@@ -119,6 +120,8 @@ struct grilld_conf {
 		int64_t	 max_message;
 		int64_t	 idle_timeout;
 		int64_t	 write_timeout;
+		int64_t	 threads;
+		int64_t	 sndbuf;
 		char	*page_dir;
 	} stream;
 	struct {
