@@ -46,7 +46,11 @@ out=$("$BIN/grilld-ingest" -h 2>&1)
 check_eq "-h exits 1" 1 "$?"
 check_match "-h prints the usage" "usage: grilld-ingest \[-dhnv\] \[-f file\]" "$out"
 
-ports=($(freeport 5))
+ports=($(freeport 9))
+export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${ports[5]}
+export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${ports[6]}
+export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${ports[7]}
+export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${ports[8]}
 export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${ports[0]}
 export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${ports[1]}
 export GRILLD_API_LISTEN=127.0.0.1:${ports[2]}
