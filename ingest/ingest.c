@@ -426,6 +426,8 @@ drain(struct ingest *in)
 	log_info("stopping: storing the %zu readings in hand", held(in));
 	while (util_mono_ms() < deadline) {
 		daemon_heartbeat();
+		if (held(in) == 0)
+			break;	/* nothing in hand: nothing to wait for */
 		if (!settle(in, 100, !batch_empty(in->filling))) {
 			util_sleep_ms(100);
 			continue;

@@ -61,8 +61,10 @@ giving_up(struct writer *w)
 {
 	bool r;
 
+	/* Stopping with no batch in hand: nothing to finish, go at once. */
 	pthread_mutex_lock(&w->mtx);
-	r = w->stop && util_mono_ms() >= w->deadline;
+	r = w->stop && (util_mono_ms() >= w->deadline ||
+	    (w->todo == NULL && w->doing == NULL));
 	pthread_mutex_unlock(&w->mtx);
 	return r;
 }
