@@ -1,52 +1,232 @@
 /*
- * grilld-api: see api.h.
+ * grilld-api: the REST API (see api.h for how a request travels).
+ *
+ * Start-up, in order, every step fatal when it fails: the configuration
+ * (daemon_setup), the API keys, the breakers, the rate limiter, the
+ * route table and the OpenAPI document, the nng sockets to the other
+ * daemons, the trace exporter, and last the civetweb server on
+ * api.listen. Then the main loop beats for /health/live and reloads on
+ * SIGHUP (keys, limits, rates: whatever is read per request). SIGTERM:
+ * civetweb stops taking connections and finishes the requests in
+ * flight, then everything is freed.
  */
 #include <civetweb.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "admin.h"
+#include "api.h"
+#include "breaker.h"
 #include "daemon.h"
 #include "log.h"
-#include "api.h"
+#include "rds.h"
 
+#define RATELIMIT_SLOTS	65536
+
+static void
+put_pct(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
+			buf_putc(b, (char)c);
+		else
+			buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+	}
+}
+
+/* redis.url, with redis.password put in when the URL has none. */
+static void
+redis_url(const struct grilld_conf *cf, char *out, size_t len)
+{
+	struct rds_url u;
+	struct buf b;
+	char err[160];
+
+	util_strlcpy(out, cf->redis.url, len);
+	if (cf->redis.password == NULL || *cf->redis.password == '\0')
+		return;
+	if (rds_url_parse(cf->redis.url, &u, err, sizeof(err)) == -1)
+		fatalx("redis.url: %s", err);
+	if (u.password[0] != '\0')
+		return;
+	buf_init(&b);
+	buf_puts(&b, u.is_unix ? "unix://" : "redis://");
+	put_pct(&b, u.user);
+	buf_putc(&b, ':');
+	put_pct(&b, cf->redis.password);
+	if (u.is_unix)
+		buf_printf(&b, "@%s?db=%d", u.path, u.db);
+	else if (strchr(u.host, ':') != NULL)
+		buf_printf(&b, "@[%s]:%d/%d", u.host, u.port, u.db);
+	else
+		buf_printf(&b, "@%s:%d/%d", u.host, u.port, u.db);
+	if (b.data == NULL || b.len >= len)
+		fatalx("redis.url: too long with redis.password");
+	util_strlcpy(out, b.data, len);
+	buf_free(&b);
+}
+
+static void
+keys(struct api *a)
+{
+	const char *p = a->cf->redis.prefix ? a->cf->redis.prefix : "";
+
+	snprintf(a->key_readings, sizeof(a->key_readings), "%sreadings", p);
+	snprintf(a->key_latest, sizeof(a->key_latest), "%slatest", p);
+	snprintf(a->key_devices, sizeof(a->key_devices), "%sdevices", p);
+	snprintf(a->key_alerts, sizeof(a->key_alerts), "%salerts", p);
+	snprintf(a->key_rules, sizeof(a->key_rules), "%srules", p);
+	snprintf(a->key_rules_version, sizeof(a->key_rules_version),
+	    "%srules:version", p);
+	snprintf(a->key_alertstate, sizeof(a->key_alertstate), "%salertstate",
+	    p);
+}
+
+static struct breaker *
+breaker(const char *name, int64_t open_ms)
+{
+	struct breaker_conf bc;
+	struct breaker *b;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.name = name;
+	bc.failure_threshold = 5;
+	bc.window = 20;
+	bc.min_calls = 10;
+	bc.failure_rate = 0.5;
+	bc.open_ms = open_ms;
+	if ((b = breaker_new(&bc)) == NULL)
+		fatalx("breaker %s: cannot create", name);
+	return b;
+}
+
+/* /health/ready: ready while Redis or InfluxDB can answer. */
 static bool
 api_ready(void *arg, struct buf *why)
 {
-	return true;
+	struct api *a = arg;
+	struct rds *rds = api_redis(a);
+	redisReply *rep = rds ? rds_command(rds, "PING") : NULL;
+	bool redis = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+	bool influx = breaker_state(a->influx_breaker) != BREAKER_OPEN;
+
+	if (rep != NULL)
+		freeReplyObject(rep);
+	buf_printf(why, "\"redis\":\"%s\",\"influxdb\":\"%s\"",
+	    redis ? "up" : "down", influx ? "up" : "circuit open");
+	return redis || influx;
 }
 
 static int
-api_notfound(struct mg_connection *c, void *arg)
+api_log(const struct mg_connection *c, const char *msg)
 {
-	return admin_send_error(c, 404, "NOT_FOUND", "no such route");
+	log_debug("http: %s", msg);
+	return 1;
+}
+
+static struct mg_context *
+http_start(struct api *a)
+{
+	char threads[16], timeout[32], err[256] = "";
+	const char *opts[] = { "listening_ports", a->cf->api.listen,
+		"num_threads", threads, "request_timeout_ms", timeout,
+		"enable_keep_alive", "yes", "keep_alive_timeout_ms", "30000",
+		"decode_url", "no", "tcp_nodelay", "1",
+		"max_request_size", "16384",
+		/* CORS is cors.c's: civetweb must not answer preflights. */
+		"access_control_allow_origin", "", NULL };
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data e;
+	struct mg_context *ctx;
+
+	snprintf(threads, sizeof(threads), "%lld",
+	    (long long)a->cf->api.threads);
+	snprintf(timeout, sizeof(timeout), "%lld",
+	    (long long)a->cf->api.request_timeout);
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = api_log;
+	cb.http_error = api_http_error;
+	cb.init_thread = api_worker_init;
+	cb.exit_thread = api_worker_exit;
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &cb;
+	init.user_data = a;
+	init.configuration_options = opts;
+	memset(&e, 0, sizeof(e));
+	e.text = err;
+	e.text_buffer_size = sizeof(err);
+	if ((ctx = mg_start2(&init, &e)) == NULL)
+		fatalx("listen on %s: %s", a->cf->api.listen,
+		    err[0] ? err : "cannot start");
+	admin_register(ctx, api_ready, a);
+	mg_set_request_handler(ctx, "/", api_dispatch, a);
+	return ctx;
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *opts[] = { "listening_ports", NULL, "num_threads", "16",
-		"request_timeout_ms", "30000", "enable_keep_alive", "yes",
-		NULL };
-	struct mg_context *ctx;
+	static struct api a;
 	struct daemon d;
 	char err[256];
 
 	daemon_setup(&d, "grilld-api", CONF_API, argc, argv);
-	opts[1] = d.cf.api.listen;
-	if ((ctx = admin_mg_start(opts, err, sizeof(err))) == NULL)
-		fatalx("listen on %s: %s", d.cf.api.listen, err);
-	admin_register(ctx, api_ready, NULL);
-	mg_set_request_handler(ctx, "/", api_notfound, NULL);
-	log_info("listening on http://%s", d.cf.api.listen);
+	a.d = &d;
+	a.cf = &d.cf;
+	a.started_ns = util_now_ns();
+	a.loopback = api_is_loopback(d.cf.api.listen);
+	redis_url(&d.cf, a.redis_url, sizeof(a.redis_url));
+	keys(&a);
+	if (api_auth_init(&a, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!a.loopback && api_auth_nkeys(&a) == 0)
+		log_warnx("listening on %s without api.keys: writes are "
+		    "refused until keys are set", d.cf.api.listen);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	a.influx_breaker = breaker("api_influxdb", 5000);
+	a.redis_breaker = breaker("api_redis", 2000);
+	if ((a.rl = ratelimit_new(RATELIMIT_SLOTS, NULL)) == NULL ||
+	    api_router_init(&a) == -1 || api_peers_start(&a) == -1)
+		fatalx("out of memory");
+	if (api_openapi_init() == -1)
+		fatalx("api/openapi.c: the OpenAPI document does not parse");
+	if (trace_exporter_start(d.cf.tracing.otlp_url, "grilld-api",
+	    (size_t)d.cf.tracing.queue, 0) == -1)
+		log_warnx("tracing: the exporter did not start");
+	if (d.cf.api.latest_cache && (a.lcache = latest_cache_start(
+	    a.redis_url, a.key_latest, d.cf.redis.connect_timeout)) == NULL)
+		log_warnx("latest cache: cannot start; current reads Redis");
+	admin_process_metrics("grilld-api");
+	a.ctx = http_start(&a);
+	log_info("listening on http://%s%s", d.cf.api.listen,
+	    api_auth_nkeys(&a) ? " (API keys required for writes)" : "");
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
-		if (daemon_reload_pending())
-			daemon_reload(&d);
+		if (daemon_reload_pending() && daemon_reload(&d) == 0 &&
+		    api_auth_reload(&a, err, sizeof(err)) == -1)
+			log_warnx("reload: %s; the old keys stay", err);
 		daemon_sleep(1000);
 	}
 	log_info("stopping");
-	mg_stop(ctx);
+	mg_stop(a.ctx);
+	latest_cache_stop(a.lcache);
+	api_peers_stop(&a);
+	trace_exporter_stop();
+	api_worker_cleanup();
+	api_openapi_free();
+	ratelimit_free(a.rl);
+	breaker_free(a.influx_breaker);
+	breaker_free(a.redis_breaker);
+	api_auth_free(&a);
+	curl_global_cleanup();
 	daemon_teardown(&d);
 	return 0;
 }

@@ -1,0 +1,313 @@
+/*
+ * auth: API keys, sent as "Authorization: Bearer KEY".
+ *
+ * Keys come from api.keys (comma separated; GRILLD_API_KEYS in the
+ * environment overrides the file, as for every option) and from
+ * api.keys_file (keys separated by commas or newlines; blank lines and
+ * lines starting with '#' are skipped). Every key is handed to
+ * log_secret(), so no log line can carry one, and is compared in
+ * constant time against every configured key (no early exit: the time
+ * says neither which key nor how much of it matched).
+ *
+ * Writes and rule changes need a key (401 without, 403 with a wrong one).
+ * With no keys configured, writes are accepted only while the API
+ * listens on a loopback address; listening wider, they are refused with
+ * 403 and a message saying how to set keys. Reads need a key only with
+ * api.read_auth. /health and /openapi.json never do.
+ *
+ * The key set is immutable; SIGHUP builds a new one and swaps the
+ * pointer. Old sets are kept until exit (reloads are rare, and a worker
+ * may still be reading one), so no lock is taken per request.
+ */
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+
+#define KEYS_MAX	256
+#define KEY_MAX		256
+
+struct keyset {
+	size_t		 n;
+	char		*key[KEYS_MAX];
+	struct keyset	*older;		/* retired sets, freed at exit */
+};
+
+static struct metric_series *m_fail_missing, *m_fail_wrong, *m_fail_nokeys;
+
+uint64_t
+api_auth_hash(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static int
+keyset_add(struct keyset *ks, const char *s, size_t len, char *err,
+    size_t errlen)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t' || *s == '\r')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return 0;
+	if (len >= KEY_MAX || ks->n == KEYS_MAX) {
+		snprintf(err, errlen, "api keys: at most %d keys of at most "
+		    "%d bytes", KEYS_MAX, KEY_MAX - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f) {
+			snprintf(err, errlen, "api keys: a key holds a space "
+			    "or control character");
+			return -1;
+		}
+	}
+	if ((ks->key[ks->n] = strndup(s, len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	log_secret(ks->key[ks->n]);
+	ks->n++;
+	return 0;
+}
+
+static int
+keyset_add_list(struct keyset *ks, const char *list, const char *seps,
+    char *err, size_t errlen)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, seps);
+
+		if (*p != '#' && keyset_add(ks, p, len, err, errlen) == -1)
+			return -1;
+		p += len;
+		if (*p != '\0')
+			p++;
+	}
+	return 0;
+}
+
+static int
+keyset_add_file(struct keyset *ks, const char *path, char *err,
+    size_t errlen)
+{
+	char text[KEYS_MAX * 8], *line, *next;
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "api.keys_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	for (line = text; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (*line == '#')
+			continue;
+		if (keyset_add_list(ks, line, ",", err, errlen) == -1)
+			return -1;
+	}
+	explicit_bzero(text, sizeof(text));
+	return 0;
+}
+
+static void
+keyset_free(struct keyset *ks)
+{
+	while (ks != NULL) {
+		struct keyset *older = ks->older;
+
+		for (size_t i = 0; i < ks->n; i++) {
+			explicit_bzero(ks->key[i], strlen(ks->key[i]));
+			free(ks->key[i]);
+		}
+		free(ks);
+		ks = older;
+	}
+}
+
+static struct keyset *
+keyset_load(const struct grilld_conf *cf, char *err, size_t errlen)
+{
+	struct keyset *ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (keyset_add_list(ks, cf->api.keys, ",", err, errlen) == -1 ||
+	    (cf->api.keys_file != NULL && *cf->api.keys_file != '\0' &&
+	    keyset_add_file(ks, cf->api.keys_file, err, errlen) == -1)) {
+		keyset_free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
+/* True for 127.0.0.0/8, ::1 and localhost; "8080" alone is every address. */
+bool
+api_is_loopback(const char *listen)
+{
+	char host[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+	int port;
+
+	if (util_split_hostport(listen, host, sizeof(host), &port) == -1 ||
+	    host[0] == '\0')
+		return false;
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+int
+api_auth_init(struct api *a, char *err, size_t errlen)
+{
+	struct metric *m;
+	struct keyset *ks;
+
+	m = metric_counter("grilld_api_auth_failures_total",
+	    "Requests refused for want of a valid API key, by reason.",
+	    "reason");
+	m_fail_missing = metric_with(m, "missing");
+	m_fail_wrong = metric_with(m, "wrong");
+	m_fail_nokeys = metric_with(m, "no_keys");
+	if ((ks = keyset_load(a->cf, err, errlen)) == NULL)
+		return -1;
+	if (a->cf->api.read_auth && ks->n == 0) {
+		snprintf(err, errlen, "api.read_auth needs keys: set api.keys "
+		    "or api.keys_file");
+		keyset_free(ks);
+		return -1;
+	}
+	atomic_store(&a->keys, ks);
+	return 0;
+}
+
+/* SIGHUP: a new set, or the old one stays when the new is wrong. */
+int
+api_auth_reload(struct api *a, char *err, size_t errlen)
+{
+	struct keyset *ks, *old;
+
+	if ((ks = keyset_load(a->cf, err, errlen)) == NULL)
+		return -1;
+	old = atomic_load(&a->keys);
+	ks->older = old;
+	atomic_store(&a->keys, ks);
+	return 0;
+}
+
+void
+api_auth_free(struct api *a)
+{
+	keyset_free(atomic_exchange(&a->keys, NULL));
+}
+
+size_t
+api_auth_nkeys(struct api *a)
+{
+	struct keyset *ks = atomic_load(&a->keys);
+
+	return ks ? ks->n : 0;
+}
+
+/* The Bearer token of the request, or NULL. */
+static const char *
+bearer(struct req *r)
+{
+	const char *h = mg_get_header(r->conn, "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	for (h += 7; *h == ' '; h++)
+		;
+	return *h ? h : NULL;
+}
+
+/*
+ * Whether the request may go on, and who it is: *who is a hash of the
+ * valid key it carries, or 0 (the router then uses the address).
+ * Answers nothing: the router rate-limits first, then calls
+ * api_auth_deny() when this says no.
+ */
+enum auth_verdict
+api_auth_check(struct req *r, enum auth_class cls, uint64_t *who)
+{
+	struct keyset *ks = atomic_load(&r->api->keys);
+	const char *token = bearer(r);
+	bool match = false, need;
+
+	*who = 0;
+	if (token != NULL && ks != NULL) {
+		for (size_t i = 0; i < ks->n; i++)
+			match |= util_streq_ct(ks->key[i], token);
+		if (match)
+			*who = (api_auth_hash(token, strlen(token)) << 1) | 1;
+	}
+	if (cls == AUTH_NONE)
+		return AUTH_OK;
+	if (cls == AUTH_READ && (r->head || strcmp(r->method, "GET") == 0))
+		need = r->api->cf->api.read_auth;
+	else
+		need = true;	/* writes, and every other method */
+	if (!need)
+		return AUTH_OK;
+	if (ks == NULL || ks->n == 0)
+		return r->api->loopback ? AUTH_OK : AUTH_NO_KEYS;
+	if (token == NULL)
+		return AUTH_MISSING;
+	return match ? AUTH_OK : AUTH_WRONG;
+}
+
+int
+api_auth_deny(struct req *r, enum auth_verdict v)
+{
+	switch (v) {
+	case AUTH_MISSING:
+		metric_inc(m_fail_missing);
+		return api_error(r, 401, "UNAUTHORIZED", "this request needs "
+		    "an API key: send Authorization: Bearer KEY");
+	case AUTH_WRONG:
+		metric_inc(m_fail_wrong);
+		return api_error(r, 403, "FORBIDDEN", "the API key is not "
+		    "valid");
+	case AUTH_NO_KEYS:
+		metric_inc(m_fail_nokeys);
+		return api_error(r, 403, "WRITES_DISABLED", "writes are refused "
+		    "while the API listens beyond loopback without keys: set "
+		    "api.keys (or GRILLD_API_KEYS, or api.keys_file) and "
+		    "send Authorization: Bearer KEY");
+	case AUTH_OK:
+		break;
+	}
+	return 0;
+}

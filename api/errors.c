@@ -1,0 +1,193 @@
+/*
+ * errors: every error the API answers, in the contract's shape
+ *
+ *	{"status": "error", "code": "MACHINE_CODE", "message": "...",
+ *	 "details": ... or null}
+ *
+ * with the headers its status calls for: WWW-Authenticate on 401, Allow
+ * on 405, Retry-After on 429 and on a 503 that knows when to come back.
+ * api_http_error() is civetweb's http_error callback, so that even what
+ * civetweb refuses before any handler runs (a malformed request line,
+ * oversized headers, an unsupported HTTP version) is answered in JSON
+ * rather than with the library's HTML page.
+ */
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "api.h"
+#include "log.h"
+
+void
+api_error_body(struct buf *b, const char *code, const char *msg,
+    const cJSON *details)
+{
+	char *d = NULL;
+
+	buf_puts(b, "{\"status\":\"error\",\"code\":\"");
+	buf_json_escape(b, code);
+	buf_puts(b, "\",\"message\":\"");
+	buf_json_escape(b, msg);
+	buf_puts(b, "\",\"details\":");
+	if (details != NULL && (d = cJSON_PrintUnformatted(details)) != NULL)
+		buf_puts(b, d);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, "}\n");
+	cJSON_free(d);
+}
+
+static void
+allow_header(const struct req *r, struct buf *h)
+{
+	unsigned m = r->route ? r->route->methods : M_GET;
+
+	buf_puts(h, "Allow: ");
+	if (m & M_GET)
+		buf_puts(h, "GET, HEAD, ");
+	if (m & M_POST)
+		buf_puts(h, "POST, ");
+	if (m & M_PUT)
+		buf_puts(h, "PUT, ");
+	if (m & M_DELETE)
+		buf_puts(h, "DELETE, ");
+	buf_puts(h, "OPTIONS\r\n");
+}
+
+int
+api_error_details(struct req *r, int status, const char *code,
+    cJSON *details, const char *fmt, ...)
+{
+	struct buf b, h;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_init(&b);
+	buf_init(&h);
+	api_error_body(&b, code, msg, details);
+	cJSON_Delete(details);
+	switch (status) {
+	case 401:
+		buf_puts(&h, "WWW-Authenticate: Bearer realm=\"grilld\"\r\n");
+		break;
+	case 405:
+		allow_header(r, &h);
+		break;
+	case 429:
+	case 503:
+		if (r->dep_retry_ms > 0 || status == 429)
+			buf_printf(&h, "Retry-After: %lld\r\n",
+			    (long long)(r->dep_retry_ms + 999) / 1000 +
+			    (r->dep_retry_ms <= 0));
+		break;
+	}
+	if (status >= 500)
+		span_set_error(r->span, msg);
+	api_reply(r, status, "application/json", b.data ? b.data : "", b.len,
+	    h.data);
+	buf_free(&b);
+	buf_free(&h);
+	return -1;
+}
+
+int
+api_error(struct req *r, int status, const char *code, const char *fmt,
+    ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return api_error_details(r, status, code, NULL, "%s", msg);
+}
+
+/* 400 naming the parameter, its value and what is wrong with it. */
+int
+api_error_param(struct req *r, const char *name, const char *fmt, ...)
+{
+	const char *value = api_param(r, name);
+	char why[384];
+	cJSON *d;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if ((d = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(d, "parameter", name);
+		if (value != NULL)
+			cJSON_AddStringToObject(d, "value", value);
+		else if (strcmp(name, "path") == 0 && r->arg != NULL)
+			cJSON_AddStringToObject(d, "value", r->arg);
+		cJSON_AddStringToObject(d, "reason", why);
+	}
+	return api_error_details(r, 400, "INVALID_PARAMETER", d, "%s: %s",
+	    name, why);
+}
+
+/* Remembers why a dependency failed, for api_error_dep(). */
+void
+api_dep_fail(struct req *r, int status, const char *code, int64_t retry_ms,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	r->dep_status = status;
+	util_strlcpy(r->dep_code, code, sizeof(r->dep_code));
+	r->dep_retry_ms = retry_ms;
+	va_start(ap, fmt);
+	vsnprintf(r->dep_msg, sizeof(r->dep_msg), fmt, ap);
+	va_end(ap);
+}
+
+int
+api_error_dep(struct req *r)
+{
+	if (r->dep_status == 0)
+		api_dep_fail(r, 503, "UNAVAILABLE", 1000,
+		    "a dependency is unavailable");
+	return api_error(r, r->dep_status, r->dep_code, "%s", r->dep_msg);
+}
+
+/*
+ * civetweb's http_error callback: errors civetweb finds itself. The
+ * connection is closed afterwards, since what it sent may not have been
+ * read to its end.
+ */
+int
+api_http_error(struct mg_connection *c, int status, const char *errmsg)
+{
+	struct buf b;
+	const char *code;
+
+	switch (status) {
+	case 400: code = "BAD_REQUEST"; break;
+	case 404: code = "NOT_FOUND"; break;
+	case 405: code = "METHOD_NOT_ALLOWED"; break;
+	case 411: code = "LENGTH_REQUIRED"; break;
+	case 413: code = "PAYLOAD_TOO_LARGE"; break;
+	case 414: code = "URI_TOO_LONG"; break;
+	case 431: code = "HEADERS_TOO_LARGE"; break;
+	case 505: code = "HTTP_VERSION_NOT_SUPPORTED"; break;
+	default: code = status >= 500 ? "INTERNAL" : "BAD_REQUEST"; break;
+	}
+	buf_init(&b);
+	api_error_body(&b, code, errmsg ? errmsg : admin_status_text(status),
+	    NULL);
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "Connection: close\r\n\r\n", status, admin_status_text(status),
+	    b.len);
+	if (b.len > 0)
+		mg_write(c, b.data, b.len);
+	buf_free(&b);
+	api_count(NULL, status, 0);
+	return 0;
+}

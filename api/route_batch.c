@@ -1,0 +1,274 @@
+/*
+ * POST /api/temperature/batch	{"readings": [reading, ...]}
+ *
+ * Each reading is checked with the very code the ingester uses
+ * (reading_from_json() and reading_validate(), with the ingester's
+ * limits: ingest.future_skew), and the accepted ones are handed to the
+ * `readings` stream exactly as the poller hands its own (fields v = 1,
+ * r = the reading's JSON), in one MULTI/EXEC so that a batch is stored
+ * whole or not at all. The ingester takes them from there: nothing is
+ * written to InfluxDB from here.
+ *
+ * The answer keeps the seed's status, stored_count and total_count and
+ * adds one item per reading, in order:
+ *	{"index": 0, "status": "accepted", "id": "<stream id>"}
+ *	{"index": 1, "status": "rejected", "errors": [{"field": ...,
+ *	 "message": ...}]}
+ * status is "success" when every reading was stored, "partial" when
+ * some were rejected; when all were rejected the answer is 422.
+ *
+ * Refused whole: 415 unless the body is application/json; 413 past
+ * api.max_body bytes or api.max_batch readings (the limit in the
+ * message); 400 for a body that is not JSON (or nested too deep, or not
+ * UTF-8), has no "readings" array, or an empty one.
+ */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "breaker.h"
+#include "metrics.h"
+#include "rds.h"
+#include "reading.h"
+
+static struct metric_series *m_accepted, *m_rejected;
+
+static void
+item_rejected(cJSON *items, int i, const struct reading_errs *errs)
+{
+	cJSON *it = cJSON_CreateObject(), *list = cJSON_CreateArray();
+
+	cJSON_AddNumberToObject(it, "index", i);
+	cJSON_AddStringToObject(it, "status", "rejected");
+	for (size_t k = 0; k < errs->n; k++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "field", errs->e[k].field);
+		cJSON_AddStringToObject(e, "message", errs->e[k].msg);
+		cJSON_AddItemToArray(list, e);
+	}
+	cJSON_AddItemToObject(it, "errors", list);
+	cJSON_AddItemToArray(items, it);
+}
+
+/* Checks one reading; 0 with its JSON in out, or -1 with errs. */
+static int
+check_one(struct req *r, const cJSON *in, struct buf *out,
+    struct reading_errs *errs)
+{
+	struct reading_limits lim;
+	struct reading rd;
+	int rc = -1;
+
+	reading_limits_default(&lim);
+	lim.max_future_ns = r->api->cf->ingest.future_skew * NS_PER_MS;
+	reading_errs_init(errs);
+	if (!cJSON_IsObject(in)) {
+		reading_errs_add(errs, "reading", "must be a JSON object");
+		return -1;
+	}
+	if (reading_from_json(in, &rd, &lim, errs) == 0 &&
+	    reading_validate(&rd, &lim, errs) == 0) {
+		if (rd.source[0] == '\0')
+			util_strlcpy(rd.source, "api", sizeof(rd.source));
+		/* The ingester continues this request's trace. */
+		if (rd.traceparent[0] == '\0')
+			util_strlcpy(rd.traceparent, r->traceparent,
+			    sizeof(rd.traceparent));
+		rc = reading_write_json(out, &rd, 0);
+	}
+	reading_clear(&rd);
+	return rc;
+}
+
+/* EXEC answered one stream id per XADD. */
+static bool
+exec_ok(const redisReply *rep, size_t n)
+{
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (rep->element[i]->type != REDIS_REPLY_STRING)
+			return false;
+	return true;
+}
+
+/*
+ * XADDs the accepted readings in one MULTI/EXEC. 0 with each stream id
+ * added to its item, or -1 (nothing was stored, or Redis failed and
+ * whether it was is unknown: the request says which).
+ */
+static int
+store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
+{
+	char maxlen[32];
+	const char *argv[10];
+	size_t lens[10];
+	struct rds *rds;
+	redisReply *rep = NULL;
+	struct span *sp;
+	size_t i;
+
+	snprintf(maxlen, sizeof(maxlen), "%lld",
+	    (long long)r->api->cf->ingest.stream_max);
+	if (!breaker_allow(r->api->redis_breaker)) {
+		api_dep_fail(r, 503, "REDIS_UNAVAILABLE",
+		    breaker_retry_in_ms(r->api->redis_breaker), "redis is "
+		    "unavailable (circuit open): nothing was stored");
+		return -1;
+	}
+	if ((rds = api_redis(r->api)) == NULL) {
+		breaker_success(r->api->redis_breaker);
+		api_dep_fail(r, 500, "INTERNAL", 0, "out of memory");
+		return -1;
+	}
+	sp = span_start("redis XADD readings", r->span ? span_ctx(r->span) :
+	    NULL, SPAN_KIND_CLIENT);
+	span_set_int(sp, "readings", (int64_t)n);
+	argv[0] = "MULTI";
+	if (rds_append_argv(rds, 1, argv, NULL) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		argv[0] = "XADD";
+		argv[1] = r->api->key_readings;
+		argv[2] = "MAXLEN";
+		argv[3] = "~";
+		argv[4] = maxlen;
+		argv[5] = "*";
+		argv[6] = "v";
+		argv[7] = "1";
+		argv[8] = "r";
+		argv[9] = json->data + off[i];
+		for (int k = 0; k < 9; k++)
+			lens[k] = strlen(argv[k]);
+		lens[9] = off[i + 1] - off[i];
+		if (rds_append_argv(rds, 10, argv, lens) == -1)
+			goto fail;
+	}
+	argv[0] = "EXEC";
+	if (rds_append_argv(rds, 1, argv, NULL) == -1)
+		goto fail;
+	for (i = 0; i < n + 2; i++) {
+		if ((rep = rds_get_reply(rds)) == NULL)
+			goto fail;
+		if (i < n + 1)
+			freeReplyObject(rep);
+	}
+	if (!exec_ok(rep, n)) {
+		api_dep_fail(r, 502, "REDIS_ERROR", 0, "redis refused the "
+		    "batch: %s", rep->type == REDIS_REPLY_ERROR ? rep->str :
+		    "EXEC was aborted, or an XADD failed");
+		freeReplyObject(rep);
+		breaker_success(r->api->redis_breaker);
+		span_set_error(sp, r->dep_msg);
+		span_end(sp);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		cJSON_AddStringToObject(ids[i], "id", rep->element[i]->str);
+	freeReplyObject(rep);
+	breaker_success(r->api->redis_breaker);
+	span_end(sp);
+	return 0;
+fail:
+	while (rds_pending(rds) > 0 && (rep = rds_get_reply(rds)) != NULL)
+		freeReplyObject(rep);
+	breaker_failure(r->api->redis_breaker);
+	api_dep_fail(r, 503, "REDIS_UNAVAILABLE", 1000, "redis: %s; the "
+	    "batch may not have been stored: send it again (readings are "
+	    "idempotent)", rds->errstr);
+	span_set_error(sp, r->dep_msg);
+	span_end(sp);
+	return -1;
+}
+
+int
+api_route_batch(struct req *r)
+{
+	cJSON *doc = NULL, *list, *items = NULL, *it, **ids = NULL;
+	struct reading_errs errs;
+	struct buf json;
+	size_t *off = NULL, nok = 0, total;
+	int i = 0, status;
+
+	if (m_accepted == NULL) {
+		struct metric *m = metric_counter(
+		    "grilld_api_batch_readings_total",
+		    "Readings posted to /batch, by result.", "result");
+
+		m_accepted = metric_with(m, "accepted");
+		m_rejected = metric_with(m, "rejected");
+	}
+	buf_init(&json);
+	if ((doc = api_read_json(r, true)) == NULL)
+		goto done;
+	list = cJSON_GetObjectItemCaseSensitive(doc, "readings");
+	if (!cJSON_IsArray(list)) {
+		api_error(r, 400, "INVALID_BODY", "the body must be an object "
+		    "with a \"readings\" array");
+		goto done;
+	}
+	if ((total = (size_t)cJSON_GetArraySize(list)) == 0) {
+		api_error(r, 400, "EMPTY_BATCH", "readings is empty");
+		goto done;
+	}
+	if ((int64_t)total > r->api->cf->api.max_batch) {
+		api_error(r, 413, "BATCH_TOO_LARGE", "%zu readings in one batch; "
+		    "at most %lld are accepted (api.max_batch)", total,
+		    (long long)r->api->cf->api.max_batch);
+		goto done;
+	}
+	items = cJSON_CreateArray();
+	off = calloc(total + 1, sizeof(*off));
+	ids = calloc(total, sizeof(*ids));
+	if (items == NULL || off == NULL || ids == NULL) {
+		api_error(r, 500, "INTERNAL", "out of memory");
+		goto done;
+	}
+	cJSON_ArrayForEach(it, list) {
+		size_t mark = json.len;
+
+		if (check_one(r, it, &json, &errs) == 0) {
+			off[nok] = mark;
+			off[nok + 1] = json.len;
+			ids[nok] = cJSON_CreateObject();
+			cJSON_AddNumberToObject(ids[nok], "index", i);
+			cJSON_AddStringToObject(ids[nok], "status", "accepted");
+			cJSON_AddItemToArray(items, ids[nok]);
+			nok++;
+		} else {
+			json.len = mark;
+			item_rejected(items, i, &errs);
+		}
+		i++;
+	}
+	metric_add(m_rejected, (double)(total - nok));
+	if (nok > 0 && store(r, &json, off, nok, ids) == -1) {
+		api_error_dep(r);
+		goto done;
+	}
+	metric_add(m_accepted, (double)nok);
+	status = nok == 0 ? 422 : 200;
+	it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "status", nok == total ? "success" :
+	    nok == 0 ? "error" : "partial");
+	if (nok == 0) {
+		cJSON_AddStringToObject(it, "code", "INVALID_READINGS");
+		cJSON_AddStringToObject(it, "message", "no reading was valid");
+	}
+	cJSON_AddNumberToObject(it, "stored_count", (double)nok);
+	cJSON_AddNumberToObject(it, "total_count", (double)total);
+	cJSON_AddItemToObject(it, nok == 0 ? "details" : "items", items);
+	items = NULL;
+	api_reply_cjson(r, status, it);
+	cJSON_Delete(it);
+done:
+	cJSON_Delete(items);
+	cJSON_Delete(doc);
+	free(off);
+	free(ids);
+	buf_free(&json);
+	return 0;
+}

@@ -1,0 +1,319 @@
+/*
+ * GET /api/temperature/current/{device_id}?probe_id=&unit=F|C
+ *
+ * The latest reading, from the ingester's `latest` hash (field
+ * "device_id/probe_id"): one HGET on this worker's open Redis
+ * connection, or none while the in-memory copy Redis keeps current
+ * holds it (latest_cache.c), so the answer costs a fraction of a
+ * millisecond. The
+ * seed's answer
+ *
+ *	{"status": "success", "data": {device_id, probe_id, temperature,
+ *	 unit, timestamp, battery_level, signal_strength, ..., source,
+ *	 stale, age_s}}
+ *
+ * where source says where the answer came from ("cache", or "influxdb"
+ * when the cache missed or Redis is down; the reading's own origin,
+ * "thermoworks" or "api", is in origin), stale is true past
+ * api.stale_after, and age_s is the reading's age in seconds.
+ *
+ * Without probe_id: the device's most recent reading, and every probe's
+ * in "probes".
+ *
+ * 404 when neither the cache nor InfluxDB's raw points know the device
+ * (or the probe); 503 when both are down.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "reading.h"
+
+#define PROBES_MAX	64
+
+struct latest {
+	struct reading	 r[PROBES_MAX];
+	size_t		 n;
+};
+
+static void
+latest_clear(struct latest *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		reading_clear(&l->r[i]);
+	l->n = 0;
+}
+
+/* Adds a cached reading; one the ingester wrote is always well formed. */
+static void
+latest_add(struct latest *l, const char *json, size_t len)
+{
+	struct reading_errs errs;
+	struct reading_limits lim;
+
+	if (l->n == PROBES_MAX)
+		return;
+	reading_limits_default(&lim);
+	lim.max_future_ns = INT64_MAX / 4;	/* as stored, whatever the clock */
+	reading_errs_init(&errs);
+	if (reading_parse(json, len, &l->r[l->n], &lim, &errs) == 0)
+		l->n++;
+	else
+		reading_clear(&l->r[l->n]);
+}
+
+/* "device/" with the glob characters of the device escaped, then "*". */
+static void
+glob_prefix(struct buf *b, const char *device)
+{
+	for (; *device != '\0'; device++) {
+		if (strchr("*?[]\\", *device) != NULL)
+			buf_putc(b, '\\');
+		buf_putc(b, *device);
+	}
+	buf_puts(b, "/*");
+}
+
+/* 0 (l filled, perhaps empty) or -1 (Redis failed). */
+static int
+from_cache(struct req *r, const char *device, const char *probe,
+    struct latest *l)
+{
+	struct buf field;
+	const char *argv[7];
+	size_t lens[7];
+	char cursor[32] = "0";
+	redisReply *rep;
+	struct buf hit;
+	uint64_t gen;
+	int rc = -1, rounds = 0;
+
+	buf_init(&field);
+	buf_init(&hit);
+	if (probe[0] != '\0') {
+		buf_printf(&field, "%s/%s", device, probe);
+		if (field.data != NULL && latest_cache_get(r->api->lcache,
+		    field.data, &hit, &gen)) {
+			latest_add(l, hit.data, hit.len);
+			rc = 0;
+			goto done;
+		}
+		argv[0] = "HGET";
+		argv[1] = r->api->key_latest;
+		argv[2] = field.data;
+		if ((rep = api_redis_cmd(r, "HGET", 3, argv, NULL)) == NULL ||
+		    api_redis_ok(r, rep) == -1)
+			goto done;
+		if (rep->type == REDIS_REPLY_STRING) {
+			latest_add(l, rep->str, rep->len);
+			latest_cache_put(r->api->lcache, field.data, rep->str,
+			    rep->len, gen);
+		}
+		freeReplyObject(rep);
+		rc = 0;
+		goto done;
+	}
+	glob_prefix(&field, device);
+	do {
+		argv[0] = "HSCAN";
+		argv[1] = r->api->key_latest;
+		argv[2] = cursor;
+		argv[3] = "MATCH";
+		argv[4] = field.data;
+		argv[5] = "COUNT";
+		argv[6] = "1000";
+		for (int i = 0; i < 7; i++)
+			lens[i] = strlen(argv[i]);
+		if ((rep = api_redis_cmd(r, "HSCAN", 7, argv, lens)) == NULL ||
+		    api_redis_ok(r, rep) == -1)
+			goto done;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			api_dep_fail(r, 502, "REDIS_ERROR", 0, "HSCAN: an "
+			    "answer of the wrong shape");
+			goto done;
+		}
+		util_strlcpy(cursor, rep->element[0]->str, sizeof(cursor));
+		for (size_t i = 1; i < rep->element[1]->elements; i += 2) {
+			const redisReply *v = rep->element[1]->element[i];
+
+			if (v->type == REDIS_REPLY_STRING)
+				latest_add(l, v->str, v->len);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0 && ++rounds < 1000);
+	rc = 0;
+done:
+	buf_free(&field);
+	buf_free(&hit);
+	return rc;
+}
+
+struct fill {
+	const char	*device;
+	struct latest	*l;
+};
+
+static int
+on_row(const struct iql_row *row, void *arg)
+{
+	struct fill *f = arg;
+	struct reading *rd;
+	const char *s;
+	int64_t us;
+	double v;
+
+	if (f->l->n == PROBES_MAX || !iql_time_us(row->cells[0], &us))
+		return 0;
+	rd = &f->l->r[f->l->n++];
+	reading_init(rd);
+	util_strlcpy(rd->device_id, f->device, sizeof(rd->device_id));
+	rd->ts_ns = us * 1000;
+	if ((rd->has_value = iql_num(row->cells[1], &v)))
+		rd->value = v;
+	s = iql_str(row->cells[2]);
+	rd->unit = s && s[0] && !s[1] ? s[0] : 'F';
+	if ((s = iql_str(row->cells[3])) != NULL)
+		util_strlcpy(rd->probe_id, s, sizeof(rd->probe_id));
+	if (iql_num(row->cells[4], &v))
+		rd->battery = (int)v;
+	if (iql_num(row->cells[5], &v))
+		rd->signal = (int)v;
+	if ((s = iql_str(row->cells[6])) != NULL)
+		reading_status_parse(s, &rd->status);
+	if (iql_num(row->cells[7], &v))
+		rd->flags = (uint32_t)v;
+	if ((s = iql_str(row->cells[8])) != NULL)
+		util_strlcpy(rd->source, s, sizeof(rd->source));
+	return 0;
+}
+
+/* The last raw point of each probe. 0, or -1 (InfluxDB failed). */
+static int
+from_influx(struct req *r, const char *device, const char *probe,
+    struct latest *l)
+{
+	static const char *const cols[] = { "time", "value", "unit",
+		"probe_id", "battery", "signal", "status", "flags", "source" };
+	struct fill f = { device, l };
+	struct iql_query iq = { NULL, cols, ARRAY_LEN(cols), on_row, &f };
+	struct buf q, answer;
+	int rc;
+
+	buf_init(&q);
+	buf_init(&answer);
+	buf_puts(&q, "SELECT last(\"value\") AS \"value\", \"unit\", "
+	    "\"battery\", \"signal\", \"status\", \"flags\", \"source\" FROM "
+	    "\"raw\".\"temperature\" WHERE \"device_id\" = ");
+	iql_string(&q, device);
+	if (probe[0] != '\0') {
+		buf_puts(&q, " AND \"probe_id\" = ");
+		iql_string(&q, probe);
+	}
+	buf_printf(&q, " GROUP BY \"probe_id\" SLIMIT %d", PROBES_MAX);
+	iq.q = q.data;
+	rc = q.data ? api_influx_query(r, &iq, &answer) : -1;
+	buf_free(&q);
+	buf_free(&answer);
+	return rc;
+}
+
+/* One reading with the fields current adds. */
+static void
+current_json(struct buf *b, struct reading *rd, char unit, const char *src,
+    int64_t now, int64_t stale_ms)
+{
+	char origin[READING_SOURCE_LEN];
+	double age = (double)(now - rd->ts_ns) / 1e9;
+	size_t mark = b->len;
+
+	util_strlcpy(origin, rd->source, sizeof(origin));
+	rd->source[0] = '\0';	/* the answer's source is another thing */
+	if (reading_write_json(b, rd, unit) == -1 || b->len == mark)
+		return;
+	b->len--;		/* reopen the object */
+	buf_printf(b, ",\"source\":\"%s\",\"stale\":%s,\"age_s\":%.3f", src,
+	    age * 1000 > (double)stale_ms ? "true" : "false", age);
+	if (origin[0] != '\0') {
+		buf_puts(b, ",\"origin\":\"");
+		buf_json_escape(b, origin);
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '}');
+}
+
+static int
+by_probe(const void *a, const void *b)
+{
+	return strcmp(((const struct reading *)a)->probe_id,
+	    ((const struct reading *)b)->probe_id);
+}
+
+int
+api_route_current(struct req *r)
+{
+	struct latest l;
+	struct buf b;
+	const char *src = "cache";
+	char probe[API_ID_MAX], unit;
+	size_t newest = 0;
+	int64_t now;
+
+	if (api_param_id(r, "probe_id", probe, sizeof(probe)) == -1 ||
+	    api_param_unit(r, 'F', &unit) == -1)
+		return -1;
+	l.n = 0;
+	if (from_cache(r, r->arg, probe, &l) == -1 || l.n == 0) {
+		src = "influxdb";
+		if (from_influx(r, r->arg, probe, &l) == -1) {
+			latest_clear(&l);
+			return api_error_dep(r);
+		}
+	}
+	if (l.n == 0) {
+		if (probe[0] != '\0')
+			return api_error_details(r, 404, "PROBE_NOT_FOUND",
+			    cJSON_CreateString(probe), "no reading of device "
+			    "%s, probe %s is known", r->arg, probe);
+		return api_error_details(r, 404, "DEVICE_NOT_FOUND",
+		    cJSON_CreateString(r->arg), "no reading of device %s is "
+		    "known", r->arg);
+	}
+	qsort(l.r, l.n, sizeof(l.r[0]), by_probe);
+	for (size_t i = 1; i < l.n; i++)
+		if (l.r[i].ts_ns > l.r[newest].ts_ns ||
+		    (l.r[i].ts_ns == l.r[newest].ts_ns &&
+		    strcmp(l.r[i].probe_id, l.r[newest].probe_id) < 0))
+			newest = i;
+	now = util_now_ns();
+	buf_init(&b);
+	buf_puts(&b, "{\"status\":\"success\",\"data\":");
+	if (probe[0] == '\0') {
+		struct reading first;
+
+		/* The newest, with every probe's reading inside it. */
+		reading_copy(&first, &l.r[newest]);
+		current_json(&b, &first, unit, src, now,
+		    r->api->cf->api.stale_after);
+		reading_clear(&first);
+		b.len--;
+		buf_puts(&b, ",\"probes\":[");
+		for (size_t i = 0; i < l.n; i++) {
+			if (i > 0)
+				buf_putc(&b, ',');
+			current_json(&b, &l.r[i], unit, src, now,
+			    r->api->cf->api.stale_after);
+		}
+		buf_puts(&b, "]}");
+	} else
+		current_json(&b, &l.r[0], unit, src, now,
+		    r->api->cf->api.stale_after);
+	buf_puts(&b, "}\n");
+	latest_clear(&l);
+	api_reply_json(r, 200, &b);
+	buf_free(&b);
+	return 0;
+}
