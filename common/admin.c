@@ -41,6 +41,7 @@ admin_status_text(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
@@ -53,12 +54,20 @@ int
 admin_send(struct mg_connection *c, int status, const char *type,
     const char *body, size_t len, const char *extra_headers)
 {
+	char length[48] = "";
+
+	/* A 204 has no body and no Content-Length (RFC 9110, 8.6). */
+	if (status == 204)
+		len = 0;
+	else
+		snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
+		    len);
 	mg_printf(c, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
+	    "%s"
 	    "Cache-Control: no-store\r\n"
 	    "%s"
-	    "\r\n", status, admin_status_text(status), type, len,
+	    "\r\n", status, admin_status_text(status), type, length,
 	    extra_headers ? extra_headers : "");
 	if (len > 0 && strcmp(mg_get_request_info(c)->request_method, "HEAD"))
 		mg_write(c, body, len);
@@ -301,7 +310,7 @@ admin_process_metrics(const char *daemon)
 	if (start_time_s != 0)
 		return;
 	start_time_s = (double)util_now_ns() / 1e9;
-	metric_gauge_fn("process_cpu_seconds_total",
+	metric_counter_fn("process_cpu_seconds_total",
 	    "User and system CPU time spent, in seconds.", proc_cpu, NULL);
 	metric_gauge_fn("process_resident_memory_bytes",
 	    "Resident memory size in bytes.", proc_rss, NULL);

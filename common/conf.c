@@ -122,7 +122,7 @@ yaml_node(struct yparse *y, yaml_event_t *ev, int depth)
 		n->value = strndup((const char *)ev->data.scalar.value,
 		    ev->data.scalar.length);
 		/* An unquoted ~ or null is no value at all. */
-		if (ev->data.scalar.plain_implicit &&
+		if (n->value != NULL && ev->data.scalar.plain_implicit &&
 		    (strcmp(n->value, "~") == 0 ||
 		    strcmp(n->value, "null") == 0)) {
 			n->value[0] = '\0';
@@ -302,6 +302,46 @@ is_stringy(enum conf_type t)
 	return t == CONF_STR || t == CONF_SECRET;
 }
 
+/*
+ * The password of a URL's userinfo, as written ("scheme://user:password@
+ * host/..."): returns its offset in v and sets *len, or -1 for none.
+ */
+static ssize_t
+url_credential(const char *v, size_t *len)
+{
+	const char *p, *end, *at = NULL, *colon;
+
+	if (v == NULL || (p = strstr(v, "://")) == NULL)
+		return -1;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL || (colon = memchr(p, ':', (size_t)(at - p))) == NULL)
+		return -1;
+	p = colon + 1;
+	if ((*len = (size_t)(at - p)) == 0)
+		return -1;
+	return p - v;
+}
+
+/* Hands the password in a URL-valued option to log_secret(). */
+static void
+url_secret(const char *v)
+{
+	ssize_t off;
+	size_t len;
+	char *c;
+
+	if ((off = url_credential(v, &len)) == -1 ||
+	    (c = strndup(v + off, len)) == NULL)
+		return;
+	log_secret(c);
+	explicit_bzero(c, len);
+	free(c);
+}
+
 static void
 fmt_bound(const struct conf_opt *o, double v, char *out, size_t len)
 {
@@ -341,7 +381,7 @@ opt_parse(const struct conf_opt *o, const char *text, void *target,
 {
 	char *slot = (char *)target + o->off;
 	double num = 0;
-	int64_t i64;
+	int64_t i64 = 0;
 	bool b;
 
 	switch (o->type) {
@@ -421,10 +461,11 @@ opt_parse(const struct conf_opt *o, const char *text, void *target,
 		    num < o->min ? lo : hi);
 		return -1;
 	}
+	/* Integers as parsed: a double holds 53 bits, not 64. */
 	if (o->type == CONF_DOUBLE)
 		*(double *)slot = num;
 	else
-		*(int64_t *)slot = (int64_t)num;
+		*(int64_t *)slot = i64;
 	return 0;
 }
 
@@ -648,31 +689,45 @@ apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
 		fclose(fp);
 		line[strcspn(line, "\r\n")] = '\0';
 		free(*slot);
-		*slot = strdup(line);
+		if ((*slot = strdup(line)) == NULL) {
+			err_add(errs, "%s: %s: out of memory", o->name, path);
+			continue;
+		}
 		util_strlcpy(cf->origin[dst - cf->opts], path,
 		    sizeof(cf->origin[0]));
 	}
 }
 
+/* Keeps s until conf_free(). */
+static void
+retire_str(struct conf *cf, char *s)
+{
+	char **r;
+
+	r = realloc(cf->retired, (cf->nretired + 1) * sizeof(*r));
+	if (r == NULL) {
+		free(s);	/* no room to keep it: lose it now */
+		return;
+	}
+	cf->retired = r;
+	r[cf->nretired++] = s;
+}
+
+/*
+ * The live slots are left as they are: other threads may read them until
+ * conf_load() copies the new values over them.
+ */
 static void
 retire(struct conf *cf)
 {
 	for (size_t i = 0; i < cf->nopts; i++) {
-		char **slot, **r;
+		char **slot;
 
 		if (!is_stringy(cf->opts[i].type))
 			continue;
 		slot = (char **)((char *)cf->target + cf->opts[i].off);
-		if (*slot == NULL)
-			continue;
-		r = realloc(cf->retired, (cf->nretired + 1) * sizeof(*r));
-		if (r == NULL) {
-			free(*slot);	/* no room to keep it: lose it now */
-		} else {
-			cf->retired = r;
-			r[cf->nretired++] = *slot;
-		}
-		*slot = NULL;
+		if (*slot != NULL)
+			retire_str(cf, *slot);
 	}
 	if (cf->root_retired == NULL)
 		cf->root_retired = cf->root;
@@ -684,15 +739,18 @@ retire(struct conf *cf)
 int
 conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 {
-	char (*origin)[64], (*old_origin)[64] = cf->origin;
+	char (*origin)[64] = NULL, (*old_origin)[64] = cf->origin;
 	struct cnode *root = NULL;
-	char why[200];
+	char why[200], *fcopy = NULL;
 	void *t;
 
 	errs->n = 0;
+	/* The nodes point to the file name: they get a copy of their own. */
 	if ((t = calloc(1, cf->target_size)) == NULL ||
-	    (origin = calloc(cf->nopts, sizeof(*origin))) == NULL) {
+	    (origin = calloc(cf->nopts, sizeof(*origin))) == NULL ||
+	    (file != NULL && (fcopy = strdup(file)) == NULL)) {
 		free(t);
+		free(origin);
 		err_add(errs, "out of memory");
 		return -1;
 	}
@@ -706,7 +764,7 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 			err_add(errs, "built-in default of %s: %s", o->name,
 			    why);
 	}
-	if (file != NULL && (root = yaml_load(file, errs)) != NULL)
+	if (fcopy != NULL && (root = yaml_load(fcopy, errs)) != NULL)
 		apply_file(cf, root, t, errs);
 	apply_env(cf, t, errs);
 	apply_secret_files(cf, t, errs);
@@ -716,11 +774,14 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 		free(origin);
 		cf->origin = old_origin;
 		cnode_free(root);
+		free(fcopy);
 		return -1;
 	}
 	for (size_t i = 0; i < cf->nopts; i++)
 		if (cf->opts[i].type == CONF_SECRET)
 			log_secret(*(char **)((char *)t + cf->opts[i].off));
+		else if (cf->opts[i].type == CONF_STR)
+			url_secret(*(char **)((char *)t + cf->opts[i].off));
 	/*
 	 * Other threads may still hold strings of the running configuration:
 	 * retire them (freed by conf_free) rather than free them now.
@@ -730,8 +791,9 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 	free(t);
 	free(old_origin);
 	cf->root = root;
-	free(cf->file);
-	cf->file = file ? strdup(file) : NULL;
+	if (cf->file != NULL)
+		retire_str(cf, cf->file);	/* retired nodes point to it */
+	cf->file = fcopy;
 	return 0;
 }
 
@@ -762,10 +824,19 @@ value_text(const struct conf_opt *o, const void *target, char *out,
 	const char *slot = (const char *)target + o->off;
 
 	switch (o->type) {
-	case CONF_STR:
-		snprintf(out, len, "%s",
-		    *(char *const *)slot ? *(char *const *)slot : "");
+	case CONF_STR: {
+		const char *v = *(char *const *)slot ? *(char *const *)slot : "";
+		ssize_t off;
+		size_t n;
+
+		/* "redis://:********@host": a password in a URL is a secret. */
+		if ((off = url_credential(v, &n)) != -1)
+			snprintf(out, len, "%.*s********%s", (int)off, v,
+			    v + off + n);
+		else
+			snprintf(out, len, "%s", v);
 		break;
+	}
 	case CONF_SECRET:
 		snprintf(out, len, "%s",
 		    *(char *const *)slot && **(char *const *)slot ?

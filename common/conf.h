@@ -105,9 +105,11 @@ void	conf_init(struct conf *, const struct conf_opt *, size_t, void *,
 	    size_t);
 /*
  * Loads defaults, then file (NULL for none), then the environment, and
- * validates. Returns 0, or -1 with every problem in errs. Secrets are
- * registered with log_secret(). May be called again to reload (SIGHUP):
- * the target is only replaced when the new configuration is valid.
+ * validates. Returns 0, or -1 with every problem in errs. Secrets, and
+ * the password in a URL of a string option ("redis://:pw@host"), are
+ * registered with log_secret() (conf_print() masks both). May be called
+ * again to reload (SIGHUP): the target is only replaced when the new
+ * configuration is valid. file is copied.
  */
 int	conf_load(struct conf *, const char *, struct conf_errs *);
 void	conf_free(struct conf *);

@@ -15,38 +15,36 @@
 #include "util.h"
 
 static daemon_check_fn		 check_fn;
-static volatile sig_atomic_t	 quit_flag;
-static volatile sig_atomic_t	 hup_flag;
+/* Set by handlers, read by every thread: lock-free atomics (C11 7.14.1.1). */
+static atomic_int		 quit_flag;
+static atomic_int		 hup_flag;
 static _Atomic int64_t		 beat_ms;
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		hup_flag = 1;
+		atomic_store(&hup_flag, 1);
 	else
-		quit_flag = 1;
+		atomic_store(&quit_flag, 1);
 }
 
 bool
 daemon_stopping(void)
 {
-	return quit_flag != 0;
+	return atomic_load(&quit_flag) != 0;
 }
 
 void
 daemon_request_stop(void)
 {
-	quit_flag = 1;
+	atomic_store(&quit_flag, 1);
 }
 
 bool
 daemon_reload_pending(void)
 {
-	if (hup_flag == 0)
-		return false;
-	hup_flag = 0;
-	return true;
+	return atomic_exchange(&hup_flag, 0) != 0;
 }
 
 /*
@@ -244,11 +242,45 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 	    d->file ? ", configuration " : "", d->file ? d->file : "");
 }
 
+/*
+ * The daemon's checker, on a scratch copy of the new configuration, so
+ * that a reload installs nothing the checker would refuse at start-up.
+ * A file conf_load() refuses passes here: daemon_reload() reports it.
+ */
+static int
+reload_check(struct daemon *d)
+{
+	struct grilld_conf cf;
+	struct conf scratch;
+	struct conf_errs errs;
+	char why[4096] = "", *line, *nl;
+	int rc = 0;
+
+	if (check_fn == NULL)
+		return 0;
+	conf_init(&scratch, grilld_options, grilld_noptions, &cf, sizeof(cf));
+	if (conf_load(&scratch, d->file, &errs) == 0 &&
+	    check_fn(&cf, why, sizeof(why)) == -1) {
+		for (line = why; line != NULL && *line != '\0'; line = nl) {
+			if ((nl = strchr(line, '\n')) != NULL)
+				*nl++ = '\0';
+			log_warnx("reload: %s", line);
+		}
+		rc = -1;
+	}
+	conf_free(&scratch);
+	return rc;
+}
+
 int
 daemon_reload(struct daemon *d)
 {
 	struct conf_errs errs;
 
+	if (reload_check(d) == -1) {
+		log_warnx("reload: keeping the running configuration");
+		return -1;
+	}
 	if (conf_load(&d->conf, d->file, &errs) == -1) {
 		for (int i = 0; i < errs.n; i++)
 			log_warnx("reload: %s", errs.msg[i]);

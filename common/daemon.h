@@ -44,7 +44,9 @@ struct daemon {
  * option table can do registers a checker before daemon_setup(). It runs
  * once the configuration has loaded, before -n answers; it writes what
  * is wrong (one problem a line, "file:line: key: ...") into its buffer
- * and returns -1, and the daemon then prints that and exits 1.
+ * and returns -1, and the daemon then prints that and exits 1. On a
+ * reload it runs on the new configuration first: if it refuses, that is
+ * logged and the running configuration stays.
  */
 typedef int (*daemon_check_fn)(const struct grilld_conf *, char *, size_t);
 void	daemon_set_check(daemon_check_fn);

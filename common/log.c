@@ -28,22 +28,23 @@ log_init(bool foreground, const char *ident)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* Set on reload while other threads log: read and written atomically. */
 void
 log_setlevel(enum log_level l)
 {
-	log_lvl = l;
+	__atomic_store_n(&log_lvl, l, __ATOMIC_RELAXED);
 }
 
 void
 log_setformat(enum log_format f)
 {
-	log_fmt = f;
+	__atomic_store_n(&log_fmt, f, __ATOMIC_RELAXED);
 }
 
 bool
 log_enabled(enum log_level l)
 {
-	return l <= log_lvl;
+	return l <= __atomic_load_n(&log_lvl, __ATOMIC_RELAXED);
 }
 
 int
@@ -104,7 +105,8 @@ log_mask(struct buf *b, size_t start)
 			    buf_puts(&nb, p + n) == -1) {
 				buf_free(&nb);
 				memset(p, '*', n);	/* at least hide it */
-				break;
+				p += n;
+				continue;
 			}
 			buf_free(b);
 			*b = nb;
@@ -153,7 +155,7 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 		return;
 	}
 	util_time_format(util_now_ns() / NS_PER_MS * NS_PER_MS, ts, sizeof(ts));
-	if (log_fmt == LOG_FMT_JSON) {
+	if (__atomic_load_n(&log_fmt, __ATOMIC_RELAXED) == LOG_FMT_JSON) {
 		buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"daemon\":\"",
 		    ts, level_names[lvl]);
 		buf_json_escape(&line, log_ident);
@@ -278,17 +280,20 @@ log_limited(struct log_limit *ll, long long interval_ms, enum log_level lvl,
     const char *fmt, ...)
 {
 	long long now = util_mono_ms();
+	long long last = __atomic_load_n(&ll->last_ms, __ATOMIC_RELAXED);
 	va_list ap;
 
-	if (ll->last_ms != 0 && now - ll->last_ms < interval_ms) {
+	/* Call sites are shared by threads: one of them wins the interval. */
+	if ((last != 0 && now - last < interval_ms) ||
+	    !__atomic_compare_exchange_n(&ll->last_ms, &last, now, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&ll->suppressed, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	ll->last_ms = now;
 	va_start(ap, fmt);
 	vlog(lvl, fmt, ap);
 	va_end(ap);
-	if (ll->suppressed > 0) {
+	if (__atomic_load_n(&ll->suppressed, __ATOMIC_RELAXED) > 0) {
 		unsigned long n = __atomic_exchange_n(&ll->suppressed, 0,
 		    __ATOMIC_RELAXED);
 

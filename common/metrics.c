@@ -161,11 +161,11 @@ metric_histogram(const char *name, const char *help, const char *labels,
 	    nbounds);
 }
 
-int
-metric_gauge_fn(const char *name, const char *help, double (*fn)(void *),
-    void *arg)
+static int
+family_fn(const char *name, const char *help, enum metric_type type,
+    double (*fn)(void *), void *arg)
 {
-	struct metric *m = family_new(name, help, METRIC_GAUGE, NULL, NULL, 0);
+	struct metric *m = family_new(name, help, type, NULL, NULL, 0);
 
 	if (m == NULL)
 		return -1;
@@ -174,6 +174,20 @@ metric_gauge_fn(const char *name, const char *help, double (*fn)(void *),
 	m->fn_arg = arg;
 	pthread_mutex_unlock(&reg_mtx);
 	return 0;
+}
+
+int
+metric_gauge_fn(const char *name, const char *help, double (*fn)(void *),
+    void *arg)
+{
+	return family_fn(name, help, METRIC_GAUGE, fn, arg);
+}
+
+int
+metric_counter_fn(const char *name, const char *help, double (*fn)(void *),
+    void *arg)
+{
+	return family_fn(name, help, METRIC_COUNTER, fn, arg);
 }
 
 static bool
@@ -354,52 +368,58 @@ put_number(struct buf *b, double v)
 	return buf_puts(b, tmp);
 }
 
-static void
+static int
 put_escaped(struct buf *b, const char *s, bool help)
 {
+	int rc = 0;
+
 	for (; *s != '\0'; s++) {
 		if (*s == '\\')
-			buf_puts(b, "\\\\");
+			rc |= buf_puts(b, "\\\\");
 		else if (*s == '\n')
-			buf_puts(b, "\\n");
+			rc |= buf_puts(b, "\\n");
 		else if (*s == '"' && !help)
-			buf_puts(b, "\\\"");
+			rc |= buf_puts(b, "\\\"");
 		else
-			buf_putc(b, *s);
+			rc |= buf_putc(b, *s);
 	}
+	return rc;
 }
 
 /* name{a="x",b="y"[,le="..."]} */
-static void
+static int
 put_series_name(struct buf *b, const struct metric *m,
     const struct metric_series *s, const char *suffix, const char *le)
 {
 	bool any = false;
+	int rc = 0;
 
-	buf_puts(b, m->name);
-	buf_puts(b, suffix);
+	rc |= buf_puts(b, m->name);
+	rc |= buf_puts(b, suffix);
 	for (int i = 0; i < m->nlabels; i++) {
-		buf_puts(b, any ? "," : "{");
-		buf_printf(b, "%s=\"", m->labels[i]);
-		put_escaped(b, s->values[i], false);
-		buf_putc(b, '"');
+		rc |= buf_puts(b, any ? "," : "{");
+		rc |= buf_printf(b, "%s=\"", m->labels[i]);
+		rc |= put_escaped(b, s->values[i], false);
+		rc |= buf_putc(b, '"');
 		any = true;
 	}
 	if (le != NULL) {
-		buf_printf(b, "%sle=\"%s\"", any ? "," : "{", le);
+		rc |= buf_printf(b, "%sle=\"%s\"", any ? "," : "{", le);
 		any = true;
 	}
 	if (any)
-		buf_putc(b, '}');
-	buf_putc(b, ' ');
+		rc |= buf_putc(b, '}');
+	rc |= buf_putc(b, ' ');
+	return rc;
 }
 
-static void
+static int
 render_histogram(struct buf *b, const struct metric *m,
     const struct metric_series *s)
 {
 	uint64_t cum = 0;
 	char le[40];
+	int rc = 0;
 
 	for (size_t i = 0; i <= m->nbounds; i++) {
 		cum += atomic_load_explicit(&s->buckets[i],
@@ -408,19 +428,22 @@ render_histogram(struct buf *b, const struct metric *m,
 			struct buf t;
 
 			buf_init(&t);
-			put_number(&t, m->bounds[i]);
+			rc |= put_number(&t, m->bounds[i]);
 			util_strlcpy(le, t.data ? t.data : "0", sizeof(le));
 			buf_free(&t);
 		} else
 			util_strlcpy(le, "+Inf", sizeof(le));
-		put_series_name(b, m, s, "_bucket", le);
-		buf_printf(b, "%llu\n", (unsigned long long)cum);
+		rc |= put_series_name(b, m, s, "_bucket", le);
+		rc |= buf_printf(b, "%llu\n", (unsigned long long)cum);
 	}
-	put_series_name(b, m, s, "_sum", NULL);
-	put_number(b, metric_value(s));
-	buf_putc(b, '\n');
-	put_series_name(b, m, s, "_count", NULL);
-	buf_printf(b, "%llu\n", metric_count(s));
+	rc |= put_series_name(b, m, s, "_sum", NULL);
+	rc |= put_number(b, metric_value(s));
+	rc |= buf_putc(b, '\n');
+	/* The +Inf bucket, not s->count: observations may land meanwhile,
+	 * and Prometheus requires the two to be equal. */
+	rc |= put_series_name(b, m, s, "_count", NULL);
+	rc |= buf_printf(b, "%llu\n", (unsigned long long)cum);
+	return rc;
 }
 
 int
@@ -428,34 +451,40 @@ metric_render(struct buf *b)
 {
 	static const char *const types[] = { "counter", "gauge", "histogram" };
 	size_t start = b->len;
+	int rc = 0;
 
 	pthread_mutex_lock(&reg_mtx);
 	for (int i = 0; i < reg_n; i++) {
 		const struct metric *m = reg[i];
 		const struct metric_series *s;
 
-		buf_printf(b, "# HELP %s ", m->name);
-		put_escaped(b, m->help, true);
-		buf_printf(b, "\n# TYPE %s %s\n", m->name, types[m->type]);
+		rc |= buf_printf(b, "# HELP %s ", m->name);
+		rc |= put_escaped(b, m->help, true);
+		rc |= buf_printf(b, "\n# TYPE %s %s\n", m->name,
+		    types[m->type]);
 		if (m->fn != NULL) {
-			buf_printf(b, "%s ", m->name);
-			put_number(b, m->fn(m->fn_arg));
-			buf_putc(b, '\n');
+			rc |= buf_printf(b, "%s ", m->name);
+			rc |= put_number(b, m->fn(m->fn_arg));
+			rc |= buf_putc(b, '\n');
 			continue;
 		}
 		for (s = atomic_load(&m->head); s != NULL; s = s->next) {
 			if (m->type == METRIC_HISTOGRAM) {
-				render_histogram(b, m, s);
+				rc |= render_histogram(b, m, s);
 				continue;
 			}
-			put_series_name(b, m, s, "", NULL);
-			put_number(b, metric_value(s));
-			buf_putc(b, '\n');
+			rc |= put_series_name(b, m, s, "", NULL);
+			rc |= put_number(b, metric_value(s));
+			rc |= buf_putc(b, '\n');
 		}
 	}
 	pthread_mutex_unlock(&reg_mtx);
-	/* A failed append leaves a gap; say so rather than serve half. */
-	if (b->data == NULL || strlen(b->data + start) != b->len - start)
+	/* A failed append leaves a gap: say so rather than serve half. */
+	if (rc != 0) {
+		b->len = start;
+		if (b->data != NULL)
+			b->data[start] = '\0';
 		return -1;
+	}
 	return 0;
 }

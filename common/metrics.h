@@ -15,6 +15,9 @@
  * A family may hold at most METRIC_SERIES_MAX series; past that,
  * metric_with() returns a shared overflow series (label values
  * "_overflow") rather than growing without bound.
+ *
+ * metric_render() appends the whole exposition, or returns -1 with the
+ * buffer as it was when memory ran out.
  */
 #ifndef GRILLD_METRICS_H
 #define GRILLD_METRICS_H
@@ -36,6 +39,9 @@ struct metric	*metric_histogram(const char *, const char *, const char *,
 		    const double *, size_t);
 /* A gauge whose value is computed at scrape time by fn(arg). */
 int		 metric_gauge_fn(const char *, const char *,
+		    double (*)(void *), void *);
+/* The same for a counter (fn's value must never go down). */
+int		 metric_counter_fn(const char *, const char *,
 		    double (*)(void *), void *);
 
 struct metric_series *metric_with(struct metric *, ...);
