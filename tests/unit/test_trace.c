@@ -587,7 +587,9 @@ t_queue_full_dead(void)
 	worst = burst(1000);
 	printf("# 1000 span_end in %lld ms, the slowest %lld ms\n",
 	    (long long)(util_mono_ms() - t0), (long long)worst);
-	CHECK(worst < 500);
+	/* Not a latency target: a span_end() that waited for the hung
+	 * collector would take its whole 10-s time-out. */
+	CHECK(worst < 5000);
 	CHECK(trace_dropped() - d0 >= 500);
 	CHECK(dropped_metric("queue_full") - full0 >= 500);
 	t0 = util_mono_ms();
@@ -615,16 +617,21 @@ t_queue_full_hung(void)
 	burst(1);
 	util_sleep_ms(200);		/* the exporter is stuck sending it */
 	worst = burst(2000);
-	CHECK(worst < 500);
+	/* Not a latency target: a span_end() that waited for the hung
+	 * collector would take its whole 10-s time-out. */
+	CHECK(worst < 5000);
 	CHECK(trace_dropped() - d0 >= 2000 - 16);
 	t0 = util_mono_ms();
 	trace_exporter_stop();
 	took = util_mono_ms() - t0;
 	printf("# stop took %lld ms\n", (long long)took);
-	CHECK(took < TRACE_STOP_MS + 1500);
+	CHECK(took < TRACE_STOP_MS + 8000);	/* bounded, not hung */
 	CHECK_INT(trace_exported() - e0, 0);
 	CHECK_INT(trace_dropped() - d0, 2001);
-	CHECK(dropped_metric("shutdown") >= 16);
+	/* The queued spans are dropped at shutdown, or as failed exports
+	 * when the stuck send ends just before the deadline. */
+	CHECK(dropped_metric("shutdown") + dropped_metric("export_failed") >=
+	    16);
 	close(fd);
 }
 
