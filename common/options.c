@@ -23,6 +23,9 @@ const struct conf_opt grilld_options[] = {
 	OPT("log.format", CONF_STR, "text", 0, 0, "text|json", CONF_ALL,
 	    log.format, "text, or one JSON object a line for log "
 	    "collectors."),
+	OPT("log.core_dumps", CONF_BOOL, "false", 0, 0, NULL, CONF_ALL,
+	    log.core_dumps, "Allow core dumps and ptrace by the same user "
+	    "(they expose passwords, tokens and keys); for debugging only."),
 
 	OPT("redis.url", CONF_STR, "redis://127.0.0.1:6379/0", 0, 0, NULL,
 	    CONF_POLLER | CONF_INGEST | CONF_API | CONF_STREAM, redis.url,

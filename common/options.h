@@ -20,6 +20,7 @@ struct grilld_conf {
 	struct {
 		char	*level;
 		char	*format;
+		bool	 core_dumps;
 	} log;
 	struct {
 		char	*url;

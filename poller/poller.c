@@ -1,40 +1,248 @@
 /*
- * grilld-poller: see poller.h.
+ * grilld-poller: polls the ThermoWorks cloud for every device and probe
+ * of the configured accounts and hands each new reading to Redis.
+ * See poller.h for the threads, docs/poller.md for what it guarantees.
+ *
+ * The main loop: apply lease changes (an account becomes active once its
+ * lease is held and the seen marks are loaded), keep each active
+ * account signed in and discovered, start a poll cycle when one is due,
+ * and turn the libcurl multi handle, at most POLLER_TICK_MS at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "daemon.h"
-#include "log.h"
 #include "poller.h"
+#include "trace.h"
 
-static bool
-poller_ready(void *arg, struct buf *why)
+#define POLLER_TICK_MS	100
+
+static void
+metrics_init(struct poller *p)
 {
-	return true;
+	struct poller_metrics *m = &p->m;
+	struct metric *f;
+
+	f = metric_counter("grilld_poller_cycles_total", "Poll cycles run.",
+	    NULL);
+	m->cycles = metric_with(f);
+	f = metric_counter("grilld_poller_overruns_total", "Ticks skipped "
+	    "because the previous cycle had not finished.", NULL);
+	m->overruns = metric_with(f);
+	f = metric_counter("grilld_poller_paused_total", "Ticks skipped "
+	    "because the spool is full.", NULL);
+	m->paused = metric_with(f);
+	f = metric_histogram("grilld_poller_cycle_seconds", "Time from the "
+	    "start of a cycle to its last device.", NULL,
+	    metric_latency_bounds, metric_latency_nbounds);
+	m->cycle_seconds = metric_with(f);
+	f = metric_counter("grilld_poller_polls_total", "Device polls (the "
+	    "device and its channels) by result.", "result");
+	m->polls_ok = metric_with(f, "ok");
+	m->polls_failed = metric_with(f, "failed");
+	f = metric_counter("grilld_poller_readings_total", "Readings emitted, "
+	    "by where the point came from.", "source");
+	m->emitted_poll = metric_with(f, "poll");
+	m->emitted_archive = metric_with(f, "archive");
+	f = metric_counter("grilld_poller_readings_deferred_total", "Points "
+	    "left for the next cycle because the hand-off queue was full.",
+	    NULL);
+	m->deferred = metric_with(f);
+	f = metric_counter("grilld_poller_signins_total", "Password sign-ins "
+	    "by result.", "result");
+	m->signins_ok = metric_with(f, "ok");
+	m->signins_failed = metric_with(f, "failed");
+	m->signins_throttled = metric_with(f, "too_many_attempts");
+	f = metric_counter("grilld_poller_token_refreshes_total", "Token "
+	    "refreshes by result.", "result");
+	m->refresh_ok = metric_with(f, "ok");
+	m->refresh_failed = metric_with(f, "failed");
+	f = metric_counter("grilld_poller_tokens_rejected_total", "Tokens "
+	    "Firestore refused (401) before they expired.", NULL);
+	m->token_rejected = metric_with(f);
+	f = metric_counter("grilld_poller_backfills_total", "Archive "
+	    "backfills by result.", "result");
+	m->backfills_ok = metric_with(f, "ok");
+	m->backfills_failed = metric_with(f, "failed");
+	m->backfill_skipped = metric_with(f, "given_up");
+	f = metric_counter("grilld_poller_handoff_total", "Readings handed "
+	    "off, by destination (duplicate: Redis had it already).", "to");
+	m->to_redis = metric_with(f, "redis");
+	m->to_spool = metric_with(f, "spool");
+	m->replayed = metric_with(f, "replayed");
+	m->duplicates = metric_with(f, "duplicate");
+	f = metric_gauge("grilld_poller_spool_bytes", "Bytes in the spool.",
+	    NULL);
+	m->spool_bytes = metric_with(f);
+	f = metric_gauge("grilld_poller_spool_records", "Readings in the spool "
+	    "waiting for Redis.", NULL);
+	m->spool_records = metric_with(f);
+	f = metric_gauge("grilld_poller_queue_readings", "Readings in the "
+	    "hand-off queue.", NULL);
+	m->queue_len = metric_with(f);
+	f = metric_gauge("grilld_poller_devices", "Devices known.", NULL);
+	m->devices = metric_with(f);
+	f = metric_gauge("grilld_poller_channels", "Channels polled.", NULL);
+	m->channels = metric_with(f);
+}
+
+static int
+poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
+    size_t errlen)
+{
+	const char *proj, *end;
+	char host[64] = "?";
+
+	memset(p, 0, sizeof(*p));
+	p->cf = cf;
+	p->started_ms = util_mono_ms();
+	TAILQ_INIT(&p->accounts);
+	strmap_init(&p->seen);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(p->id, sizeof(p->id), "%s:%d:%04x", host, (int)getpid(),
+	    (unsigned)(backoff_rand() & 0xffff));
+	p->k_readings = http_url("%sreadings", cf->redis.prefix);
+	p->k_seen = http_url("%spoller:seen", cf->redis.prefix);
+	p->k_devices = http_url("%sdevices", cf->redis.prefix);
+	/* The archives' bucket: {project id}.appspot.com, as the web app's. */
+	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
+	proj = proj ? proj + 10 : "thermoworks-cloud-production";
+	end = strchr(proj, '/');
+	p->bucket = http_url("%.*s.appspot.com", end ? (int)(end - proj) :
+	    (int)strlen(proj), proj);
+	if (p->k_readings == NULL || p->k_seen == NULL || p->k_devices ==
+	    NULL || p->bucket == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Lease changes, from the hand-off thread: an account whose lease is
+ * held, with the seen marks of that lease merged, becomes active; one
+ * whose lease went elsewhere stops and forgets its devices and tokens.
+ */
+static void
+leases_apply(struct poller *p)
+{
+	struct tw_account *a;
+	struct strmap *m;
+
+	TAILQ_FOREACH(a, &p->accounts, entry)
+		a->epoch_snap = atomic_load(&a->lease_epoch);
+	while ((m = handoff_take_seen(p)) != NULL) {	/* after the epochs */
+		emit_seen_merge(p, m);
+		strmap_free(m);
+		free(m);
+	}
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		bool held = atomic_load(&a->lease) == LEASE_HELD;
+
+		if (held && a->epoch_snap != a->seen_epoch) {
+			a->seen_epoch = a->epoch_snap;
+			a->active = true;
+		} else if (!held && a->active) {
+			a->active = false;
+			http_cancel_account(&p->http, a);
+			discovery_forget(p, a);
+			auth_forget(p, a);
+		}
+	}
+}
+
+static void
+poller_free(struct poller *p)
+{
+	struct tw_account *a;
+
+	while ((a = TAILQ_FIRST(&p->accounts)) != NULL) {
+		TAILQ_REMOVE(&p->accounts, a, entry);
+		account_free(a);
+	}
+	strmap_free(&p->seen);
+	free(p->k_readings);
+	free(p->k_seen);
+	free(p->k_devices);
+	free(p->bucket);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct daemon d;
+	struct poller p;
 	struct admin *admin;
-	char err[256];
+	struct tw_account *a;
+	char err[512];
 
 	daemon_setup(&d, "grilld-poller", CONF_POLLER, argc, argv);
-	if ((admin = admin_start(d.cf.poller.admin_listen, poller_ready, NULL, err,
-	    sizeof(err))) == NULL)
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	if (poller_init(&p, &d.cf, err, sizeof(err)) == -1 ||
+	    account_load_all(&p, &d.cf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	pthread_mutex_init(&p.status_mu, NULL);
+	metrics_init(&p);
+	if (p.naccounts == 0)
+		log_warnx("no ThermoWorks account configured (thermoworks.email "
+		    "or thermoworks.accounts): nothing to poll");
+	if (http_init(&p.http, &p, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (d.cf.tracing.otlp_url != NULL && trace_exporter_start(
+	    d.cf.tracing.otlp_url, "grilld-poller", d.cf.tracing.queue, 0) ==
+	    -1)
+		log_warnx("tracing: cannot start the exporter");
+	if (registry_serve(&p, err, sizeof(err)) == -1)
+		fatalx("nng %s: %s", d.cf.nng.poller_url, err);
+	if (handoff_start(&p, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((admin = admin_start(d.cf.poller.admin_listen, poller_ready, &p,
+	    err, sizeof(err))) == NULL)
 		fatalx("admin server on %s: %s", d.cf.poller.admin_listen, err);
-	log_info("admin on http://%s", d.cf.poller.admin_listen);
+	log_info("admin on http://%s, %d accounts, every %lld ms",
+	    d.cf.poller.admin_listen, p.naccounts,
+	    (long long)d.cf.poller.interval);
+	sched_init(&p.sched, d.cf.poller.interval, d.cf.poller.jitter,
+	    util_mono_ms());
+
 	while (!daemon_stopping()) {
+		int64_t now = util_mono_ms(), wait = POLLER_TICK_MS;
+
 		daemon_heartbeat();
-		if (daemon_reload_pending())
-			daemon_reload(&d);
-		daemon_sleep(1000);
+		if (daemon_reload_pending() && daemon_reload(&d) == 0)
+			log_info("poller settings other than logging take "
+			    "effect at the next start");
+		leases_apply(&p);
+		TAILQ_FOREACH(a, &p.accounts, entry) {
+			if (!a->active)
+				continue;
+			auth_tick(&p, a, now);
+			discovery_tick(&p, a, now);
+		}
+		cycle_tick(&p, now);
+		if (p.sched.next_ms - now < wait)
+			wait = p.sched.next_ms > now ? p.sched.next_ms - now :
+			    0;
+		http_run(&p.http, wait);
+		cycle_pump(&p);
+		poller_status_publish(&p);
 	}
+
 	log_info("stopping");
+	http_cancel_all(&p.http);
+	handoff_stop(&p);
+	registry_stop(&p);
 	admin_stop(admin);
+	trace_exporter_stop();
+	http_free(&p.http);
+	registry_free(&p);
+	poller_free(&p);
+	pthread_mutex_destroy(&p.status_mu);
+	curl_global_cleanup();
 	daemon_teardown(&d);
 	return 0;
 }

@@ -1,52 +1,80 @@
 /*
- * grilld-stream: see stream.h.
+ * grilld-stream: live fan-out over Server-Sent Events and WebSocket, with
+ * replay from Redis and the live page. See stream.h for the threads and
+ * locks, docs/stream.md for the formats, limits and the choice of server.
  */
-#include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "daemon.h"
 #include "log.h"
 #include "stream.h"
 
-static bool
-stream_ready(void *arg, struct buf *why)
-{
-	return true;
-}
-
-static int
-stream_notfound(struct mg_connection *c, void *arg)
-{
-	return admin_send_error(c, 404, "NOT_FOUND", "no such route");
-}
+#define REDIS_WORKERS	2
 
 int
 main(int argc, char *argv[])
 {
-	const char *opts[] = { "listening_ports", NULL, "num_threads", "16",
-		"request_timeout_ms", "30000", "enable_keep_alive", "yes",
-		NULL };
-	struct mg_context *ctx;
+	struct status *status;
+	struct stream st;
+	int nloops;
 	struct daemon d;
 	char err[256];
 
 	daemon_setup(&d, "grilld-stream", CONF_STREAM, argc, argv);
-	opts[1] = d.cf.stream.listen;
-	if ((ctx = admin_mg_start(opts, err, sizeof(err))) == NULL)
-		fatalx("listen on %s: %s", d.cf.stream.listen, err);
-	admin_register(ctx, stream_ready, NULL);
-	mg_set_request_handler(ctx, "/", stream_notfound, NULL);
-	log_info("listening on http://%s", d.cf.stream.listen);
+	memset(&st, 0, sizeof(st));
+	st.cf = &d.cf;
+	util_strlcpy(st.prefix, d.cf.redis.prefix ? d.cf.redis.prefix : "",
+	    sizeof(st.prefix));
+	admin_process_metrics("grilld-stream");
+	stats_init(&st.stats);
+	if ((st.limits = limits_new(&d.cf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	st.nloops = d.cf.stream.threads > 0 ? (int)d.cf.stream.threads :
+	    (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (st.nloops < 1)
+		st.nloops = 1;
+	if (st.nloops > STREAM_LOOPS_MAX)
+		st.nloops = STREAM_LOOPS_MAX;
+	if ((st.lfd = loop_listen(d.cf.stream.listen, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+	nloops = st.nloops;
+	st.nloops = 0;		/* loop_new() counts them */
+	for (int i = 0; i < nloops; i++, st.nloops++)
+		if ((st.loops[i] = loop_new(&st, st.lfd, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+	if ((st.replay = replay_start(&st, REDIS_WORKERS, err,
+	    sizeof(err))) == NULL)
+		fatalx("redis: %s", err);
+	for (int i = 0; i < st.nloops; i++)
+		if (loop_start(st.loops[i]) == -1)
+			fatalx("cannot start an event loop");
+	if ((status = status_start(&st, d.cf.nng.stream_url, err,
+	    sizeof(err))) == NULL)
+		fatalx("status: %s", err);
+	log_info("listening on http://%s (%d event loops), events from %s",
+	    d.cf.stream.listen, st.nloops, d.cf.nng.events_url);
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
+		/* Time-outs, heartbeat and sizes apply at once; the
+		 * listen address, keys and URLs at the next start. */
 		if (daemon_reload_pending())
 			daemon_reload(&d);
 		daemon_sleep(1000);
 	}
-	log_info("stopping");
-	mg_stop(ctx);
+	log_info("stopping: closing %zu streams", stream_count(&st));
+	status_stop(status);
+	for (int i = 0; i < st.nloops; i++)
+		loop_stop(st.loops[i]);
+	replay_stop(st.replay);
+	for (int i = 0; i < st.nloops; i++)
+		loop_free(st.loops[i]);
+	close(st.lfd);
+	limits_free(st.limits);
 	daemon_teardown(&d);
 	return 0;
 }

@@ -1,0 +1,560 @@
+/*
+ * The hand-off: readings from the main thread to the Redis stream
+ * `readings` (docs/architecture.md: fields v=1, r=reading JSON), through
+ * a bounded queue and one thread that owns the Redis connection and the
+ * spool.
+ *
+ * Each reading goes in with one script call that appends it to the
+ * stream and moves its channel's mark in `poller:seen` in the same
+ * step, and that skips it when the mark is already at or past its time.
+ * So a reading reaches the stream once, whether it comes from the queue
+ * or from the spool, from this poller or from one that took over, and
+ * whether or not a reply was lost with a connection.
+ *
+ * While Redis is unreachable, batches are appended to the spool (and
+ * synced, once per batch). While the spool holds anything, new readings
+ * are appended behind it, so order is kept; when Redis answers again the
+ * spool is replayed from its start, then emptied, and readings go
+ * straight to Redis again. A batch that can go nowhere (Redis down and
+ * the disk failing) stays here and the queue fills: the main thread then
+ * stops emitting, and nothing is lost (its seen marks did not move).
+ *
+ * The queue holds at most HANDOFF_QUEUE_MAX readings and
+ * HANDOFF_BYTES_MAX bytes; handoff_push() refuses beyond. The thread
+ * also keeps the leases (lease.c) and writes the device registry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poller.h"
+#include "rds.h"
+
+#define HANDOFF_QUEUE_MAX	16384
+#define HANDOFF_BYTES_MAX	(8 * 1024 * 1024)
+#define HANDOFF_BATCH		512
+#define HANDOFF_IDLE_MS		200
+#define HANDOFF_RETRY_MS	1000
+#define HANDOFF_FLUSH_MS	1000
+#define HANDOFF_STOP_MS		5000
+#define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
+
+/*
+ * KEYS[1] readings stream, KEYS[2] poller:seen; ARGV[1] "serial/channel",
+ * ARGV[2] device time in microseconds, ARGV[3] the reading JSON,
+ * ARGV[4] the stream's approximate MAXLEN. 1: appended, 0: already there.
+ * Microseconds (1.7e15) are exact in Lua's doubles.
+ */
+static const char emit_lua[] =
+    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if cur and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
+    " 'v', '1', 'r', ARGV[3])\n"
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "return 1\n";
+
+struct handoff {
+	struct poller	*p;
+	pthread_t	 thread;
+	bool		 started;
+
+	pthread_mutex_t	 mu;		/* guards what follows */
+	pthread_cond_t	 cv;
+	struct handoff_item *q;		/* ring */
+	size_t		 head, n, bytes;
+	bool		 stopping;
+	struct strmap	**seen_box;	/* seen marks for the main thread */
+	size_t		 nseen;
+
+	/* The thread's own. */
+	struct handoff_item batch[HANDOFF_BATCH];
+	size_t		 nbatch;
+	struct spool	 spool;
+	bool		 replaying;
+	struct rds	*db;
+	char		 sha[48];
+	char		 maxlen[24];
+	int64_t		 lease_at, flush_at, retry_at;
+	struct log_limit err_log;
+};
+
+static void
+item_free(struct handoff_item *it)
+{
+	free(it->json);
+	it->json = NULL;
+}
+
+/*
+ * Takes a reading (the buffer's memory, on success) for delivery. -1
+ * when the queue is full or stopping: the caller keeps its seen mark.
+ */
+int
+handoff_push(struct poller *p, const char *key, int64_t ts_us, struct buf *b)
+{
+	struct handoff *h = p->handoff;
+	struct handoff_item *it;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->stopping || h->n == HANDOFF_QUEUE_MAX ||
+	    h->bytes + b->len > HANDOFF_BYTES_MAX) {
+		pthread_mutex_unlock(&h->mu);
+		return -1;
+	}
+	it = &h->q[(h->head + h->n) % HANDOFF_QUEUE_MAX];
+	util_strlcpy(it->key, key, sizeof(it->key));
+	it->ts_us = ts_us;
+	it->len = b->len;
+	it->json = buf_steal(b);
+	h->n++;
+	h->bytes += it->len;
+	if (h->n == 1 || h->n % HANDOFF_BATCH == 0)
+		pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
+bool
+handoff_throttled(struct poller *p)
+{
+	return atomic_load(&p->spool_full);
+}
+
+bool
+handoff_accepting(struct poller *p)
+{
+	return atomic_load(&p->redis_up) || (atomic_load(&p->spool_ok) &&
+	    !atomic_load(&p->spool_full));
+}
+
+/* Seen marks loaded by lease.c, for the main thread (map taken). */
+void
+handoff_post_seen(struct poller *p, struct strmap *m)
+{
+	struct handoff *h = p->handoff;
+	struct strmap **box;
+
+	pthread_mutex_lock(&h->mu);
+	if ((box = reallocarray(h->seen_box, h->nseen + 1,
+	    sizeof(*box))) != NULL) {
+		h->seen_box = box;
+		h->seen_box[h->nseen++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (m != NULL) {
+		strmap_free(m);
+		free(m);
+	}
+}
+
+/* The next posted seen map, or NULL; the caller frees it. */
+struct strmap *
+handoff_take_seen(struct poller *p)
+{
+	struct handoff *h = p->handoff;
+	struct strmap *m = NULL;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->nseen > 0) {
+		m = h->seen_box[0];
+		memmove(h->seen_box, h->seen_box + 1, --h->nseen *
+		    sizeof(*h->seen_box));
+	}
+	pthread_mutex_unlock(&h->mu);
+	return m;
+}
+
+/* ---- Redis ---- */
+
+static int
+load_script(struct handoff *h)
+{
+	redisReply *r = rds_command(h->db, "SCRIPT LOAD %s", emit_lua);
+	int rc = -1;
+
+	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len < 48) {
+		util_strlcpy(h->sha, r->str, sizeof(h->sha));
+		rc = 0;
+	} else if (r != NULL) {
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
+		    "SCRIPT LOAD: %s", rds_addr(h->db), r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Sends items with the script, pipelined. Returns how many were taken
+ * (appended or found there already), from the first on; the rest are to
+ * be sent again or spooled.
+ */
+static size_t
+send_items(struct handoff *h, const struct handoff_item *it, size_t n)
+{
+	struct poller *p = h->p;
+	char ts[24];
+	size_t i, done = 0;
+	bool noscript = false, failed = false;
+
+	if (h->sha[0] == '\0' && load_script(h) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const char *argv[9] = { "EVALSHA", h->sha, "2", p->k_readings,
+		    p->k_seen, it[i].key, ts, it[i].json, h->maxlen };
+		size_t lens[9];
+
+		snprintf(ts, sizeof(ts), "%lld", (long long)it[i].ts_us);
+		for (int k = 0; k < 9; k++)
+			lens[k] = k == 7 ? it[i].len : strlen(argv[k]);
+		if (rds_append_argv(h->db, 9, argv, lens) == -1)
+			break;
+	}
+	n = i;
+	for (i = 0; i < n; i++) {
+		redisReply *r = rds_get_reply(h->db);
+
+		if (r == NULL)
+			return done;	/* the connection went */
+		if (!noscript && !failed && r->type == REDIS_REPLY_INTEGER) {
+			metric_inc(r->integer == 1 ? p->m.to_redis :
+			    p->m.duplicates);
+			done++;
+		} else if (r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			noscript = true;
+		} else if (!noscript && !failed) {
+			failed = true;
+			log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
+			    "XADD %s: %s", rds_addr(h->db), p->k_readings,
+			    r->type == REDIS_REPLY_ERROR ? r->str :
+			    "unexpected reply");
+		}
+		freeReplyObject(r);
+	}
+	if (noscript)
+		h->sha[0] = '\0';	/* Redis lost it: load it again */
+	return done;
+}
+
+/* ---- the spool ---- */
+
+static int
+spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
+{
+	struct buf rec;
+	int rc = 0;
+
+	buf_init(&rec);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		buf_reset(&rec);
+		if (buf_printf(&rec, "%s\t%lld\n", it[i].key,
+		    (long long)it[i].ts_us) == -1 ||
+		    buf_append(&rec, it[i].json, it[i].len) == -1 ||
+		    spool_append(&h->spool, rec.data, rec.len) == -1)
+			rc = -1;
+	}
+	buf_free(&rec);
+	if (rc == 0 && spool_sync(&h->spool) == -1)
+		rc = -1;
+	if (rc == -1)
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
+		    "cannot write: %s; holding %zu readings", h->spool.path,
+		    strerror(errno), n);
+	else
+		metric_add(h->p->m.to_spool, n);
+	return rc;
+}
+
+/* "serial/channel\tts_us\n{json}" back into an item (json borrowed). */
+int
+handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
+{
+	const char *tab = memchr(rec, '\t', len), *nl;
+	char num[24];
+	size_t klen;
+
+	if (tab == NULL || (klen = tab - rec) == 0 || klen >= sizeof(it->key))
+		return -1;
+	if ((nl = memchr(tab, '\n', len - klen)) == NULL ||
+	    (size_t)(nl - tab - 1) >= sizeof(num))
+		return -1;
+	memcpy(it->key, rec, klen);
+	it->key[klen] = '\0';
+	memcpy(num, tab + 1, nl - tab - 1);
+	num[nl - tab - 1] = '\0';
+	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us <= 0)
+		return -1;
+	it->json = (char *)(uintptr_t)(nl + 1);
+	it->len = len - (nl + 1 - rec);
+	return it->len > 0 ? 0 : -1;
+}
+
+/*
+ * Replays one batch from the head of the spool to Redis; the spool is
+ * emptied when all of it went. A record that is no reading (it passed
+ * its CRC, so a bug wrote it) is dropped with a log line.
+ */
+static void
+replay(struct handoff *h)
+{
+	struct handoff_item items[HANDOFF_BATCH];
+	struct buf recs[HANDOFF_BATCH];
+	int64_t next[HANDOFF_BATCH], off = spool_head(&h->spool);
+	size_t n, done;
+	int rc = 1;
+
+	for (n = 0; n < HANDOFF_BATCH; n++) {
+		buf_init(&recs[n]);
+		if ((rc = spool_read(&h->spool, off, &recs[n], &next[n])) !=
+		    1)
+			break;
+		if (handoff_parse_record(recs[n].data, recs[n].len,
+		    &items[n]) == -1) {
+			if (n > 0)
+				break;		/* send those before it first */
+			log_warnx("spool %s: the record at offset %lld is no "
+			    "reading; dropped", h->spool.path,
+			    (long long)off);
+			spool_consumed(&h->spool, next[n]);
+			buf_free(&recs[n]);
+			rc = 1;
+			goto out;
+		}
+		off = next[n];
+	}
+	if (n < HANDOFF_BATCH)
+		buf_free(&recs[n]);	/* the one that was not taken */
+	if (rc == -1 && n == 0) {
+		spool_cut(&h->spool, "damaged record");
+		goto out;
+	}
+	done = n > 0 ? send_items(h, items, n) : 0;
+	if (done > 0 && !h->replaying) {
+		h->replaying = true;
+		log_info("spool %s: Redis is back; replaying %lld readings",
+		    h->spool.path, (long long)h->spool.records);
+	}
+	for (size_t i = 0; i < done; i++)
+		spool_consumed(&h->spool, next[i]);
+	metric_add(h->p->m.replayed, done);
+	if (done < n)
+		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+out:
+	for (size_t i = 0; i < n; i++)
+		buf_free(&recs[i]);
+	if (spool_empty(&h->spool)) {
+		if (spool_reset(&h->spool) == -1)
+			log_warn("spool %s: cannot empty it", h->spool.path);
+		else if (h->replaying)
+			log_info("spool %s: replayed; readings go straight "
+			    "to Redis again", h->spool.path);
+		h->replaying = false;
+	}
+}
+
+/* Sends or spools the batch; what could go nowhere stays for later. */
+static void
+deliver(struct handoff *h)
+{
+	size_t done = 0;
+
+	if (spool_empty(&h->spool))
+		done = send_items(h, h->batch, h->nbatch);
+	if (done < h->nbatch && spool_items(h, h->batch + done,
+	    h->nbatch - done) == 0)
+		done = h->nbatch;
+	for (size_t i = 0; i < done; i++)
+		item_free(&h->batch[i]);
+	memmove(h->batch, h->batch + done, (h->nbatch - done) *
+	    sizeof(*h->batch));
+	h->nbatch -= done;
+	if (h->nbatch > 0)
+		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+}
+
+static void
+publish(struct handoff *h)
+{
+	struct poller *p = h->p;
+	int64_t bytes = h->spool.size - SPOOL_HDR_LEN;
+	size_t queued;
+
+	pthread_mutex_lock(&h->mu);
+	queued = h->n;
+	pthread_mutex_unlock(&h->mu);
+	atomic_store(&p->redis_up, rds_connected(h->db));
+	atomic_store(&p->spool_bytes, bytes);
+	atomic_store(&p->spool_full, spool_full(&h->spool));
+	metric_set(p->m.spool_bytes, bytes);
+	metric_set(p->m.spool_records, h->spool.records);
+	metric_set(p->m.queue_len, queued + h->nbatch);
+}
+
+static void *
+handoff_main(void *arg)
+{
+	struct handoff *h = arg;
+	struct poller *p = h->p;
+	int64_t now, stop_at = 0, lease_every = p->cf->poller.lease_ttl / 3;
+	size_t queued;
+	bool stopping;
+
+	for (;;) {
+		pthread_mutex_lock(&h->mu);
+		if (h->n == 0 && !h->stopping) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += HANDOFF_IDLE_MS * NS_PER_MS;
+			ts.tv_sec += ts.tv_nsec / NS_PER_S;
+			ts.tv_nsec %= NS_PER_S;
+			pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+		}
+		while (h->n > 0 && h->nbatch < HANDOFF_BATCH) {
+			h->batch[h->nbatch++] = h->q[h->head];
+			h->bytes -= h->q[h->head].len;
+			h->head = (h->head + 1) % HANDOFF_QUEUE_MAX;
+			h->n--;
+		}
+		stopping = h->stopping;
+		queued = h->n;
+		pthread_mutex_unlock(&h->mu);
+
+		now = util_mono_ms();
+		if (stopping && stop_at == 0)
+			stop_at = now + HANDOFF_STOP_MS;
+		if (now >= h->lease_at) {
+			lease_tick(p, h->db, now);
+			h->lease_at = now + lease_every;
+		}
+		if (h->nbatch > 0 && now >= h->retry_at)
+			deliver(h);
+		/* Faster than readings come in, so that the spool drains. */
+		for (int k = 0; k < HANDOFF_REPLAY_BATCHES && h->nbatch == 0 &&
+		    !spool_empty(&h->spool) && now >= h->retry_at && !stopping;
+		    k++)
+			replay(h);
+		if (now >= h->flush_at) {
+			registry_flush(p, h->db, p->k_devices);
+			h->flush_at = now + HANDOFF_FLUSH_MS;
+		}
+		publish(h);
+		if (stopping && queued == 0 && h->nbatch == 0)
+			break;
+		if (stopping && now >= stop_at) {
+			log_warnx("stopping with %zu readings neither in Redis "
+			    "nor in the spool; they will be fetched again",
+			    queued + h->nbatch);
+			break;
+		}
+		if (h->nbatch > 0 && now < h->retry_at)
+			util_sleep_ms(h->retry_at - now < 100 ? h->retry_at -
+			    now : 100);
+	}
+	registry_flush(p, h->db, p->k_devices);
+	lease_release_all(p, h->db);
+	return NULL;
+}
+
+/* Seen marks of the readings a previous run left in the spool. */
+static int
+scan_seen(const char *rec, size_t len, void *arg)
+{
+	struct poller *p = arg;
+	struct handoff_item it;
+	struct strmap_entry *e;
+
+	if (handoff_parse_record(rec, len, &it) == 0 &&
+	    (e = strmap_put(&p->seen, it.key)) != NULL && it.ts_us > e->num)
+		e->num = it.ts_us;
+	return 0;
+}
+
+/*
+ * Opens the spool (its marks go into p->seen), connects to Redis (a
+ * Redis that is down is no error) and starts the thread. -1 with err.
+ */
+int
+handoff_start(struct poller *p, char *err, size_t errlen)
+{
+	const struct grilld_conf *cf = p->cf;
+	struct rds_opts opts = {
+		.connect_timeout_ms = cf->redis.connect_timeout,
+		.command_timeout_ms = cf->redis.command_timeout,
+	};
+	struct handoff *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->q = calloc(HANDOFF_QUEUE_MAX, sizeof(*h->q))) == NULL) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->p = p;
+	p->handoff = h;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	snprintf(h->maxlen, sizeof(h->maxlen), "%lld",
+	    (long long)cf->ingest.stream_max);
+	if (spool_open(&h->spool, cf->poller.spool_path, cf->poller.spool_max,
+	    err, errlen) == -1)
+		return -1;
+	spool_scan(&h->spool, scan_seen, p);
+	atomic_store(&p->spool_ok, true);
+	atomic_store(&p->spool_bytes, h->spool.size - SPOOL_HDR_LEN);
+	atomic_store(&p->spool_full, spool_full(&h->spool));
+	if ((h->db = rds_connect(cf->redis.url, &opts, err, errlen)) == NULL)
+		return -1;
+	if (!rds_connected(h->db))
+		log_warnx("redis %s: %s; polling starts when it answers",
+		    rds_addr(h->db), h->db->errstr);
+	if (pthread_create(&h->thread, NULL, handoff_main, h) != 0) {
+		snprintf(err, errlen, "cannot start the hand-off thread");
+		return -1;
+	}
+	h->started = true;
+	return 0;
+}
+
+/*
+ * Delivers what is queued (to Redis or the spool), releases the leases,
+ * joins the thread, frees everything.
+ */
+void
+handoff_stop(struct poller *p)
+{
+	struct handoff *h = p->handoff;
+	struct strmap *m;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	if (h->started)
+		pthread_join(h->thread, NULL);
+	while (h->n > 0) {
+		item_free(&h->q[h->head]);
+		h->head = (h->head + 1) % HANDOFF_QUEUE_MAX;
+		h->n--;
+	}
+	for (size_t i = 0; i < h->nbatch; i++)
+		item_free(&h->batch[i]);
+	while ((m = handoff_take_seen(p)) != NULL) {
+		strmap_free(m);
+		free(m);
+	}
+	free(h->seen_box);
+	spool_close(&h->spool);
+	rds_free(h->db);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h->q);
+	free(h);
+	p->handoff = NULL;
+}

@@ -1,0 +1,176 @@
+/*
+ * Leases: one active poller per account.
+ *
+ * Each account has a Redis key lease:poller:<email> holding the id of
+ * the poller that polls it (SET NX PX poller.lease_ttl). The holder
+ * renews it every third of the TTL, only while the key still holds its
+ * id; the others try to take it as often, so a poller that died is
+ * replaced within about 1.3 TTLs. A poller that stops releases its
+ * leases at once.
+ *
+ * Taking a lease loads grilld:poller:seen, the marks of what every
+ * poller emitted, and hands them to the main thread before the account
+ * becomes active (lease_epoch), so the new holder resumes exactly where
+ * the last one stopped. While Redis is unreachable a holder keeps
+ * polling (the spool takes the readings); when it finds its lease taken
+ * on Redis's return it stands by, and the seen marks keep the readings
+ * of both from being doubled.
+ *
+ * Runs on the hand-off thread (the Redis connection's owner).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poller.h"
+#include "rds.h"
+
+static const char renew_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+static const char release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/* grilld:poller:seen into a new map; NULL when Redis failed. */
+struct strmap *
+lease_load_seen(struct rds *db, const char *key)
+{
+	redisReply *r = rds_command(db, "HGETALL %s", key);
+	struct strmap *m;
+	struct strmap_entry *e;
+	int64_t v;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    (m = calloc(1, sizeof(*m))) == NULL) {
+		if (r != NULL) {
+			log_warnx("redis: HGETALL %s: %s", key, r->type ==
+			    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			freeReplyObject(r);
+		}
+		return NULL;
+	}
+	strmap_init(m);
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i], *val = r->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    val->type != REDIS_REPLY_STRING ||
+		    util_parse_int(val->str, &v) == -1)
+			continue;
+		if ((e = strmap_put(m, k->str)) == NULL) {
+			strmap_free(m);
+			free(m);
+			freeReplyObject(r);
+			return NULL;
+		}
+		e->num = v;
+	}
+	freeReplyObject(r);
+	return m;
+}
+
+static void
+set_lease(struct tw_account *a, enum lease_state s, const char *holder)
+{
+	int old = atomic_exchange(&a->lease, s);
+
+	if (old == (int)s)
+		return;
+	if (s == LEASE_STANDBY)
+		log_info("%s: polled by another poller (%s); standing by",
+		    a->email, holder ? holder : "?");
+	else if (s == LEASE_HELD && old == LEASE_STANDBY)
+		log_info("%s: lease taken over; polling", a->email);
+	else if (s == LEASE_HELD)
+		log_info("%s: lease taken; polling", a->email);
+}
+
+/* The lease is ours (new, or found ours): load the marks, activate. */
+static void
+acquired(struct poller *p, struct rds *db, struct tw_account *a)
+{
+	struct strmap *m = lease_load_seen(db, p->k_seen);
+
+	if (m == NULL)
+		return;		/* tried again next tick */
+	handoff_post_seen(p, m);
+	atomic_fetch_add(&a->lease_epoch, 1);
+	set_lease(a, LEASE_HELD, NULL);
+}
+
+static void
+try_acquire(struct poller *p, struct rds *db, struct tw_account *a,
+    const char *ttl)
+{
+	redisReply *r = rds_command(db, "SET %s %s NX PX %s", a->lease_key,
+	    p->id, ttl);
+
+	if (r == NULL)
+		return;			/* Redis is away: nothing changes */
+	if (r->type == REDIS_REPLY_STATUS) {
+		freeReplyObject(r);
+		acquired(p, db, a);
+		return;
+	}
+	freeReplyObject(r);
+	if ((r = rds_command(db, "GET %s", a->lease_key)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_STRING && strcmp(r->str, p->id) == 0)
+		acquired(p, db, a);	/* ours already: marks not loaded */
+	else if (r->type == REDIS_REPLY_STRING)
+		set_lease(a, LEASE_STANDBY, r->str);
+	freeReplyObject(r);
+}
+
+static void
+renew(struct poller *p, struct rds *db, struct tw_account *a, const char *ttl)
+{
+	redisReply *r = rds_command(db, "EVAL %s 1 %s %s %s", renew_lua,
+	    a->lease_key, p->id, ttl);
+
+	if (r == NULL)
+		return;		/* keep polling; the spool takes readings */
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		freeReplyObject(r);
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR)
+		log_warnx("%s: lease renewal: %s", a->email, r->str);
+	freeReplyObject(r);
+	/* Expired (Redis was away) or taken: take it again if free. */
+	try_acquire(p, db, a, ttl);
+}
+
+/* Takes, renews or watches every account's lease. */
+void
+lease_tick(struct poller *p, struct rds *db, int64_t now)
+{
+	struct tw_account *a;
+	char ttl[24];
+
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)p->cf->poller.lease_ttl);
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		if (atomic_load(&a->lease) == LEASE_HELD)
+			renew(p, db, a, ttl);
+		else
+			try_acquire(p, db, a, ttl);
+	}
+}
+
+/* At shut-down: another poller may take over at once. */
+void
+lease_release_all(struct poller *p, struct rds *db)
+{
+	struct tw_account *a;
+	redisReply *r;
+
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		if (atomic_load(&a->lease) != LEASE_HELD)
+			continue;
+		if ((r = rds_command(db, "EVAL %s 1 %s %s", release_lua,
+		    a->lease_key, p->id)) != NULL)
+			freeReplyObject(r);
+		atomic_store(&a->lease, LEASE_WAIT);
+	}
+}

@@ -1,0 +1,248 @@
+/*
+ * limits: admission. Streams per address, and tokens.
+ *
+ * Tokens are asked for only with api.read_auth on (the API's switch for
+ * reads, so one setting protects both). A client shows one as
+ * "Authorization: Bearer T" or, since browsers' EventSource and
+ * WebSocket cannot set headers, as ?token=T. Two kinds are accepted:
+ *
+ *   an API key (api.keys, or the first line of api.keys_file), compared
+ *	in constant time;
+ *   a signed short-lived token "<exp>.<hex>", where exp is a Unix time in
+ *	seconds at most STREAM_TOKEN_MAX_S ahead and hex is
+ *	HMAC-SHA1(key, "grilld-stream:<exp>") with any API key: a page
+ *	can be handed one without ever holding a key. It is checked when
+ *	the client connects. Made by `limits_token_sign` (and by
+ *	`openssl dgst -sha1 -hmac KEY` from the shell).
+ *
+ * The per-address table holds one entry per address with streams open,
+ * so its size is bounded by the number of connections; the loops share
+ * it under a mutex.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "stream.h"
+
+#define STREAM_TOKEN_MAX_S	(24 * 3600)
+#define ADDR_BUCKETS		1024
+#define KEYS_MAX		64
+
+struct addr_ent {
+	struct addr_ent	*next;
+	int64_t		 n;
+	char		 addr[64];
+};
+
+struct limits {
+	int64_t		 per_address;
+	bool		 auth;
+	size_t		 nkeys;
+	char		*keys[KEYS_MAX];
+	pthread_mutex_t	 mtx;
+	struct addr_ent	*buckets[ADDR_BUCKETS];
+};
+
+static uint32_t
+hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static int
+add_keys(struct limits *l, const char *list, char *err, size_t errlen)
+{
+	while (*list) {
+		size_t n = strcspn(list, ", \t\r\n");
+
+		if (n > 0) {
+			if (l->nkeys == KEYS_MAX) {
+				snprintf(err, errlen, "more than %d API keys",
+				    KEYS_MAX);
+				return -1;
+			}
+			if ((l->keys[l->nkeys] = strndup(list, n)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			log_secret(l->keys[l->nkeys]);
+			l->nkeys++;
+		}
+		list += n;
+		list += strspn(list, ", \t\r\n");
+	}
+	return 0;
+}
+
+struct limits *
+limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
+{
+	struct limits *l;
+	char line[4096];
+	FILE *fp;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&l->mtx, NULL);
+	l->per_address = cf->stream.per_address;
+	l->auth = cf->api.read_auth;
+	if (cf->api.keys != NULL && add_keys(l, cf->api.keys, err,
+	    errlen) == -1)
+		goto fail;
+	if (cf->api.keys_file != NULL) {
+		if ((fp = fopen(cf->api.keys_file, "r")) == NULL) {
+			snprintf(err, errlen, "api.keys_file %s: cannot read",
+			    cf->api.keys_file);
+			goto fail;
+		}
+		if (fgets(line, sizeof(line), fp) != NULL &&
+		    add_keys(l, line, err, errlen) == -1) {
+			fclose(fp);
+			goto fail;
+		}
+		fclose(fp);
+	}
+	if (l->auth && l->nkeys == 0) {
+		snprintf(err, errlen, "api.read_auth is on but no API key is "
+		    "set (api.keys or api.keys_file)");
+		goto fail;
+	}
+	return l;
+fail:
+	limits_free(l);
+	return NULL;
+}
+
+void
+limits_free(struct limits *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->nkeys; i++)
+		free(l->keys[i]);
+	for (size_t i = 0; i < ADDR_BUCKETS; i++) {
+		struct addr_ent *e, *next;
+
+		for (e = l->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&l->mtx);
+	free(l);
+}
+
+bool
+limits_addr_take(struct limits *l, const char *addr)
+{
+	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
+	bool ok = false;
+
+	pthread_mutex_lock(&l->mtx);
+	for (e = *pp; e != NULL; e = e->next)
+		if (strcmp(e->addr, addr) == 0)
+			break;
+	if (e == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
+		util_strlcpy(e->addr, addr, sizeof(e->addr));
+		e->next = *pp;
+		*pp = e;
+	}
+	if (e != NULL && e->n < l->per_address) {
+		e->n++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return ok;
+}
+
+void
+limits_addr_give(struct limits *l, const char *addr)
+{
+	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
+
+	pthread_mutex_lock(&l->mtx);
+	for (; (e = *pp) != NULL; pp = &e->next) {
+		if (strcmp(e->addr, addr) != 0)
+			continue;
+		if (--e->n <= 0) {
+			*pp = e->next;
+			free(e);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+bool
+limits_auth_needed(const struct limits *l)
+{
+	return l->auth;
+}
+
+static void
+token_mac(const char *key, int64_t exp, char hex[2 * SHA1_LEN + 1])
+{
+	uint8_t mac[SHA1_LEN];
+	char msg[64];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "grilld-stream:%lld", (long long)exp);
+	hmac_sha1(key, strlen(key), msg, (size_t)n, mac);
+	for (int i = 0; i < SHA1_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+int
+limits_token_sign(const char *key, int64_t exp, char *out, size_t len)
+{
+	char hex[2 * SHA1_LEN + 1];
+
+	token_mac(key, exp, hex);
+	return snprintf(out, len, "%lld.%s", (long long)exp, hex) < (int)len ?
+	    0 : -1;
+}
+
+/* 0: a valid signed token for that key at now_s; -1 otherwise. */
+int
+limits_token_check(const char *key, const char *tok, int64_t now_s)
+{
+	char hex[2 * SHA1_LEN + 1], num[24];
+	const char *dot = strchr(tok, '.');
+	int64_t exp;
+
+	if (dot == NULL || (size_t)(dot - tok) >= sizeof(num) ||
+	    strlen(dot + 1) != 2 * SHA1_LEN)
+		return -1;
+	memcpy(num, tok, (size_t)(dot - tok));
+	num[dot - tok] = '\0';
+	if (util_parse_int(num, &exp) == -1 || exp <= now_s ||
+	    exp > now_s + STREAM_TOKEN_MAX_S)
+		return -1;
+	token_mac(key, exp, hex);
+	return util_streq_ct(hex, dot + 1) ? 0 : -1;
+}
+
+int
+limits_auth(struct limits *l, const char *tok, int64_t now_ns)
+{
+	bool ok = false;
+
+	if (tok == NULL || tok[0] == '\0')
+		return 401;
+	/* Every key is tried, so the time taken says nothing of which. */
+	for (size_t i = 0; i < l->nkeys; i++) {
+		ok |= util_streq_ct(tok, l->keys[i]);
+		ok |= limits_token_check(l->keys[i], tok,
+		    now_ns / NS_PER_S) == 0;
+	}
+	return ok ? 0 : 403;
+}

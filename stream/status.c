@@ -1,0 +1,88 @@
+/*
+ * status: the stream's answer on nng.stream_url (req/rep), for the API
+ * and health checks: MSG_STATUS_REQ -> MSG_STATUS_REP
+ *
+ *	{"daemon":"grilld-stream","version":..,"uptime_s":..,"ready":bool,
+ *	 "nng":"subscribed"|"down","redis":"up"|"down","clients":N,
+ *	 "sse":N,"ws":N,"loops":N}
+ *
+ * Served by nngx's reply workers on nng's threads: it reads counters
+ * only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "msg.h"
+#include "nngx.h"
+#include "stream.h"
+
+#ifndef GRILLD_VERSION
+#define GRILLD_VERSION "0.1.0"
+#endif
+
+struct status {
+	struct stream	*st;
+	struct nngx_rep	*rep;
+	int64_t		 started_ns;
+};
+
+static int
+on_request(const void *req, size_t len, struct buf *reply, void *arg)
+{
+	struct status *s = arg;
+	enum msg_type type;
+	char err[MSG_ERRLEN];
+	struct buf body;
+	bool ready;
+	int rc;
+
+	if (msg_decode(req, len, &type, NULL, err, sizeof(err)) == -1) {
+		log_warnx("status: bad request: %s", err);
+		return msg_encode_error(reply, err);
+	}
+	if (type != MSG_STATUS_REQ)
+		return msg_encode_error(reply, "grilld-stream answers "
+		    "MSG_STATUS_REQ only");
+	buf_init(&body);
+	buf_printf(&body, "{\"daemon\":\"grilld-stream\",\"version\":\"%s\","
+	    "\"uptime_s\":%lld,", GRILLD_VERSION, (long long)((util_now_ns() -
+	    s->started_ns) / NS_PER_S));
+	ready = page_ready(s->st, &body);
+	buf_printf(&body, ",\"sse\":%.0f,\"ws\":%.0f,\"loops\":%d,"
+	    "\"ready\":%s}", metric_value(s->st->stats.clients[CLIENT_SSE]),
+	    metric_value(s->st->stats.clients[CLIENT_WS]), s->st->nloops,
+	    ready ? "true" : "false");
+	rc = body.data ? msg_encode(reply, MSG_STATUS_REP, body.data,
+	    body.len) : -1;
+	buf_free(&body);
+	return rc;
+}
+
+struct status *
+status_start(struct stream *st, const char *url, char *err, size_t errlen)
+{
+	struct status *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->st = st;
+	s->started_ns = util_now_ns();
+	if ((s->rep = nngx_rep_serve(url, on_request, s, 2, err,
+	    errlen)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+status_stop(struct status *s)
+{
+	if (s == NULL)
+		return;
+	nngx_rep_stop(s->rep);
+	free(s);
+}

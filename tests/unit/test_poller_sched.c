@@ -1,0 +1,179 @@
+/*
+ * The poller's timing and decisions, without a network: the schedule
+ * and its jitter, when a token is refreshed, when the archives are
+ * fetched, how archive rows are read, and the map behind the seen marks.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../poller/poller.h"
+#include "unit.h"
+
+static void
+t_jitter_bounds(void)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	double sum = 0;
+	int n = 100000;
+
+	CHECK_INT(sched_jitter(30000, 0.1, 0), -3000);
+	CHECK_INT(sched_jitter(30000, 0.1, UINT64_MAX), 3000);
+	CHECK_INT(sched_jitter(30000, 0, UINT64_MAX), 0);
+	backoff_seed(7);
+	for (int i = 0; i < n; i++) {
+		int64_t j = sched_jitter(30000, 0.1, backoff_rand());
+
+		lo = j < lo ? j : lo;
+		hi = j > hi ? j : hi;
+		sum += (double)j;
+	}
+	CHECK(lo >= -3000 && lo < -2900);	/* the whole range is used */
+	CHECK(hi <= 3000 && hi > 2900);
+	CHECK_DBL(sum / n, 0, 30);		/* centred: no drift */
+}
+
+static void
+t_sched_cadence(void)
+{
+	struct sched s;
+	int64_t now = 1000000;
+
+	sched_init(&s, 5000, 0.1, now);
+	CHECK_INT(s.next_ms, now);		/* the first cycle at once */
+	for (int k = 1; k <= 1000; k++) {
+		sched_advance(&s, s.next_ms, backoff_rand());
+		/* tick k stays within jitter of start + k * interval */
+		CHECK_INT(s.nominal_ms, now + k * 5000);
+		CHECK(s.next_ms >= s.nominal_ms - 500 &&
+		    s.next_ms <= s.nominal_ms + 500);
+	}
+}
+
+static void
+t_sched_fell_behind(void)
+{
+	struct sched s;
+
+	sched_init(&s, 5000, 0, 0);
+	/* The loop was away for 22 s: the missed ticks are not replayed. */
+	sched_advance(&s, 22000, 0);
+	CHECK_INT(s.nominal_ms, 25000);
+	CHECK_INT(s.next_ms, 25000);
+	/* Jitter never puts the next tick in the past. */
+	sched_init(&s, 5000, 0.5, 0);
+	sched_advance(&s, 4999, 0);
+	CHECK(s.next_ms > 4999);
+}
+
+static void
+t_refresh_margin(void)
+{
+	CHECK_INT(auth_refresh_margin_ms(3600 * 1000), 60000);
+	CHECK_INT(auth_refresh_margin_ms(20000), 5000);	/* short tokens */
+	CHECK_INT(auth_refresh_margin_ms(240000), 60000);
+}
+
+static void
+t_archive_needed(void)
+{
+	struct tw_device d;
+	struct tw_channel ch;
+
+	memset(&d, 0, sizeof(d));
+	memset(&ch, 0, sizeof(ch));
+	d.doc.recording_s = 30;
+	ch.doc.last_telemetry_ns = INT64_C(1000) * NS_PER_S;
+	CHECK(archive_needed(&d, &ch));		/* never seen: the session */
+	ch.seen_us = INT64_C(970) * 1000000;
+	CHECK(!archive_needed(&d, &ch));	/* one recording apart */
+	ch.seen_us = INT64_C(940) * 1000000;
+	CHECK(archive_needed(&d, &ch));		/* one was in between */
+	ch.seen_us = INT64_C(1000) * 1000000;
+	CHECK(!archive_needed(&d, &ch));	/* nothing new */
+	d.doc.recording_s = 0;			/* unknown interval */
+	ch.seen_us = INT64_C(999) * 1000000;
+	CHECK(archive_needed(&d, &ch));
+}
+
+static void
+t_archive_rows(void)
+{
+	const char *file = "{\"serial\":\"S1\",\"sessionStart\":1,"
+	    "\"readings\":[[2,1767225602000,71.5,\"F\"],"
+	    "[1,1767225602000,225.10000610351562,\"F\"],"
+	    "[1,1767225600000,null,\"F\"],[\"x\",1,2,\"F\"],[1],"
+	    "[3,1767225600000,44,\"H\"],[1,1767225601000,\"hot\",\"F\"]]}";
+	struct archive_row *r;
+	size_t n, bad;
+
+	r = archive_parse_rows(file, strlen(file), &n, &bad);
+	CHECK(r != NULL);
+	CHECK_INT(n, 4);
+	CHECK_INT(bad, 3);
+	if (r != NULL && n == 4) {
+		/* by channel, then time */
+		CHECK_INT(r[0].channel, 1);
+		CHECK(!r[0].has_value);
+		CHECK(r[0].ts_ns == INT64_C(1767225600000) * NS_PER_MS);
+		CHECK_INT(r[1].channel, 1);
+		CHECK_DBL(r[1].value, 225.10000610351562, 0);
+		CHECK_INT(r[2].channel, 2);
+		CHECK_INT(r[3].unit, 'H');
+	}
+	free(r);
+	CHECK(archive_parse_rows("{\"rows\":[]}", 11, &n, &bad) == NULL);
+	CHECK(archive_parse_rows("{\"readings\":[[1,2", 17, &n, &bad) ==
+	    NULL);
+	r = archive_parse_rows("{\"readings\":[]}", 15, &n, &bad);
+	CHECK(r != NULL && n == 0);
+	free(r);
+}
+
+static void
+t_strmap(void)
+{
+	struct strmap m;
+	struct strmap_entry *e;
+	char key[32];
+	size_t i = 0, seen = 0;
+
+	strmap_init(&m);
+	CHECK(strmap_get(&m, "x") == NULL);
+	for (int k = 0; k < 5000; k++) {
+		snprintf(key, sizeof(key), "S%05d/%d", k / 4, k % 4 + 1);
+		CHECK((e = strmap_put(&m, key)) != NULL);
+		if (e != NULL)
+			e->num = k;
+	}
+	CHECK_INT(m.len, 5000);
+	CHECK((e = strmap_get(&m, "S00100/3")) != NULL && e->num == 402);
+	for (int k = 0; k < 5000; k += 2) {
+		snprintf(key, sizeof(key), "S%05d/%d", k / 4, k % 4 + 1);
+		CHECK_INT(strmap_del(&m, key), 0);
+	}
+	CHECK_INT(strmap_del(&m, "S00000/1"), -1);
+	CHECK_INT(m.len, 2500);
+	CHECK(strmap_get(&m, "S00100/3") == NULL);
+	CHECK((e = strmap_get(&m, "S00100/4")) != NULL && e->num == 403);
+	/* Re-adding after deletes reuses the slots. */
+	CHECK((e = strmap_put(&m, "S00100/3")) != NULL && e->num == 0);
+	while ((e = strmap_next(&m, &i)) != NULL)
+		seen++;
+	CHECK_INT(seen, 2501);
+	strmap_free(&m);
+}
+
+int
+main(void)
+{
+	UNIT_RUN(t_jitter_bounds);
+	UNIT_RUN(t_sched_cadence);
+	UNIT_RUN(t_sched_fell_behind);
+	UNIT_RUN(t_refresh_margin);
+	UNIT_RUN(t_archive_needed);
+	UNIT_RUN(t_archive_rows);
+	UNIT_RUN(t_strmap);
+	return unit_done();
+}
