@@ -115,6 +115,23 @@ nngx_open(nng_socket *sock, const char *proto, char *err, size_t errlen)
 			*sock = (nng_socket)NNG_SOCKET_INITIALIZER;
 			return -1;
 		}
+		/*
+		 * A pub socket drops what a subscriber's queue cannot take;
+		 * nng's default queue is small enough that a burst of events
+		 * overflows it. Give pub and sub room for NNGX_PUBSUB_BUF.
+		 */
+		if ((strcmp(proto, "pub") == 0 &&
+		    (rv = nng_socket_set_int(*sock, NNG_OPT_SENDBUF,
+		    NNGX_PUBSUB_BUF)) != 0) ||
+		    (strcmp(proto, "sub") == 0 &&
+		    (rv = nng_socket_set_int(*sock, NNG_OPT_RECVBUF,
+		    NNGX_PUBSUB_BUF)) != 0)) {
+			nngx_err(err, errlen, "%s socket buffer: %s", proto,
+			    nng_strerror(rv));
+			nng_close(*sock);
+			*sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+			return -1;
+		}
 		return 0;
 	}
 	nngx_err(err, errlen, "unknown socket protocol \"%s\"",

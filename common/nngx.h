@@ -37,6 +37,8 @@
 #define NNGX_ERRLEN		256
 #define NNGX_RECONN_MIN_MS	100
 #define NNGX_RECONN_MAX_MS	5000
+/* Messages a pub socket queues per subscriber (and a sub socket holds). */
+#define NNGX_PUBSUB_BUF 8192
 #define NNGX_FOREVER		(-1)	/* a time-out that never expires */
 
 const char *nngx_strerror(int);

@@ -8,9 +8,10 @@ set -eu
 
 PKGS="build-essential pkg-config clang
 libnng-dev libcurl4-openssl-dev libhiredis-dev libcjson-dev libcivetweb-dev
-libyaml-dev
+libyaml-dev zlib1g-dev
 redis-server redis-tools influxdb influxdb-client
-curl jq procps iproute2 valgrind binutils docker-compose systemd"
+curl jq procps iproute2 valgrind binutils docker-compose systemd
+chromium nginx libnginx-mod-nchan wrk gnuplot-nox python3"
 # Tools wanted as commands: the Debian package is installed only when no
 # such command exists yet (a machine may have node, npm or kubectl from
 # elsewhere, whose packages conflict with Debian's).
@@ -34,6 +35,7 @@ esac
 
 if [ -z "$missing" ]; then
 	[ "${1:-}" = "--check-or-install" ] || echo "deps: every package is installed"
+	sh "$(dirname "$0")/../stream/www/npm.sh"
 	exec sh "$(dirname "$0")/npm.sh"
 fi
 
@@ -56,4 +58,5 @@ if ! $SUDO apt-get install -y -q --no-install-recommends $missing; then
 fi
 # The Debian packages start their services where systemd runs; grilld's
 # tests and `make run` start their own instances and never use them.
+sh "$(dirname "$0")/../stream/www/npm.sh"
 exec sh "$(dirname "$0")/npm.sh"

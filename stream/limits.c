@@ -10,10 +10,10 @@
  *	in constant time;
  *   a signed short-lived token "<exp>.<hex>", where exp is a Unix time in
  *	seconds at most STREAM_TOKEN_MAX_S ahead and hex is
- *	HMAC-SHA1(key, "grilld-stream:<exp>") with any API key: a page
- *	can be handed one without ever holding a key. It is checked when
- *	the client connects. Made by `limits_token_sign` (and by
- *	`openssl dgst -sha1 -hmac KEY` from the shell).
+ *	HMAC-SHA256(key, "grilld-stream:<exp>") (common/hmac.h) with any
+ *	API key: a page can be handed one without ever holding a key. It
+ *	is checked when the client connects. Made by limits_token_sign()
+ *	(and by `openssl dgst -sha256 -hmac KEY` from the shell).
  *
  * The per-address table holds one entry per address with streams open,
  * so its size is bounded by the number of connections; the loops share
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
 #include "log.h"
 #include "stream.h"
 
@@ -189,22 +190,19 @@ limits_auth_needed(const struct limits *l)
 }
 
 static void
-token_mac(const char *key, int64_t exp, char hex[2 * SHA1_LEN + 1])
+token_mac(const char *key, int64_t exp, char hex[HMAC_SHA256_HEX_LEN + 1])
 {
-	uint8_t mac[SHA1_LEN];
 	char msg[64];
 	int n;
 
 	n = snprintf(msg, sizeof(msg), "grilld-stream:%lld", (long long)exp);
-	hmac_sha1(key, strlen(key), msg, (size_t)n, mac);
-	for (int i = 0; i < SHA1_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	hmac_sha256_hex(key, strlen(key), msg, (size_t)n, hex);
 }
 
 int
 limits_token_sign(const char *key, int64_t exp, char *out, size_t len)
 {
-	char hex[2 * SHA1_LEN + 1];
+	char hex[HMAC_SHA256_HEX_LEN + 1];
 
 	token_mac(key, exp, hex);
 	return snprintf(out, len, "%lld.%s", (long long)exp, hex) < (int)len ?
@@ -215,12 +213,12 @@ limits_token_sign(const char *key, int64_t exp, char *out, size_t len)
 int
 limits_token_check(const char *key, const char *tok, int64_t now_s)
 {
-	char hex[2 * SHA1_LEN + 1], num[24];
+	char hex[HMAC_SHA256_HEX_LEN + 1], num[24];
 	const char *dot = strchr(tok, '.');
 	int64_t exp;
 
 	if (dot == NULL || (size_t)(dot - tok) >= sizeof(num) ||
-	    strlen(dot + 1) != 2 * SHA1_LEN)
+	    strlen(dot + 1) != HMAC_SHA256_HEX_LEN)
 		return -1;
 	memcpy(num, tok, (size_t)(dot - tok));
 	num[dot - tok] = '\0';

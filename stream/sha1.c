@@ -1,9 +1,9 @@
 /*
- * sha1: SHA-1 (FIPS 180-4), HMAC-SHA1 (RFC 2104) and base64 (RFC 4648),
- * which the WebSocket handshake (RFC 6455, 4.2.2) and the signed tokens
- * of limits.c need. The build links no crypto library, and these are a
- * page of well-known code; test_stream_sha1.c checks them against the
- * standards' vectors.
+ * sha1: SHA-1 (FIPS 180-4) and base64 (RFC 4648), which the WebSocket
+ * handshake needs (RFC 6455, 4.2.2: base64 of the SHA-1 of the key and a
+ * GUID). common/hmac.h has SHA-256 only and the build links no crypto
+ * library, so this page of well-known code lives here;
+ * test_stream_ws_frame.c checks it against the standard's vectors.
  */
 #include <string.h>
 
@@ -104,32 +104,6 @@ sha1(const void *data, size_t len, uint8_t out[SHA1_LEN])
 
 	sha1_init(&c);
 	sha1_update(&c, data, len);
-	sha1_final(&c, out);
-}
-
-void
-hmac_sha1(const void *key, size_t keylen, const void *msg, size_t len,
-    uint8_t out[SHA1_LEN])
-{
-	uint8_t k[64], pad[64], inner[SHA1_LEN];
-	struct sha1_ctx c;
-
-	memset(k, 0, sizeof(k));
-	if (keylen > sizeof(k))
-		sha1(key, keylen, k);
-	else
-		memcpy(k, key, keylen);
-	for (size_t i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	sha1_init(&c);
-	sha1_update(&c, pad, 64);
-	sha1_update(&c, msg, len);
-	sha1_final(&c, inner);
-	for (size_t i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
-	sha1_init(&c);
-	sha1_update(&c, pad, 64);
-	sha1_update(&c, inner, SHA1_LEN);
 	sha1_final(&c, out);
 }
 

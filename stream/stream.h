@@ -135,12 +135,10 @@ int		 http_response(struct buf *, int, const char *, const char *,
 int		 http_error(struct buf *, int, const char *, const char *,
 		    const char *, bool);
 
-/* --- sha1.c: SHA-1, HMAC-SHA1, base64 (WebSocket, tokens) ----------- */
+/* --- sha1.c: SHA-1 and base64 (the WebSocket handshake) -------------- */
 
 #define SHA1_LEN	20
 void		 sha1(const void *, size_t, uint8_t [SHA1_LEN]);
-void		 hmac_sha1(const void *, size_t, const void *, size_t,
-		    uint8_t [SHA1_LEN]);
 size_t		 base64_encode(const uint8_t *, size_t, char *, size_t);
 
 /* --- filter.c: what a client follows -------------------------------- */

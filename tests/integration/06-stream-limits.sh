@@ -22,7 +22,7 @@ check_eq "without a token: 401" 401 "$(status "$STREAM_URL$S")"
 check_eq "with a wrong one: 403" 403 "$(status "$STREAM_URL$S?token=nope")"
 check_eq "an API key in Authorization: Bearer" 200 "$(status -H "Authorization: Bearer $KEY" "$STREAM_URL$S")"
 check_eq "or in ?token= (what browsers can send)" 200 "$(status "$STREAM_URL$S?token=$KEY")"
-sign() { printf 'grilld-stream:%s' "$1" | openssl dgst -sha1 -hmac "$2" | awk '{ print $NF }'; }
+sign() { printf 'grilld-stream:%s' "$1" | openssl dgst -sha256 -hmac "$2" | awk '{ print $NF }'; }
 exp=$(( $(date +%s) + 300 ))
 check_eq "a signed short-lived token" 200 "$(status "$STREAM_URL$S?token=$exp.$(sign $exp "$KEY")")"
 old=$(( $(date +%s) - 5 ))
