@@ -85,7 +85,9 @@ start() {	# start NAME READY_URL CMD...
 	ARGS[$name]="$*"
 	READY[$name]=$url
 	LOG[$name]=$VAR/log/$name.log
-	"$@" >>"${LOG[$name]}" 2>&1 &
+	# A session of its own: Ctrl-C reaches this script alone, which then
+	# stops the processes one by one, in order.
+	setsid "$@" >>"${LOG[$name]}" 2>&1 </dev/null &
 	PID[$name]=$!
 	[[ " ${ORDER[*]} " == *" $name "* ]] || ORDER+=("$name")
 }
@@ -110,7 +112,9 @@ wait_ready() {	# wait_ready NAME
 
 stop_all() {
 	local i name
-	trap '' INT TERM
+	# Keep going whatever happens to our output (a closed pipe, a
+	# second Ctrl-C): every process must be stopped.
+	trap '' INT TERM HUP PIPE
 	echo
 	echo "run: stopping (poller first, ingester last)"
 	for name in grilld-poller grilld-api grilld-stream grilld-twsim \
@@ -131,7 +135,7 @@ stop_all() {
 	echo "run: everything stopped; data kept in $VAR (make run RESET=1 starts clean)"
 	exit 0
 }
-trap stop_all INT TERM
+trap stop_all INT TERM HUP
 
 echo "run: starting grilld (data in $VAR)"
 start redis-server "redis-cli -p $REDIS_PORT PING" \
@@ -171,8 +175,9 @@ Ctrl-C stops everything.
 
 MSG
 
-last_stored=$(metric http://127.0.0.1:9102 grilld_ingest_readings_stored_total)
-last_t=$(date +%s)
+# readings/s over the last 10 s (devices upload in bursts)
+hist_n=()
+hist_t=()
 while :; do
 	sleep 2
 	for name in "${ORDER[@]}"; do
@@ -185,12 +190,17 @@ while :; do
 		fi
 	done
 	now=$(date +%s)
-	stored=$(metric http://127.0.0.1:9102 grilld_ingest_readings_stored_total)
-	rate=$(( (stored - last_stored) / (now - last_t > 0 ? now - last_t : 1) ))
-	last_stored=$stored
-	last_t=$now
+	stored=$(metric http://127.0.0.1:9102 grilld_ingest_stored_total)
+	hist_n+=("$stored")
+	hist_t+=("$now")
+	if [ ${#hist_n[@]} -gt 6 ]; then
+		hist_n=("${hist_n[@]:1}")
+		hist_t=("${hist_t[@]:1}")
+	fi
+	span=$((now - hist_t[0]))
+	rate=$(( span > 0 ? (stored - hist_n[0]) / span : 0 ))
 	online=$(redis-cli -p "$REDIS_PORT" --raw HVALS grilld:devices 2>/dev/null |
-		grep -c '"online":true')
+		grep -c '"state":"online"')
 	alerts=$(redis-cli -p "$REDIS_PORT" XLEN grilld:alerts 2>/dev/null)
 	printf '\r%s  readings/s %-6s stored %-8s devices online %-3s alerts %-5s' \
 		"$(date +%H:%M:%S)" "$rate" "$stored" "$online" "${alerts:-0}"
