@@ -17,7 +17,19 @@ set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
 BIN=${BIN:-bin}
-VAR=$TOP/var
+VAR=${GRILLD_RUN_VAR:-$TOP/var}
+# Every address can be moved with the daemons' own variables.
+export GRILLD_API_LISTEN=${GRILLD_API_LISTEN:-127.0.0.1:8080}
+export GRILLD_STREAM_LISTEN=${GRILLD_STREAM_LISTEN:-127.0.0.1:8081}
+export GRILLD_TWSIM_LISTEN=${GRILLD_TWSIM_LISTEN:-127.0.0.1:8090}
+export GRILLD_POLLER_ADMIN_LISTEN=${GRILLD_POLLER_ADMIN_LISTEN:-127.0.0.1:9101}
+export GRILLD_INGEST_ADMIN_LISTEN=${GRILLD_INGEST_ADMIN_LISTEN:-127.0.0.1:9102}
+export GRILLD_TWSIM_ADMIN_LISTEN=${GRILLD_TWSIM_ADMIN_LISTEN:-127.0.0.1:9103}
+API=http://$GRILLD_API_LISTEN
+STREAM=http://$GRILLD_STREAM_LISTEN
+POLLER=http://$GRILLD_POLLER_ADMIN_LISTEN
+INGEST=http://$GRILLD_INGEST_ADMIN_LISTEN
+TWSIM_ADMIN=http://$GRILLD_TWSIM_ADMIN_LISTEN
 REDIS_PORT=${GRILLD_RUN_REDIS_PORT:-16379}
 INFLUX_PORT=${GRILLD_RUN_INFLUX_PORT:-18086}
 INFLUX_BACKUP_PORT=$((INFLUX_PORT + 2))
@@ -46,8 +58,7 @@ export GRILLD_INFLUX_URL=${GRILLD_INFLUX_URL:-http://127.0.0.1:$INFLUX_PORT}
 export GRILLD_POLLER_SPOOL_PATH=${GRILLD_POLLER_SPOOL_PATH:-$VAR/poller.spool}
 export GRILLD_STREAM_PAGE_DIR=${GRILLD_STREAM_PAGE_DIR:-$TOP/stream/www}
 if [ $real = no ]; then
-	sim=http://127.0.0.1:8090
-	export GRILLD_TWSIM_LISTEN=127.0.0.1:8090
+	sim=http://$GRILLD_TWSIM_LISTEN
 	export GRILLD_THERMOWORKS_AUTH_URL=$sim
 	export GRILLD_THERMOWORKS_TOKEN_URL=$sim
 	export GRILLD_THERMOWORKS_STORAGE_URL=$sim
@@ -149,11 +160,11 @@ wait_ready influxd || stop_all
 daemon() {	# daemon NAME READY_URL
 	start "grilld-$1" "curl -sf $2" "$BIN/grilld-$1" -d "${conf[@]}"
 }
-[ $real = no ] && daemon twsim http://127.0.0.1:9103/health/ready
-daemon ingest http://127.0.0.1:9102/health/ready
-daemon stream http://127.0.0.1:8081/health/ready
-daemon api http://127.0.0.1:8080/health/ready
-daemon poller http://127.0.0.1:9101/health/live
+[ $real = no ] && daemon twsim "$TWSIM_ADMIN/health/ready"
+daemon ingest "$INGEST/health/ready"
+daemon stream "$STREAM/health/ready"
+daemon api "$API/health/ready"
+daemon poller "$POLLER/health/live"
 for name in "${ORDER[@]}"; do
 	case $name in grilld-*) wait_ready "$name" || stop_all ;; esac
 done
@@ -166,10 +177,10 @@ metric() {	# metric URL NAME: the sum of a metric's series
 cat <<MSG
 
 grilld is running.
-  live page     http://127.0.0.1:8081/
-  API           http://127.0.0.1:8080/api/temperature/current/<device>
-  health        http://127.0.0.1:8080/health
-  metrics       http://127.0.0.1:8080/metrics (api), :9101 poller, :9102 ingest
+  live page     $STREAM/
+  API           $API/api/temperature/current/<device>   (devices: $API/api/devices)
+  health        $API/health
+  metrics       $API/metrics, $POLLER/metrics, $INGEST/metrics, $STREAM/metrics
   logs          $VAR/log/
 Ctrl-C stops everything.
 
@@ -190,7 +201,7 @@ while :; do
 		fi
 	done
 	now=$(date +%s)
-	stored=$(metric http://127.0.0.1:9102 grilld_ingest_stored_total)
+	stored=$(metric "$INGEST" grilld_ingest_stored_total)
 	hist_n+=("$stored")
 	hist_t+=("$now")
 	if [ ${#hist_n[@]} -gt 6 ]; then
