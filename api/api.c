@@ -131,15 +131,27 @@ api_log(const struct mg_connection *c, const char *msg)
 	return 1;
 }
 
+/*
+ * civetweb runs a worker thread per connection (api.threads of them):
+ * what bounds hostile clients is how long one may hold a worker without
+ * finishing its request (api.io_timeout for the headers, in total, and
+ * for each piece of a body or an answer; api_read_body() bounds a whole
+ * body by api.request_timeout), how long an idle keep-alive connection
+ * may wait (api.keep_alive), and the sizes (16 KiB of request line and
+ * headers, api.max_body). Connections past the workers wait in
+ * civetweb's queue, then the kernel's backlog. docs/security.md.
+ */
 static struct mg_context *
 http_start(struct api *a)
 {
-	char threads[16], timeout[32], err[256] = "";
-	const char *opts[] = { "listening_ports", a->cf->api.listen,
+	char threads[16], timeout[32], keep[32], ports[512], err[256] = "";
+	const char *opts[] = { "listening_ports", ports,
 		"num_threads", threads, "request_timeout_ms", timeout,
-		"enable_keep_alive", "yes", "keep_alive_timeout_ms", "30000",
+		"enable_keep_alive", a->cf->api.keep_alive > 0 ? "yes" : "no",
+		"keep_alive_timeout_ms", keep,
 		"decode_url", "no", "tcp_nodelay", "1",
 		"max_request_size", "16384",
+		"connection_queue", "64", "listen_backlog", "1024",
 		/* CORS is cors.c's: civetweb must not answer preflights. */
 		"access_control_allow_origin", "", NULL };
 	struct mg_callbacks cb;
@@ -150,12 +162,22 @@ http_start(struct api *a)
 	snprintf(threads, sizeof(threads), "%lld",
 	    (long long)a->cf->api.threads);
 	snprintf(timeout, sizeof(timeout), "%lld",
-	    (long long)a->cf->api.request_timeout);
+	    (long long)a->cf->api.io_timeout);
+	snprintf(keep, sizeof(keep), "%lld", (long long)a->cf->api.keep_alive);
+	util_strlcpy(ports, a->cf->api.listen, sizeof(ports));
+	if (api_tls_on(a->cf) && api_tls_ports(a->cf->api.listen, ports,
+	    sizeof(ports)) == -1)
+		fatalx("api.listen: too long");
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = api_log;
 	cb.http_error = api_http_error;
 	cb.init_thread = api_worker_init;
 	cb.exit_thread = api_worker_exit;
+	cb.init_connection = api_conn_start;
+	cb.end_request = api_request_end;
+	api_http_timeouts(a->cf);
+	if (api_tls_on(a->cf))
+		cb.init_ssl = api_tls_init;
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &cb;
 	init.user_data = a;
@@ -178,7 +200,10 @@ main(int argc, char *argv[])
 	struct daemon d;
 	char err[256];
 
+	daemon_set_check(api_tls_check);
 	daemon_setup(&d, "grilld-api", CONF_API, argc, argv);
+	if (api_deadline_init() == -1)
+		fatal("sigaction");
 	a.d = &d;
 	a.cf = &d.cf;
 	a.started_ns = util_now_ns();
@@ -206,8 +231,9 @@ main(int argc, char *argv[])
 		log_warnx("latest cache: cannot start; current reads Redis");
 	admin_process_metrics("grilld-api");
 	a.ctx = http_start(&a);
-	log_info("listening on http://%s%s", d.cf.api.listen,
-	    api_auth_nkeys(&a) ? " (API keys required for writes)" : "");
+	log_info("listening on %s://%s%s", api_tls_on(&d.cf) ? "https" : "http",
+	    d.cf.api.listen, api_auth_nkeys(&a) ?
+	    " (API keys required for writes)" : "");
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		if (daemon_reload_pending() && daemon_reload(&d) == 0 &&

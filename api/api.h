@@ -208,6 +208,9 @@ void	 api_dep_fail(struct req *, int, const char *, int64_t, const char *,
 void	 api_error_body(struct buf *, const char *, const char *,
 	    const cJSON *);
 int	 api_http_error(struct mg_connection *, int, const char *);
+void	 api_http_timeouts(const struct grilld_conf *);
+int	 api_conn_start(const struct mg_connection *, void **);
+void	 api_request_end(const struct mg_connection *, int);
 
 /* auth.c */
 enum auth_verdict {
@@ -231,6 +234,18 @@ void	 ratelimit_free(struct ratelimit *);
 bool	 ratelimit_take(struct ratelimit *, uint64_t, double, double,
 	    int64_t *);
 size_t	 ratelimit_size(struct ratelimit *);
+
+/* deadline.c */
+int	 api_deadline_init(void);
+void	 api_deadline_arm(const struct mg_request_info *, int64_t);
+void	 api_deadline_disarm(void);
+void	 api_deadline_free(void);
+
+/* tls.c */
+bool	 api_tls_on(const struct grilld_conf *);
+int	 api_tls_check(const struct grilld_conf *, char *, size_t);
+int	 api_tls_ports(const char *, char *, size_t);
+int	 api_tls_init(void *, void *);
 
 /* cors.c */
 bool	 api_cors_allowed(const char *, const char *);

@@ -157,6 +157,36 @@ api_error_dep(struct req *r)
 }
 
 /*
+ * When this worker began to wait for the headers of its connection's
+ * next request: civetweb calls api_conn_start() when it takes a new
+ * connection and api_request_end() after each request, on the worker
+ * that serves the connection.
+ */
+static __thread int64_t wait_since_ms;
+static int64_t header_wait_ms;		/* the shorter of the two waits */
+
+void
+api_http_timeouts(const struct grilld_conf *cf)
+{
+	header_wait_ms = cf->api.io_timeout;
+	if (cf->api.keep_alive > 0 && cf->api.keep_alive < header_wait_ms)
+		header_wait_ms = cf->api.keep_alive;
+}
+
+int
+api_conn_start(const struct mg_connection *c, void **data)
+{
+	wait_since_ms = util_mono_ms();
+	return 0;
+}
+
+void
+api_request_end(const struct mg_connection *c, int status)
+{
+	wait_since_ms = util_mono_ms();
+}
+
+/*
  * civetweb's http_error callback: errors civetweb finds itself. The
  * connection is closed afterwards, since what it sent may not have been
  * read to its end.
@@ -167,8 +197,21 @@ api_http_error(struct mg_connection *c, int status, const char *errmsg)
 	struct buf b;
 	const char *code;
 
+	/*
+	 * civetweb calls both a request with a control character in its
+	 * headers and one whose headers stopped coming "Malformed": the
+	 * second has waited out its time-out (slowloris), and is late.
+	 */
+	if (status == 400 && errmsg != NULL &&
+	    strcmp(errmsg, "Malformed message") == 0 && wait_since_ms > 0 &&
+	    util_mono_ms() - wait_since_ms >= header_wait_ms / 2) {
+		status = 408;
+		errmsg = "the request headers did not arrive in time "
+		    "(api.io_timeout)";
+	}
 	switch (status) {
 	case 400: code = "BAD_REQUEST"; break;
+	case 408: code = "REQUEST_TIMEOUT"; break;
 	case 404: code = "NOT_FOUND"; break;
 	case 405: code = "METHOD_NOT_ALLOWED"; break;
 	case 411: code = "LENGTH_REQUIRED"; break;

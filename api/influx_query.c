@@ -107,6 +107,9 @@ influx_setup(CURL *c, struct req *r, struct buf *body,
 	    (long)(timeout_ms < INFLUX_CONNECT_MS ? timeout_ms :
 	    INFLUX_CONNECT_MS));
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (r->api->cf->influx.ca_file != NULL &&
+	    r->api->cf->influx.ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->api->cf->influx.ca_file);
 	if (r->api->cf->influx.username != NULL) {
 		curl_easy_setopt(c, CURLOPT_USERNAME,
 		    r->api->cf->influx.username);

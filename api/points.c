@@ -88,7 +88,9 @@ cursor_parse(const char *s, struct cursor *c)
 	if ((colon = strchr(text, ':')) == NULL)
 		return -1;
 	*colon = '\0';
+	/* The time must fit in nanoseconds too (history.c multiplies). */
 	if (util_parse_int(text, &c->t_us) == -1 || c->t_us < 0 ||
+	    c->t_us > INT64_MAX / 1000 ||
 	    !util_utf8_valid(colon + 1, strlen(colon + 1)) ||
 	    strlen(colon + 1) >= sizeof(c->probe_id))
 		return -1;

@@ -165,32 +165,64 @@ api_chunked_end(struct req *r)
 	return mg_send_chunk(r->conn, "", 0) < 0 ? -1 : 0;
 }
 
+/* 408, and the connection closed: the rest of the body is not read. */
+static int
+body_late(struct req *r, const char *what)
+{
+	mg_disable_connection_keep_alive(r->conn);
+	return api_error(r, 408, "REQUEST_TIMEOUT", "%s", what);
+}
+
 /*
  * Reads the request body into b, at most max bytes. Answers 413 (and
  * returns -1) for a longer one, whether it says so in Content-Length or
- * only by being long, and 400 for one cut short.
+ * only by being long, and 400 for one cut short. A body dribbled in
+ * (slowloris) is cut off with 408 once it has taken api.request_timeout
+ * in all (deadline.c), or once a piece has not come within
+ * api.io_timeout.
  */
 int
 api_read_body(struct req *r, struct buf *b, int64_t max)
 {
+	const struct grilld_conf *cf = r->api->cf;
 	long long want = r->ri->content_length;
+	int64_t start = util_mono_ms(), last = start;
 	char chunk[16384];
-	int n;
+	int n, rc = 0;
 
 	if (want > max)
 		return api_error(r, 413, "PAYLOAD_TOO_LARGE", "the body is "
 		    "%lld bytes; at most %lld are accepted (api.max_body)",
 		    want, (long long)max);
+	api_deadline_arm(r->ri, cf->api.request_timeout);
 	while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
-		if ((int64_t)(b->len + (size_t)n) > max)
-			return api_error(r, 413, "PAYLOAD_TOO_LARGE", "the body "
+		if ((int64_t)(b->len + (size_t)n) > max) {
+			rc = api_error(r, 413, "PAYLOAD_TOO_LARGE", "the body "
 			    "is longer than the %lld bytes accepted "
 			    "(api.max_body)", (long long)max);
-		if (buf_append(b, chunk, (size_t)n) == -1)
-			return api_error(r, 500, "INTERNAL", "out of memory");
+			goto out;
+		}
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			rc = api_error(r, 500, "INTERNAL", "out of memory");
+			goto out;
+		}
+		last = util_mono_ms();
+		if (want >= 0 && (long long)b->len == want)
+			break;
 	}
-	if (n < 0 || (want >= 0 && (long long)b->len != want))
-		return api_error(r, 400, "INCOMPLETE_BODY", "the body ended "
-		    "before its Content-Length");
-	return 0;
+	if (n < 0 || (want >= 0 && (long long)b->len != want)) {
+		/* Interrupted at the deadline, silent, or gone. */
+		if (util_mono_ms() - start >= cf->api.request_timeout)
+			rc = body_late(r, "the body took longer than "
+			    "api.request_timeout to arrive");
+		else if (util_mono_ms() - last >= cf->api.io_timeout)
+			rc = body_late(r, "the rest of the body did not come "
+			    "within api.io_timeout");
+		else
+			rc = api_error(r, 400, "INCOMPLETE_BODY", "the body "
+			    "ended before its Content-Length");
+	}
+out:
+	api_deadline_disarm();
+	return rc;
 }

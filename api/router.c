@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "breaker.h"
@@ -308,6 +309,22 @@ req_finish(struct req *r)
 		    r->status, (double)ns / 1e6);
 }
 
+/*
+ * More than one Content-Length: civetweb reads one of them, a proxy in
+ * front may have read another, and the rest of the body would be taken
+ * for the next request (request smuggling). RFC 9112 6.3: refused.
+ */
+static bool
+length_twice(const struct mg_request_info *ri)
+{
+	int n = 0;
+
+	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+		if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0)
+			n++;
+	return n > 1;
+}
+
 /* Answers civetweb's request: everything in the file comment. */
 int
 api_dispatch(struct mg_connection *c, void *arg)
@@ -341,6 +358,12 @@ api_dispatch(struct mg_connection *c, void *arg)
 		/* civetweb keeps 64 and drops the rest unseen: refuse it all. */
 		api_error(&r, 431, "TOO_MANY_HEADERS", "at most %d request "
 		    "headers are read", MG_MAX_HEADERS - 1);
+		goto done;
+	}
+	if (length_twice(r.ri)) {
+		mg_disable_connection_keep_alive(c);
+		api_error(&r, 400, "BAD_REQUEST", "Content-Length given more "
+		    "than once");
 		goto done;
 	}
 	if (n == -1) {

@@ -57,6 +57,7 @@ api_worker_init(const struct mg_context *ctx, int type)
 void
 api_worker_cleanup(void)
 {
+	api_deadline_free();
 	if (self == NULL)
 		return;
 	rds_free(self->rds);

@@ -195,7 +195,7 @@ fail:
 }
 
 static struct cnode *
-yaml_load(const char *file, struct conf_errs *errs)
+yaml_load(const char *file, struct conf_errs *errs, mode_t *mode)
 {
 	struct yparse y = { .file = file, .errs = errs };
 	struct cnode *root = NULL;
@@ -207,11 +207,17 @@ yaml_load(const char *file, struct conf_errs *errs)
 		err_add(errs, "%s: %s", file, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(fp), &st) == 0 && st.st_size > CONF_FILE_MAX) {
+	if (fstat(fileno(fp), &st) == -1) {
+		err_add(errs, "%s: %s", file, strerror(errno));
+		fclose(fp);
+		return NULL;
+	}
+	if (st.st_size > CONF_FILE_MAX) {
 		err_add(errs, "%s: larger than %d bytes", file, CONF_FILE_MAX);
 		fclose(fp);
 		return NULL;
 	}
+	*mode = st.st_mode;
 	yaml_parser_initialize(&y.p);
 	yaml_parser_set_input_file(&y.p, fp);
 	for (;;) {
@@ -621,6 +627,82 @@ apply_file(struct conf *cf, const struct cnode *root, void *target,
 	}
 }
 
+/* Keys that hold a secret inside a tree option (accounts, webhooks). */
+static const char *const tree_secret_keys[] = {
+	"password", "secret", "api_key", "token", "keys",
+};
+
+static const struct cnode *
+tree_secret(const struct cnode *n)
+{
+	const struct cnode *hit;
+
+	for (; n != NULL; n = n->next) {
+		if (n->kind == CNODE_SCALAR && n->key != NULL &&
+		    n->value[0] != '\0')
+			for (size_t i = 0; i < ARRAY_LEN(tree_secret_keys); i++)
+				if (strcmp(n->key, tree_secret_keys[i]) == 0)
+					return n;
+		if ((hit = tree_secret(n->child)) != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
+/*
+ * The first node of the file that holds a secret: the value of a secret
+ * option, a password in a URL, or a password, secret, key or token in a
+ * tree. The simulator's trees are test fixtures, not credentials, and
+ * are not searched. NULL when the file holds none.
+ */
+static const struct cnode *
+file_secret(const struct conf *cf, const struct cnode *root)
+{
+	const struct conf_opt *o;
+	const struct cnode *hit;
+	size_t len;
+	char name[128];
+
+	for (const struct cnode *sec = root->child; sec; sec = sec->next)
+		for (const struct cnode *kv = sec->kind == CNODE_MAP ?
+		    sec->child : NULL; kv; kv = kv->next) {
+			snprintf(name, sizeof(name), "%s.%s", sec->key,
+			    kv->key);
+			if ((o = conf_find(cf, name)) == NULL)
+				continue;
+			if (o->type == CONF_SECRET && (kv->kind != CNODE_SCALAR ||
+			    kv->value[0] != '\0'))
+				return kv;
+			if (o->type == CONF_STR && kv->kind == CNODE_SCALAR &&
+			    url_credential(kv->value, &len) != -1)
+				return kv;
+			if (o->type == CONF_TREE && o->who != CONF_TWSIM &&
+			    (hit = tree_secret(kv->child)) != NULL)
+				return hit;
+		}
+	return NULL;
+}
+
+/*
+ * A file that holds a secret must not be readable by others: refused
+ * when group or others may read it, as the secret files are.
+ */
+static void
+check_file_mode(const struct conf *cf, const char *file,
+    const struct cnode *root, mode_t mode, struct conf_errs *errs)
+{
+	const struct cnode *n;
+	char where[300];
+
+	if ((mode & 044) == 0 || (n = file_secret(cf, root)) == NULL)
+		return;
+	cnode_where(n, where, sizeof(where));
+	err_add(errs, "%s: holds a secret (%s at %s) and is readable by "
+	    "others (mode %03o); chmod 600 %s, or pass the secret in the "
+	    "environment or a *_file", file, n->key, where,
+	    (unsigned)(mode & 0777), file);
+}
+
 static void
 apply_env(struct conf *cf, void *target, struct conf_errs *errs)
 {
@@ -742,6 +824,7 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 	char (*origin)[64] = NULL, (*old_origin)[64] = cf->origin;
 	struct cnode *root = NULL;
 	char why[200], *fcopy = NULL;
+	mode_t mode = 0;
 	void *t;
 
 	errs->n = 0;
@@ -764,8 +847,10 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 			err_add(errs, "built-in default of %s: %s", o->name,
 			    why);
 	}
-	if (fcopy != NULL && (root = yaml_load(fcopy, errs)) != NULL)
+	if (fcopy != NULL && (root = yaml_load(fcopy, errs, &mode)) != NULL) {
+		check_file_mode(cf, fcopy, root, mode, errs);
 		apply_file(cf, root, t, errs);
+	}
 	apply_env(cf, t, errs);
 	apply_secret_files(cf, t, errs);
 	if (errs->n > 0) {

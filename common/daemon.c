@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdatomic.h>
@@ -15,6 +17,7 @@
 #include "util.h"
 
 static daemon_check_fn		 check_fn;
+static struct rlimit		 core_limit;	/* as the daemon was started */
 /* Set by handlers, read by every thread: lock-free atomics (C11 7.14.1.1). */
 static atomic_int		 quit_flag;
 static atomic_int		 hup_flag;
@@ -172,6 +175,38 @@ load(struct daemon *d)
 	return -1;
 }
 
+/*
+ * Memory holds the secrets (passwords, tokens, API keys): no core file,
+ * and no ptrace or /proc/PID/mem for other processes of the same user,
+ * from before the configuration is read. log.core_dumps gives both back
+ * for debugging.
+ */
+static void
+protect_memory(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_CORE, &core_limit) == 0) {
+		rl = core_limit;
+		rl.rlim_cur = 0;	/* the hard limit stays: may be undone */
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_CORE");
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("prctl PR_SET_DUMPABLE");
+}
+
+static void
+allow_core_dumps(void)
+{
+	if (setrlimit(RLIMIT_CORE, &core_limit) == -1)
+		log_warn("setrlimit RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		log_warn("prctl PR_SET_DUMPABLE");
+	log_warnx("log.core_dumps: core dumps and ptrace allowed; they "
+	    "expose the secrets in memory");
+}
+
 void
 daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
     char **argv)
@@ -207,6 +242,7 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 		usage(name);
 
 	log_init(true, name);
+	protect_memory();
 	conf_init(&d->conf, grilld_options, grilld_noptions, &d->cf,
 	    sizeof(d->cf));
 	if (load(d) == -1) {
@@ -221,6 +257,8 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 		exit(0);
 	}
 	apply_logging(d);
+	if (d->cf.log.core_dumps)
+		allow_core_dumps();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

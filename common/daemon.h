@@ -11,6 +11,10 @@
  * exits. Without -d the daemon detaches and logs to syslog; under
  * systemd, Kubernetes and `make run` daemons run with -d.
  *
+ * Before the configuration is read it turns core dumps off and makes
+ * the process non-dumpable (no ptrace, no /proc/PID/mem for the same
+ * user): memory holds the secrets. log.core_dumps: true undoes both.
+ *
  * Signal handlers only set flags: SIGTERM and SIGINT ask to stop
  * (daemon_stopping), SIGHUP to reload (daemon_reload_pending); SIGPIPE
  * is ignored. The main loop calls daemon_heartbeat() at least every few

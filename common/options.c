@@ -54,6 +54,9 @@ const struct conf_opt grilld_options[] = {
 	OPT("influx.timeout", CONF_DURATION, "10s", 100, 10 * MIN, NULL,
 	    CONF_INGEST | CONF_API, influx.timeout,
 	    "Total time-out of one InfluxDB request."),
+	OPT("influx.ca_file", CONF_STR, NULL, 0, 0, NULL,
+	    CONF_INGEST | CONF_API, influx.ca_file, "PEM file of the CAs "
+	    "that sign an https influx.url (default: the system's)."),
 
 	OPT("tracing.otlp_url", CONF_STR, NULL, 0, 0, NULL, CONF_ALL,
 	    tracing.otlp_url, "OTLP/HTTP collector (spans go to "
@@ -230,6 +233,18 @@ const struct conf_opt grilld_options[] = {
 	OPT("api.latest_cache", CONF_BOOL, "true", 0, 0, NULL, CONF_API,
 	    api.latest_cache, "Keep the latest readings current reads in "
 	    "memory, invalidated by Redis (client-side caching)."),
+	OPT("api.io_timeout", CONF_DURATION, "10s", 100, 10 * MIN, NULL,
+	    CONF_API, api.io_timeout, "Longest a client may take to send "
+	    "its request headers, or to send or take the next piece of a "
+	    "body (408 past it); a connection holds a worker meanwhile."),
+	OPT("api.keep_alive", CONF_DURATION, "5s", 0, 10 * MIN, NULL,
+	    CONF_API, api.keep_alive, "An idle keep-alive connection is "
+	    "closed after this long (it holds a worker; 0: no keep-alive)."),
+	OPT("api.tls_cert", CONF_STR, NULL, 0, 0, NULL, CONF_API,
+	    api.tls_cert, "PEM certificate (and chain): api.listen speaks "
+	    "HTTPS. Needs api.tls_key."),
+	OPT("api.tls_key", CONF_STR, NULL, 0, 0, NULL, CONF_API,
+	    api.tls_key, "PEM private key of api.tls_cert (mode 600)."),
 
 	OPT("stream.listen", CONF_STR, "127.0.0.1:8081", 0, 0, NULL,
 	    CONF_STREAM, stream.listen,
@@ -265,6 +280,9 @@ const struct conf_opt grilld_options[] = {
 	    "(0: the kernel's autotuning)."),
 	OPT("stream.page_dir", CONF_STR, "stream/www", 0, 0, NULL,
 	    CONF_STREAM, stream.page_dir, "Folder of the live page."),
+	OPT("stream.request_timeout", CONF_DURATION, "10s", 100, 10 * MIN,
+	    NULL, CONF_STREAM, stream.request_timeout, "Longest a client may "
+	    "take to send a whole request, headers dribbled or not (408)."),
 
 	OPT("twsim.listen", CONF_STR, "127.0.0.1:8090", 0, 0, NULL,
 	    CONF_TWSIM, twsim.listen,

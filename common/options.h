@@ -35,6 +35,7 @@ struct grilld_conf {
 		char	*username;
 		char	*password;
 		int64_t	 timeout;
+		char	*ca_file;
 	} influx;
 	struct {
 		char	*otlp_url;
@@ -109,6 +110,10 @@ struct grilld_conf {
 		char	*cors_origins;
 		int64_t	 stale_after;
 		bool	 latest_cache;
+		int64_t	 io_timeout;
+		int64_t	 keep_alive;
+		char	*tls_cert;
+		char	*tls_key;
 	} api;
 	struct {
 		char	*listen;
@@ -124,6 +129,7 @@ struct grilld_conf {
 		int64_t	 threads;
 		int64_t	 sndbuf;
 		char	*page_dir;
+		int64_t	 request_timeout;
 	} stream;
 	struct {
 		char	*listen;

@@ -547,6 +547,14 @@ rds_connect(const char *url, const struct rds_opts *opts, char *err,
 		snprintf(r->addr, sizeof(r->addr), strchr(r->url.host, ':') ?
 		    "redis://[%s]:%d/%d" : "redis://%s:%d/%d", r->url.host,
 		    r->url.port, r->url.db);
+	if (r->url.password[0] == '\0' && r->opts.password != NULL &&
+	    util_strlcpy(r->url.password, r->opts.password,
+	    sizeof(r->url.password)) >= sizeof(r->url.password)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "redis: password too long");
+		goto fail_free;
+	}
+	r->opts.password = NULL;	/* not kept: the copy in url is */
 	log_secret(r->url.password);
 
 	if ((m = metric_counter("grilld_redis_reconnects_total",

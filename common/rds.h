@@ -92,6 +92,7 @@ struct rds_opts {
 	int64_t	 command_timeout_ms;
 	int64_t	 backoff_base_ms;
 	int64_t	 backoff_cap_ms;
+	const char *password;	/* when the URL has none (redis.password) */
 };
 
 struct rds {

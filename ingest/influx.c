@@ -192,6 +192,8 @@ influx_new(const struct grilld_conf *cf, char *err, size_t errlen)
 	curl_easy_setopt(in->curl, CURLOPT_HEADERDATA, in);
 	curl_easy_setopt(in->curl, CURLOPT_ERRORBUFFER, in->curlerr);
 	curl_easy_setopt(in->curl, CURLOPT_USERAGENT, "grilld-ingest");
+	if (cf->influx.ca_file != NULL && cf->influx.ca_file[0] != '\0')
+		curl_easy_setopt(in->curl, CURLOPT_CAINFO, cf->influx.ca_file);
 	if (cf->influx.username != NULL) {
 		curl_easy_setopt(in->curl, CURLOPT_USERNAME, cf->influx.username);
 		curl_easy_setopt(in->curl, CURLOPT_PASSWORD,

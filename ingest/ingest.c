@@ -451,7 +451,8 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 	struct alert_hooks hooks = { alertstore_snoozed_until,
 		alertstore_acked, &in->store };
 	struct rds_opts ro = { .connect_timeout_ms = cf->redis.connect_timeout,
-		.command_timeout_ms = cf->redis.command_timeout };
+		.command_timeout_ms = cf->redis.command_timeout,
+		.password = cf->redis.password };
 	static const char *const flag_names[5] = { "zscore", "rate", "stuck",
 		"dropout", "reconnect" };
 	struct metric *flags;

@@ -34,4 +34,5 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS  += $(SANFLAGS) -pthread
-LDLIBS   += -lnng -lcurl -lhiredis -lcjson -lcivetweb -lyaml -lz -lm
+LDLIBS   += -lnng -lcurl -lhiredis -lcjson -lcivetweb -lyaml -lssl -lcrypto \
+	-lz -lm

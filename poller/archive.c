@@ -117,7 +117,7 @@ archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
 
 		if (!cJSON_IsArray(row) || !cJSON_IsNumber(c) ||
 		    !cJSON_IsNumber(t) || c->valuedouble < 1 ||
-		    c->valuedouble > 1000 || t->valuedouble <= 0 ||
+		    c->valuedouble > 1000 || t->valuedouble < 1 ||
 		    t->valuedouble > 9.2e12 || (v != NULL &&
 		    !cJSON_IsNumber(v) && !cJSON_IsNull(v))) {
 			(*bad)++;

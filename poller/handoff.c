@@ -485,6 +485,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 	struct rds_opts opts = {
 		.connect_timeout_ms = cf->redis.connect_timeout,
 		.command_timeout_ms = cf->redis.command_timeout,
+		.password = cf->redis.password,
 	};
 	struct handoff *h;
 

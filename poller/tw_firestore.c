@@ -192,7 +192,7 @@ enum fs_res
 fs_time(const cJSON *v, int64_t *ns)
 {
 	const cJSON *p;
-	int64_t n;
+	int64_t n, unit;
 
 	if (v == NULL)
 		return FS_ABSENT;
@@ -215,13 +215,16 @@ fs_time(const cJSON *v, int64_t *ns)
 	if (n <= 0)
 		return FS_BAD;
 	if (n < INT64_C(100000000000))			/* seconds */
-		*ns = n * NS_PER_S;
+		unit = NS_PER_S;
 	else if (n < INT64_C(100000000000000))		/* ms */
-		*ns = n * NS_PER_MS;
+		unit = NS_PER_MS;
 	else if (n < INT64_C(100000000000000000))	/* us */
-		*ns = n * 1000;
+		unit = 1000;
 	else
-		*ns = n;
+		unit = 1;
+	if (n > INT64_MAX / unit)
+		return FS_BAD;		/* past 2262 in nanoseconds */
+	*ns = n * unit;
 	return FS_OK;
 }
 

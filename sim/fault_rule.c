@@ -25,6 +25,7 @@
  *   count        the next N matching requests that fire; 0: forever
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,8 +92,9 @@ set_int(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out,
 {
 	double d;
 
-	if (util_parse_double(v, &d) == -1 || d != (double)(int64_t)d ||
-	    d < (double)lo || d > (double)hi) {
+	/* In range first: converting a larger double is undefined. */
+	if (util_parse_double(v, &d) == -1 || !(d >= (double)lo &&
+	    d <= (double)hi) || d != floor(d)) {
 		snprintf(why, len, "%s: '%s' is not a whole number from %lld to "
 		    "%lld", key, v, (long long)lo, (long long)hi);
 		return -1;

@@ -77,6 +77,7 @@ client_new(struct loop *l, int fd, const char *addr)
 	buf_init(&c->msg);
 	filter_init(&c->filter);
 	c->opened_ms = c->last_read_ms = c->last_write_ms = util_mono_ms();
+	c->req_since_ms = c->opened_ms;
 	util_strlcpy(c->addr, addr, sizeof(c->addr));
 	return c;
 }
@@ -292,6 +293,7 @@ drained(struct client *c)
 			break;
 		}
 		c->state = CS_REQUEST;
+		c->req_since_ms = util_mono_ms();
 		handle_requests(c);
 		break;
 	case CS_STREAM:
@@ -602,8 +604,20 @@ client_tick(struct client *c, int64_t now)
 
 	switch (c->state) {
 	case CS_REQUEST:
-		if (now - c->last_read_ms >= STREAM_REQ_TIMEOUT_MS)
+		/* The whole request, however it is dribbled (slowloris). */
+		if (now - c->req_since_ms < cf->stream.request_timeout)
+			break;
+		if (c->inlen == 0) {		/* said nothing: just close */
 			client_abort(c);
+			break;
+		}
+		c->state = CS_RESPOND;
+		c->close_after = true;
+		metric_inc(c->st->stats.refused[STATS_REFUSED_BAD]);
+		http_error(&c->pend, 408, "REQUEST_TIMEOUT", "the request "
+		    "did not arrive within stream.request_timeout",
+		    "Connection: close\r\n", false);
+		client_flush(c);
 		break;
 	case CS_STREAM:
 		if (c->blocked_ms != 0 &&

@@ -160,6 +160,16 @@ http_parse(char *buf, size_t len, struct http_req *r, int *status)
 	/* Tolerate blank lines before a request (RFC 9112, 2.2). */
 	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		p += 2;
+	/*
+	 * Lines are cut in place: nothing is touched until the whole head
+	 * is here, so that a request arriving in pieces parses once, whole.
+	 */
+	if (memmem(p, (size_t)(end - p), "\r\n\r\n", 4) == NULL) {
+		if (len < STREAM_REQ_MAX)
+			return 0;
+		*status = find_crlf(p, end) == NULL ? 414 : 431;
+		return -1;
+	}
 	for (;;) {
 		if ((eol = find_crlf(p, end)) == NULL) {
 			if (len >= STREAM_REQ_MAX) {

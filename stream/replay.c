@@ -344,6 +344,7 @@ worker(void *arg)
 	memset(&o, 0, sizeof(o));
 	o.connect_timeout_ms = r->st->cf->redis.connect_timeout;
 	o.command_timeout_ms = r->st->cf->redis.command_timeout;
+	o.password = r->st->cf->redis.password;
 	if ((db = rds_connect(r->st->cf->redis.url, &o, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("redis: %s", err);

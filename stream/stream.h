@@ -38,7 +38,6 @@
 #define STREAM_REQ_MAX		8192	/* request line and headers */
 #define STREAM_OUT_CHUNK	(64 * 1024)	/* bytes handed to one send */
 #define STREAM_PEND_MAX		(1024 * 1024)	/* private bytes queued */
-#define STREAM_REQ_TIMEOUT_MS	10000	/* to send a whole request */
 #define STREAM_REPLAY_CHUNK	256	/* entries per XRANGE */
 #define STREAM_BAD_MSGS_MAX	16	/* invalid WS messages in a row */
 
@@ -223,6 +222,7 @@ struct client {
 	size_t		 inlen, incap;
 	int64_t		 last_read_ms;
 	int64_t		 opened_ms;
+	int64_t		 req_since_ms;		/* a request awaited since */
 	struct buf	 msg;			/* a fragmented message */
 	bool		 ws_frag;
 	int		 bad_msgs;		/* in a row */

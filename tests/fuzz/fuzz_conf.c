@@ -1,6 +1,7 @@
 /* libFuzzer: the configuration loader (YAML through libyaml, the table). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -24,6 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	fwrite(data, 1, len, fp);
 	fclose(fp);
+	chmod(path, 0600);	/* files holding secrets must be private */
 	conf_init(&cf, grilld_options, grilld_noptions, &g, sizeof(g));
 	conf_load(&cf, path, &errs);
 	conf_free(&cf);

@@ -26,6 +26,7 @@ nng:
   events_url: tcp://127.0.0.1:${p[1]}
   ingest_url: tcp://127.0.0.1:${p[2]}
 YAML
+chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
 start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
 	bail "grilld-ingest starts with webhooks"
 

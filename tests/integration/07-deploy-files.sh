@@ -36,6 +36,10 @@ for b in "$BIN"/grilld-*; do
 done
 check "the image runs as a non-root user" grep -q '^USER 10001' "$D/docker/Dockerfile"
 
+# kustomize reads files only below its folder: the base holds a copy of
+# the sample configuration, which must not drift (make sample-config).
+check "deploy/k8s/base/grilld.yaml is the sample configuration" \
+	cmp "$D/etc/grilld.yaml" "$D/k8s/base/grilld.yaml"
 "$BUILD/tools/confgen" -e >"$T/options"
 for o in dev prod; do
 	if kubectl kustomize "$D/k8s/overlays/$o" >"$T/$o.yaml" 2>"$T/$o.err"; then

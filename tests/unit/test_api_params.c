@@ -159,6 +159,11 @@ test_cursor(void)
 	CHECK_INT(cursor_parse("313aff", &d), -1);		/* not UTF-8 */
 	CHECK_INT(cursor_parse("31323a", &d), 0);		/* "12:" */
 	CHECK_INT(d.t_us, 12);
+	/* "57672256000000000:000:1": past int64 once in nanoseconds. */
+	CHECK_INT(cursor_parse("35373637323235363030303030303030303a3030303a31",
+	    &d), -1);
+	/* "9223372036854775:1", the last microsecond that fits. */
+	CHECK_INT(cursor_parse("393232333337323033363835343737353a31", &d), 0);
 }
 
 static void

@@ -200,6 +200,49 @@ test_secret_file(void)
 	CHECK(errs_have("readable by others"));
 }
 
+/* A file that sets a secret itself must be private to its owner. */
+static void
+test_secret_in_readable_file(void)
+{
+	static const char *const secret[] = {
+		"api:\n  keys: k1,k2\n",
+		"thermoworks:\n  password: hunter2\n",
+		"redis:\n  url: redis://:pw@127.0.0.1:6379/0\n",
+		"thermoworks:\n  accounts:\n    - {email: a@b.c, password: x}\n",
+		"ingest:\n  webhooks:\n    - url: http://h/x\n      secret: s\n",
+	};
+	static const char *const harmless[] = {
+		"api:\n  listen: 127.0.0.1:1\n",
+		"api:\n  keys: \"\"\n",
+		"redis:\n  url: redis://127.0.0.1:6379/0\n",
+		"twsim:\n  accounts:\n    - {email: a@b.c, password: x}\n",
+	};
+	const char *f;
+
+	for (size_t i = 0; i < ARRAY_LEN(secret); i++) {
+		f = write_file("sec.yaml", secret[i]);
+		CHECK(load(f) == 0);
+		chmod(f, 0640);
+		CHECK(load(f) == -1);
+		CHECK(errs_have("readable by others (mode 640); chmod 600"));
+		chmod(f, 0604);
+		CHECK(load(f) == -1);
+		chmod(f, 0620);		/* others may write, not read */
+		CHECK(load(f) == 0);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(harmless); i++) {
+		f = write_file("harmless.yaml", harmless[i]);
+		chmod(f, 0644);
+		CHECK(load(f) == 0);
+	}
+	/* The message names where the secret is. */
+	f = write_file("where.yaml", "api:\n  threads: 4\n  keys: k\n");
+	chmod(f, 0644);
+	CHECK(load(f) == -1);
+	CHECK(errs_have("keys at "));
+	CHECK(errs_have("where.yaml:3"));
+}
+
 static void
 test_print_masks_secrets(void)
 {
@@ -412,6 +455,7 @@ main(void)
 	UNIT_RUN(test_deep_nesting_refused);
 	UNIT_RUN(test_out_of_range);
 	UNIT_RUN(test_secret_file);
+	UNIT_RUN(test_secret_in_readable_file);
 	UNIT_RUN(test_print_masks_secrets);
 	UNIT_RUN(test_reload_keeps_old_on_error);
 	UNIT_RUN(test_int_exact);

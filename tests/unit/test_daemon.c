@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "daemon.h"
@@ -61,6 +63,17 @@ worker(void *arg)
 	return NULL;
 }
 
+/* No core file and no ptrace: memory holds the secrets. */
+static void
+test_no_core_dumps(void)
+{
+	struct rlimit rl;
+
+	CHECK_INT(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	CHECK(getrlimit(RLIMIT_CORE, &rl) == 0);
+	CHECK_INT((long long)rl.rlim_cur, 0);
+}
+
 static void
 test_stop_seen_by_threads(void)
 {
@@ -87,6 +100,7 @@ main(void)
 	daemon_setup(&d, "test_daemon", CONF_TWSIM, 4, argv);
 	UNIT_RUN(test_reload_runs_check);
 	UNIT_RUN(test_flags);
+	UNIT_RUN(test_no_core_dumps);
 	UNIT_RUN(test_stop_seen_by_threads);
 	daemon_teardown(&d);
 	return unit_done();

@@ -254,6 +254,8 @@ t_values(void)
 	    "\"n\":{\"nullValue\":null},\"s\":{\"stringValue\":\"17\"},"
 	    "\"t\":{\"integerValue\":\"1767225600\"},"
 	    "\"tu\":{\"integerValue\":\"1767225600000001\"},"
+	    "\"tms\":{\"integerValue\":\"99999999999999\"},"
+	    "\"ts\":{\"integerValue\":\"99999999999\"},"
 	    "\"b2\":{\"doubleValue\":2},"
 	    "\"a\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"x\"}]}},"
 	    "\"ea\":{\"arrayValue\":{}},\"em\":{\"mapValue\":{}}}");
@@ -279,6 +281,9 @@ t_values(void)
 	CHECK_INT(i, INT64_C(1767225600) * NS_PER_S);
 	CHECK_INT(fs_time(fs_field(j, "tu"), &i), FS_OK);
 	CHECK_INT(i, INT64_C(1767225600000001) * 1000);
+	/* Found by fuzz_poller_firestore: past int64 in nanoseconds. */
+	CHECK_INT(fs_time(fs_field(j, "tms"), &i), FS_BAD);
+	CHECK_INT(fs_time(fs_field(j, "ts"), &i), FS_BAD);
 	CHECK(cJSON_GetArraySize(fs_array(fs_field(j, "a"))) == 1);
 	CHECK(fs_array(fs_field(j, "ea")) != NULL);
 	CHECK(fs_map(fs_field(j, "em")) != NULL);

@@ -129,6 +129,11 @@ t_archive_rows(void)
 	r = archive_parse_rows("{\"readings\":[]}", 15, &n, &bad);
 	CHECK(r != NULL && n == 0);
 	free(r);
+	/* Found by fuzz_poller_archive: half a millisecond is no time. */
+	r = archive_parse_rows("{\"readings\":[[1,0.5,2,\"F\"]]}", 28, &n,
+	    &bad);
+	CHECK(r != NULL && n == 0 && bad == 1);
+	free(r);
 }
 
 static void

@@ -357,6 +357,23 @@ test_unix_and_auth(void)
 	freeReplyObject(rep);
 	rds_free(r);
 
+	/*
+	 * redis.password (opts.password) when the URL has none: sent with
+	 * AUTH, here refused, since the default user has no password.
+	 */
+	{
+		struct rds_opts o = { .password = "s3cret-opt" };
+
+		snprintf(url, sizeof(url), "redis://127.0.0.1:%d/1",
+		    redis_port);
+		r = rds_connect(url, &o, err, sizeof(err));
+		CHECK(r != NULL && !rds_connected(r) &&
+		    r->err == REDIS_ERR_OTHER);
+		CHECK(r != NULL && strstr(r->errstr, "AUTH") != NULL &&
+		    strstr(r->errstr, "s3cret-opt") == NULL);
+		rds_free(r);
+	}
+
 	/* A refused AUTH: a context, not connected, a clear error. */
 	snprintf(url, sizeof(url), "redis://grill:wr0ngpw@127.0.0.1:%d",
 	    redis_port);

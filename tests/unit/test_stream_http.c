@@ -51,6 +51,46 @@ test_incomplete_and_versions(void)
 	CHECK_INT(status, 400);
 }
 
+/* A request that comes in pieces (a slow link, a proxy, slowloris). */
+static void
+test_request_in_pieces(void)
+{
+	static const char whole[] = "GET /api/temperature/stream/d1 HTTP/1.1"
+	    "\r\nHost: h\r\nLast-Event-ID: 17-2\r\n\r\n";
+	static char buf[STREAM_REQ_MAX + 64];
+	struct http_req r;
+	int status;
+	size_t n;
+
+	/* Fed a byte more at a time, as the server does, on one buffer. */
+	for (n = 1; n < sizeof(whole) - 1; n++) {
+		memcpy(buf, whole, n);
+		if (http_parse(buf, n, &r, &status) != 0)
+			break;
+	}
+	CHECK_INT(n, sizeof(whole) - 1);
+	memcpy(buf, whole, n);
+	CHECK_INT(http_parse(buf, n, &r, &status), 1);
+	CHECK_STR(r.path, "/api/temperature/stream/d1");
+	CHECK_STR(http_header(&r, "Last-Event-ID"), "17-2");
+
+	/* Found by 08-hostile-stream: the same buffer, parsed twice. */
+	util_strlcpy(buf, "GET / HTTP/1.1\r\nHost: x\r\n", sizeof(buf));
+	CHECK_INT(http_parse(buf, strlen(buf), &r, &status), 0);
+	util_strlcpy(buf + strlen(buf), "Connection: close\r\n\r\n",
+	    sizeof(buf) - strlen(buf));
+	CHECK_INT(http_parse(buf, strlen(buf), &r, &status), 1);
+	CHECK(!r.keepalive);
+
+	/* A header too long, whatever the pieces: 431, not 414. */
+	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nX: ");
+	memset(buf + n, 'b', 100);
+	CHECK_INT(http_parse(buf, n + 100, &r, &status), 0);
+	memset(buf + n, 'b', STREAM_REQ_MAX);
+	CHECK_INT(http_parse(buf, STREAM_REQ_MAX, &r, &status), -1);
+	CHECK_INT(status, 431);
+}
+
 static void
 test_malformed(void)
 {
@@ -146,6 +186,7 @@ main(void)
 {
 	UNIT_RUN(test_browser_request);
 	UNIT_RUN(test_incomplete_and_versions);
+	UNIT_RUN(test_request_in_pieces);
 	UNIT_RUN(test_malformed);
 	UNIT_RUN(test_limits);
 	UNIT_RUN(test_query);

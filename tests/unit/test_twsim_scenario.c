@@ -281,6 +281,11 @@ test_fault_rules(void)
 	CHECK(has(err, "kind: 'nap' is not one of"));
 	CHECK(add(w, "{\"kind\":\"status\",\"status\":200}", NULL, err) == -1);
 	CHECK(has(err, "status: '200' is not a whole number from 400"));
+	/* Found by fuzz_twsim_request: too large for int64, then checked. */
+	CHECK(add(w, "{\"kind\":\"status\",\"retry_after\":6e95}", NULL,
+	    err) == -1);
+	CHECK(has(err, "is not a whole number from 0 to 86400"));
+	CHECK(add(w, "{\"kind\":\"drop\",\"count\":1.5}", NULL, err) == -1);
 	CHECK(add(w, "{\"kind\":\"drop\",\"endpoint\":\"moon\"}", NULL,
 	    err) == -1);
 	CHECK(has(err, "endpoint: 'moon'"));

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# grilld-stream under hostile connections: requests dribbled a byte at a
+# time (slowloris) and in pieces, thousands of idle connections, heavy
+# and malformed requests, path traversal against the live page, deep and
+# huge WebSocket messages, while a well-behaved SSE client keeps getting
+# every event and a well-behaved request its answer. (Frames, tokens and
+# per-address limits are 06-stream-*; the limits are docs/security.md.)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/stream/lib.sh"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+HOLD=$BUILD/tools/connhold
+start_stream_env GRILLD_STREAM_REQUEST_TIMEOUT=1s GRILLD_STREAM_HEARTBEAT=500ms
+ADDR=127.0.0.1:$STREAM_PORT
+
+# follow NAME: a well-behaved SSE client of devG in the background.
+follow() {
+	curl -s -N -m 60 "$STREAM_URL/api/temperature/stream/devG" >"$T/$1" &
+	FOLLOW_PID=$!
+	_pids+=("$FOLLOW_PID")
+	wait_for "the follower to be subscribed" 5 grep -q '^retry:' "$T/$1"
+}
+# hold NAME ARGS...: connhold in the background, its summary in $T/NAME.
+hold() {
+	local name=$1
+	shift
+	"$HOLD" -a "$ADDR" "$@" >"$T/$name" 2>"$T/$name.err" &
+	HOLD_PID=$!
+	_pids+=("$HOLD_PID")
+}
+kv() { sed -n "s/^$2=//p" "$T/$1"; }
+# good: a plain request, answered within 10 s.
+good() { [ "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$STREAM_URL/health/live")" = 200 ]; }
+
+follow sse.out
+sent=0
+# send N: N readings of devG, one a tick, while something else goes on.
+send() {
+	for _ in $(seq 1 "$1"); do
+		sent=$((sent + 1))
+		ev "r devG p1 $sent"
+		good || echo bad >>"$T/good.fails"
+		sleep 0.2
+	done
+}
+
+# --- slowloris, and requests in pieces ----------------------------------------
+REQ='GET /api/temperature/stream/devG HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n'
+hold dribble -n 50 -s "$REQ" -d 100 -t 8
+send 8
+wait "$HOLD_PID"
+check_eq "50 requests dribbled a byte every 100 ms: all cut off with 408 (stream.request_timeout)" \
+	"50 50" "$(kv dribble closed) $(kv dribble status_408)"
+exec 3<>"/dev/tcp/127.0.0.1/$STREAM_PORT"
+printf 'GET /health/live HTTP/1.1\r\nHost: x\r\n' >&3
+sleep 0.2
+printf 'Connection: close\r\n\r\n' >&3
+check_eq "a request that arrives in two pieces is answered" "HTTP/1.1 200 OK" \
+	"$(timeout 5 head -1 <&3 | tr -d '\r')"
+exec 3<&-
+
+# --- thousands of idle connections --------------------------------------------
+hold idle -n 3000 -t 15
+wait_for "connhold to connect" 10 grep -q ready "$T/idle.err"
+send 10
+wait "$HOLD_PID"
+check_eq "3,000 idle connections: every one closed by the server" \
+	"$(kv idle connected) 0" "$(kv idle closed) $(kv idle open)"
+echo "# 3,000 idle: $(kv idle connected) connected, $(kv idle closed) closed by the server"
+check "meanwhile every plain request was answered within 10 s" test ! -e "$T/good.fails"
+
+# --- heavy and malformed requests ---------------------------------------------
+status() { curl -sS --path-as-is -m 5 -o "$T/.b" -w '%{http_code}' "$@"; }
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+check_eq "a 9 KB header: 431" 431 "$(status -H "X-Big: $big" "$STREAM_URL/")"
+check_eq "a 9 KB URL: 414" 414 "$(status "$STREAM_URL/api/temperature/stream/devG?x=$big")"
+hdrs=()
+for i in $(seq 1 40); do hdrs+=(-H "X-H$i: v"); done
+check_eq "40 headers: 431" 431 "$(status "${hdrs[@]}" "$STREAM_URL/")"
+check_eq "a request with a body: 413" 413 "$(status -X POST -d x "$STREAM_URL/")"
+check_eq "invalid UTF-8 in the device: 400" 400 "$(status "$STREAM_URL/api/temperature/stream/%ff%fe")"
+check_eq "invalid UTF-8 in ?devices=: 400" 400 "$(status "$STREAM_URL/api/temperature/stream?devices=%c0%af")"
+check_eq "a NUL in ?probes=: 400" 400 "$(status "$STREAM_URL/api/temperature/stream?probes=a%00b")"
+check_eq "?since= of 10^23: 400" 400 "$(status "$STREAM_URL/api/temperature/stream/devG?since=99999999999999999999999")"
+check_eq "Last-Event-ID of 2^64: 400" 400 \
+	"$(status -H 'Last-Event-ID: 18446744073709551616-0' "$STREAM_URL/api/temperature/stream/devG")"
+for p in "/../../../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/%252e%252e/%252e%252e/etc/passwd" \
+	"/..%2f..%2fetc%2fpasswd" "/app.js/../../../../etc/passwd" "/%c0%ae%c0%ae/etc/passwd" \
+	"/index.html%00.txt" "/node_modules/../../../etc/passwd" "/.%2e/.%2e/etc/passwd"; do
+	code=$(status "$STREAM_URL$p")
+	if [[ $code =~ ^40[04]$ ]] && ! grep -q 'root:' "$T/.b"; then
+		ok "page traversal $p: $code"
+	else
+		not_ok "page traversal $p: 400 or 404" "got $code: $(head -c 200 "$T/.b")"
+	fi
+done
+
+# --- WebSocket messages: deep, huge numbers, not UTF-8 -------------------------
+deep=$(printf '%0.s[' $(seq 1 5000))
+steps=$(jq -cn --arg deep "{\"type\":\"subscribe\",\"devices\":$deep" '[
+	{raw: $deep},
+	{send: {type: "resume", since: "99999999999999999999999-0"}},
+	{raw: "{\"type\":\"subscribe\",\"devices\":[\"devG\"],\"probes\":[1e999]}"},
+	{send: {type: "ping"}}, {wait: "pong"}, {close: 1000}]')
+out=$(node_run ws-client.mjs "ws://$ADDR/api/temperature/ws/devG?snapshot=0" "$steps" 2>&1)
+check_eq "deep, huge and mistyped messages: errors, and the session goes on" \
+	"BAD_MESSAGE BAD_EVENT_ID BAD_SUBSCRIPTION pong" \
+	"$(jq -r 'select(.type == "error") .code, select(.type == "pong") .type' <<<"$out" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+
+# --- and the well-behaved follower got everything -----------------------------
+ev_sync
+send 1
+wait_for "the follower to see the last reading" 10 grep -q "\"temperature\":$sent[,}]" "$T/sse.out"
+check_eq "the follower got every one of the $sent readings, in order" \
+	"$(seq 1 $sent | tr '\n' ' ')" \
+	"$(sed -n 's/.*"temperature":\([0-9]*\)[,}].*/\1/p' "$T/sse.out" | tr '\n' ' ')"
+check "the stream still lives" kill -0 "$PID_stream"
+done_testing
