@@ -1,0 +1,212 @@
+# The whole chain for the fault suite, sourced by chaos.sh after
+# tests/integration/lib.sh: redis-server (append-only, fsync always),
+# influxd, grilld-twsim with a fixed world of cooks, grilld-poller and
+# grilld-ingest, every one on free loopback ports in $T, each of them
+# started, stopped, killed and started again by name.
+#
+# Processes are tracked by pid in lib.sh's _pids (its clean-up stops
+# them); a pid is dropped from the list once it was waited for, so that
+# a pid reused by someone else's process is never signalled.
+
+# The simulated cloud: two accounts, seven devices, every model, units
+# F and C and humidity, recording every 1-2 s and uploading every 2-6 s
+# (most uploads carry several points: the poller needs the archives).
+# About 17 points a second, each one a row of the oracle.
+chain_world() {
+	cat <<YAML
+twsim:
+  listen: $TW_LISTEN
+  admin_listen: $TW_ADMIN
+  seed: $CHAOS_SEED
+  token_lifetime: 2m
+  accounts:
+    - email: pit@chaos.example
+      password: chaos-pit
+      devices:
+        - {serial: S0000001, model: signals, label: Smoker, recording_interval: 1s, upload_interval: 3s, archive_interval: 20s, cook: brisket}
+        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s}
+        - {serial: M0000001, model: rfx_meat, label: Pork, recording_interval: 1s, upload_interval: 2s, archive_interval: 30s, cook: pork}
+        - {serial: G0000001, model: rfx_gateway, label: Gateway, recording_interval: 1s, upload_interval: 3s}
+    - email: patio@chaos.example
+      password: chaos-patio
+      units: C
+      devices:
+        - {serial: K0000001, model: smoke, label: Kettle, recording_interval: 2s, upload_interval: 4s, cook: chicken}
+        - {serial: S0000002, model: signals, label: Offset, recording_interval: 1s, upload_interval: 5s, archive_interval: 30s, cook: ribs}
+        - {serial: T0000001, model: thermadata, label: Fridge, recording_interval: 2s, upload_interval: 6s}
+YAML
+}
+CHAIN_DEVICES="S0000001 N0000001 M0000001 G0000001 K0000001 S0000002 T0000001"
+# serial upload_ms, for the computation of when a point was uploaded.
+chain_uploads() {
+	printf '%s\n' "S0000001 3000" "N0000001 2000" "M0000001 2000" \
+	    "G0000001 3000" "K0000001 4000" "S0000002 5000" "T0000001 6000"
+}
+
+# The poller and the ingester share one file (mode 600: it holds the
+# passwords). Short intervals so that faults show quickly; batches of
+# BATCH points so that a backlog makes full batches.
+chain_conf() {
+	cat <<YAML
+redis:
+  url: redis://127.0.0.1:$REDIS_PORT/0
+influx:
+  url: $INFLUX_URL
+thermoworks:
+  auth_url: http://$TW_LISTEN
+  token_url: http://$TW_LISTEN
+  firestore_url: http://$TW_LISTEN/v1/projects/thermoworks-cloud-production/databases/(default)
+  storage_url: http://$TW_LISTEN
+  api_key: twsim-demo-key
+  email: pit@chaos.example
+  password: chaos-pit
+  accounts:
+    - {email: patio@chaos.example, password: chaos-patio}
+poller:
+  admin_listen: $POLLER_ADMIN
+  interval: 5s
+  timeout: 4s
+  lease_ttl: 3s
+  spool_path: $SPOOL_DIR/poller.spool
+  spool_max: ${CHAOS_SPOOL_MAX:-64MiB}
+ingest:
+  admin_listen: $INGEST_ADMIN
+  batch_size: $BATCH
+  batch_wait: 200ms
+  claim_idle: 5s
+  cq_interval: 1h
+nng:
+  events_url: $NNG_EVENTS
+  poller_url: $NNG_POLLER
+  ingest_url: $NNG_INGEST
+YAML
+}
+
+# track PID / untrack PID: lib.sh's clean-up list.
+track() { _pids+=("$1"); }
+untrack() {
+	local keep=() p
+	for p in "${_pids[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	_pids=("${keep[@]}")
+}
+# reap PID: waits for a process of ours that was signalled to end; its
+# exit status in REAPED (137 for kill -9).
+reap() {
+	wait "$1" 2>/dev/null
+	REAPED=$?
+	untrack "$1"
+}
+now_ms() { date +%s%3N; }
+note() { echo "# $(date -u +%T) $*"; }
+
+# chain_init: ports, folders, configuration files; the spool folder is a
+# small tmpfs of its own when mounting is allowed (spool_full.bash).
+chain_init() {
+	local p
+	p=($(freeport 9))
+	REDIS_PORT=${p[0]}
+	TW_LISTEN=127.0.0.1:${p[1]}
+	TW_ADMIN=127.0.0.1:${p[2]}
+	POLLER_ADMIN=127.0.0.1:${p[3]}
+	INGEST_ADMIN=127.0.0.1:${p[4]}
+	NNG_EVENTS=tcp://127.0.0.1:${p[5]}
+	NNG_POLLER=tcp://127.0.0.1:${p[6]}
+	NNG_INGEST=tcp://127.0.0.1:${p[7]}
+	INSPECT_PORT=${p[8]}
+	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+	BATCH=${CHAOS_BATCH:-100}
+	SPOOL_DIR=$T/spool
+	mkdir -p "$T/redis" "$SPOOL_DIR" "$T/out" "$T/bin"
+	# The binaries of this moment: a rebuild during a long run must not
+	# change the daemons that are started again.
+	cp "$BIN/grilld-twsim" "$BIN/grilld-poller" "$BIN/grilld-ingest" "$T/bin/"
+	BIN=$T/bin
+	spool_mount_init
+	chain_world >"$T/twsim.yaml"
+	unset GRILLD_REDIS_URL GRILLD_INFLUX_URL
+}
+
+redis_start() {
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
+	    --save "" --appendonly yes --appendfsync always \
+	    --daemonize no --logfile "$T/redis/redis.log" &
+	REDIS_PID=$!
+	track "$REDIS_PID"
+	wait_for redis 30 redis-cli -p "$REDIS_PORT" PING
+}
+redis_stop() {		# redis_stop [SIGNAL]
+	kill -"${1:-TERM}" "$REDIS_PID" 2>/dev/null
+	reap "$REDIS_PID"
+}
+redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+influx_start() {
+	if [ -z "${INFLUX_PID:-}" ]; then
+		start_influx	# lib.sh: ports, configuration, first start
+		return
+	fi
+	influxd -config "$T/influx/influxdb.conf" >>"$T/influx/influxd.log" 2>&1 &
+	INFLUX_PID=$!
+	track "$INFLUX_PID"
+	wait_for influxd 60 curl -sf "$INFLUX_URL/ping"
+}
+influx_stop() {
+	kill -TERM "$INFLUX_PID" 2>/dev/null
+	kill -CONT "$INFLUX_PID" 2>/dev/null
+	reap "$INFLUX_PID"
+}
+
+# daemon_start NAME: bin/grilld-NAME in the foreground, its log appended
+# to $T/NAME.log; waits until it answers /health/live.
+daemon_start() {
+	local name=$1 conf=$T/grilld.yaml admin pid
+	case $name in
+	twsim) conf=$T/twsim.yaml admin=$TW_ADMIN ;;
+	poller) admin=$POLLER_ADMIN ;;
+	ingest) admin=$INGEST_ADMIN ;;
+	esac
+	if [ ! -f "$T/grilld.yaml" ] && [ "$name" != twsim ]; then
+		(umask 077 && chain_conf >"$T/grilld.yaml")
+	fi
+	echo "=== $(date -u +%FT%T.%3NZ) chaos: start" >>"$T/$name.log"
+	"$BIN/grilld-$name" -d -f "$conf" >>"$T/$name.log" 2>&1 &
+	pid=$!
+	track "$pid"
+	printf -v "PID_$name" %s "$pid"
+	wait_for "grilld-$name" 60 curl -sf "http://$admin/health/live"
+}
+daemon_pid() { local v=PID_$1; echo "${!v}"; }
+# daemon_signal NAME SIGNAL: signals it; KILL and TERM wait for its end
+# (exit status in REAPED, the time it took in REAPED_MS).
+daemon_signal() {
+	local pid t0
+	pid=$(daemon_pid "$1")
+	t0=$(now_ms)
+	echo "=== $(date -u +%FT%T.%3NZ) chaos: SIG$2" >>"$T/$1.log"
+	kill -"$2" "$pid" 2>/dev/null
+	case $2 in
+	KILL | TERM)
+		reap "$pid"
+		REAPED_MS=$(($(now_ms) - t0))
+		printf -v "PID_$1" %s ""
+		;;
+	esac
+}
+daemon_up() { [ -n "$(daemon_pid "$1")" ]; }
+
+# chain_start: everything, in dependency order, ready to measure.
+chain_start() {
+	redis_start || bail "redis-server starts"
+	influx_start
+	daemon_start twsim || bail "grilld-twsim starts"
+	daemon_start ingest || bail "grilld-ingest starts"
+	wait_for "grilld-ingest ready" 60 curl -sf "http://$INGEST_ADMIN/health/ready" ||
+		bail "grilld-ingest gets ready"
+	daemon_start poller || bail "grilld-poller starts"
+	wait_for "grilld-poller ready" 60 curl -sf "http://$POLLER_ADMIN/health/ready" ||
+		bail "grilld-poller gets ready"
+	SESSION_T0=$(tw_session_start)
+	RUN_T0=$SESSION_T0
+}

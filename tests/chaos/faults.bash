@@ -1,0 +1,323 @@
+# The faults (sourced by chaos.sh). Each fault_* function injects one
+# fault, or one combination, as one event (events.bash): it begins the
+# event, breaks something, repairs it, and waits for the chain to
+# recover. Random moments and durations come from $RANDOM, seeded with
+# CHAOS_SEED, so a run can be repeated.
+
+# crash NAME: kill -9 at a random moment of a poll cycle, then a start
+# again after a random pause of up to 3 s.
+crash() {
+	sleep_ms "$(rand_ms 5000)"
+	daemon_signal "$1" KILL
+	sleep_ms "$(rand_ms 3000)"
+	daemon_start "$1" || not_ok "grilld-$1 starts again after kill -9"
+}
+
+# terminate NAME: SIGTERM; the contract is exit 0 within 10 s. The time
+# is a figure, not a test (the machine may be loaded).
+terminate() {
+	daemon_signal "$1" TERM
+	ev_note "$1 SIGTERM: exit $REAPED in $(ms_s "$REAPED_MS") s"
+	if [ "$REAPED" = 0 ]; then
+		ok "grilld-$1 exits 0 on SIGTERM ($EV_NAME)"
+	else
+		not_ok "grilld-$1 exits 0 on SIGTERM ($EV_NAME)" "exit status $REAPED"
+	fi
+	[ "$REAPED_MS" -le 10000 ] || ev_note "$1 took longer than the 10 s of the contract"
+}
+
+# fault_kill ROUNDS NAME...: kill -9 of each daemon named, in turn, at
+# random moments, ROUNDS times over.
+fault_kill() {
+	local rounds=$1 i d
+	shift
+	ev_begin "kill -9 $* (x$rounds)"
+	for i in $(seq 1 "$rounds"); do
+		for d; do crash "$d"; done
+	done
+	ev_recover
+}
+
+# fault_term_poller: SIGTERM at a random moment (often mid-cycle, with
+# readings queued), then a start again.
+fault_term_poller() {
+	ev_begin "SIGTERM poller"
+	sleep_ms "$(rand_ms 5000)"
+	terminate poller
+	daemon_start poller || not_ok "grilld-poller starts again"
+	ev_recover
+}
+
+# fault_term_batch: InfluxDB stops answering, the ingester fills a whole
+# batch behind the one the writer holds, and gets SIGTERM; InfluxDB
+# answers again a second later, within the ingester's 8 s of grace.
+fault_term_batch() {
+	local cont
+	ev_begin "SIGTERM ingest with a full batch"
+	kill -STOP "$INFLUX_PID"
+	full() { [ "$(group_field pending)" -ge "$BATCH" ]; }
+	if wait_for "a full batch" 120 full; then
+		ev_note "pending when signalled: $(group_field pending)"
+	else
+		ev_note "no full batch within 120 s (pending $(group_field pending))"
+	fi
+	(sleep 1 && kill -CONT "$INFLUX_PID") &
+	cont=$!
+	terminate ingest
+	wait "$cont"
+	kill -CONT "$INFLUX_PID"
+	ev_note "left pending for another replica: $(group_field pending)"
+	daemon_start ingest || not_ok "grilld-ingest starts again"
+	ev_recover
+}
+
+# fault_redis_stop SECS [poller]: Redis stopped (SIGTERM: its AOF is
+# complete) for SECS, the poller spooling meanwhile; with "poller",
+# the poller is also killed (kill -9) during the outage and SIGTERMed
+# while it replays its spool.
+fault_redis_stop() {
+	local secs=$1 also=${2:-} peak=0 n
+	ev_begin "Redis stopped ${secs}s${also:+, poller kill -9 and SIGTERM}"
+	redis_stop TERM
+	local mid=$(($(now_ms) + secs * 500)) until=$(($(now_ms) + secs * 1000))
+	while [ "$(now_ms)" -lt "$until" ]; do
+		n=$(poller_metric grilld_poller_spool_records)
+		[ "$n" -le "$peak" ] || peak=$n
+		if [ -n "$also" ] && [ "$(now_ms)" -ge "$mid" ]; then
+			crash poller	# its spool holds readings
+			also=done
+		fi
+		sleep 1
+	done
+	ev_note "spool peak: $peak readings"
+	redis_start || not_ok "redis-server starts again with its AOF"
+	if [ -n "$also" ]; then
+		sleep_ms "$(rand_ms 1000)"
+		terminate poller
+		daemon_start poller || not_ok "grilld-poller starts again"
+	fi
+	ev_end
+	check_drained "$EV_NAME"
+	ev_recover
+}
+spool_empty() { [ "$(poller_metric grilld_poller_spool_records)" = 0 ]; }
+# check_drained WHAT: the spool is replayed and emptied once Redis is
+# back (within 60 s: a few batches a second).
+check_drained() {
+	local t0
+	t0=$(now_ms)
+	if wait_for "the spool replayed" 60 spool_empty; then
+		ok "the spool drains once Redis is back ($1)"
+		ev_note "spool drained in $(ms_s $(($(now_ms) - t0))) s"
+	else
+		not_ok "the spool drains once Redis is back ($1)" \
+		    "$(poller_metric grilld_poller_spool_records) readings still spooled after 60 s"
+		ev_note "the spool was NOT drained within 60 s"
+	fi
+}
+
+# fault_redis_empty [frozen]: Redis killed and started again without
+# its data. What it held that no replica had acknowledged is lost:
+# counted from its AOF (inspect_lost), reported, and not held against
+# the daemons; the ingester must say so in its log. With "frozen",
+# InfluxDB is frozen first so that the stream holds a backlog.
+fault_redis_empty() {
+	local dir said0 frozen=${1:-}
+	ev_begin "Redis restarted empty${frozen:+, with a backlog}"
+	REDIS_LOSSES=$((${REDIS_LOSSES:-0} + 1))
+	dir=$T/redis.lost.$REDIS_LOSSES
+	said0=$(grep -c "redis lost the stream" "$T/ingest.log")
+	if [ -n "$frozen" ]; then
+		kill -STOP "$INFLUX_PID"
+		backlog() { [ "$(group_field lag)" -ge $((BATCH / 2)) ]; }
+		wait_for "a backlog" 120 backlog
+	fi
+	redis_stop KILL
+	mv "$T/redis" "$dir"
+	mkdir "$T/redis"
+	echo "$REDIS_LOSSES" >"$OUT/epoch"
+	redis_start || not_ok "redis-server starts again, empty"
+	[ -n "$frozen" ] && kill -CONT "$INFLUX_PID"
+	local lost
+	lost=($(inspect_lost "$dir"))
+	EV_LOSS=${lost[0]}
+	ev_note "lost with Redis: ${lost[0]} readings not yet read," \
+	    "${lost[1]} pending (stored unless their replica died)"
+	ev_end
+	said() { [ "$(grep -c "redis lost the stream" "$T/ingest.log")" -gt "$said0" ]; }
+	if wait_for "the ingester's word" 60 said; then
+		ok "the ingester says what an empty Redis lost"
+	else
+		not_ok "the ingester says what an empty Redis lost" \
+		    "no 'redis lost the stream' in its log"
+	fi
+	ev_recover
+}
+
+# fault_influx_stop SECS [ingest]: InfluxDB stopped under load for SECS;
+# with "ingest", the ingester is killed (kill -9) during the outage.
+fault_influx_stop() {
+	local secs=$1 also=${2:-}
+	ev_begin "InfluxDB stopped ${secs}s${also:+ + ingest kill -9}"
+	influx_written_keep
+	influx_stop
+	local until=$(($(now_ms) + secs * 1000))
+	[ -n "$also" ] && crash ingest
+	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
+	ev_note "stream backlog at restart: $(group_field lag) unread, $(group_field pending) pending"
+	influx_start || not_ok "influxd starts again"
+	ev_end
+	ev_recover
+}
+
+# fault_influx_slow SECS: influxd frozen (SIGSTOP) for SECS, then on.
+fault_influx_slow() {
+	ev_begin "InfluxDB frozen ${1}s"
+	kill -STOP "$INFLUX_PID"
+	sleep "$1"
+	kill -CONT "$INFLUX_PID"
+	ev_end
+	ev_recover
+}
+
+# InfluxDB rejects a point when its field has another type in the same
+# shard. A string `value` is written straight into the shard of three
+# days ago; the ingester's float for the same shard then gets a 400.
+poison_setup() {
+	POISON_DAY=$((($(now_ms) / 86400000 - 3) * 86400000 + 43200000))
+	POISON_N=0
+	POISON_WRITES=1
+	curl -s -m 10 -XPOST "$INFLUX_URL/write?db=grilld&rp=raw&precision=ms" \
+	    --data-binary "temperature,device_id=chaos-poison,probe_id=0,source=chaos,unit=F value=\"not a number\" $POISON_DAY"
+}
+
+# fault_influx_reject: a reading InfluxDB refuses, queued among others
+# (InfluxDB frozen meanwhile, so it travels in a full batch): it goes
+# to the dead-letter stream, the rest are stored.
+fault_influx_reject() {
+	local id ts
+	ev_begin "InfluxDB rejects a point"
+	[ -n "${POISON_DAY:-}" ] || poison_setup
+	POISON_N=$((POISON_N + 1))
+	ts=$((POISON_DAY + POISON_N))
+	kill -STOP "$INFLUX_PID"
+	half() { [ "$(group_field pending)" -ge $((BATCH / 2)) ]; }
+	wait_for "half a batch" 60 half
+	id=$(redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"chaos-poison\",\"probe_id\":\"1\",\"temperature\":100.5,\"unit\":\"F\",\"timestamp\":$ts,\"source\":\"chaos\"}")
+	sleep 2
+	kill -CONT "$INFLUX_PID"
+	ev_end
+	deadlettered() {
+		redis_cli --raw XRANGE grilld:deadletter - + | tr '\n' ' ' |
+			grep -q "reason influx_rejected src $id "
+	}
+	if wait_for "the dead letter" 60 deadlettered; then
+		ok "a point InfluxDB rejects goes to the dead-letter stream"
+		ev_note "dead-lettered: entry $id (influx_rejected)"
+	else
+		not_ok "a point InfluxDB rejects goes to the dead-letter stream" \
+		    "entry $id not in grilld:deadletter"
+	fi
+	ev_recover
+}
+
+# fault_cloud NAME SECS RULE...: the simulated cloud misbehaves as the
+# rules say for SECS (plus a kill -9 of the poller when NAME ends in
+# "+kill"), then behaves again.
+fault_cloud() {
+	local name=$1 secs=$2 rule
+	shift 2
+	ev_begin "cloud: $name ${secs}s"
+	for rule; do tw_fault "$rule"; done
+	local until=$(($(now_ms) + secs * 1000))
+	case $name in *+kill) crash poller ;; esac
+	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
+	ev_note "answers faulted: $(curl -s -m 10 "http://$TW_ADMIN/admin/stats" | jq -r .faults.injected)"
+	tw_clear
+	ev_end
+	ev_recover
+}
+CLOUD_429='{"kind":"status","status":429,"retry_after":2,"probability":0.5}'
+CLOUD_500='{"kind":"status","status":500,"probability":0.3}'
+CLOUD_503='{"kind":"status","status":503,"endpoint":"archive,storage","probability":0.5}'
+CLOUD_GARBAGE='[{"kind":"malformed","probability":0.2},{"kind":"truncate","probability":0.2}]'
+CLOUD_SILENT='[{"kind":"drop","probability":0.3},{"kind":"delay","delay_ms":6000,"probability":0.1}]'
+CLOUD_REVOKE='{"kind":"revoke","reason":"TOKEN_EXPIRED"}'
+CLOUD_REVOKE_HARD='[{"kind":"revoke","reason":"INVALID_REFRESH_TOKEN"},{"kind":"too_many_attempts","endpoint":"signin","count":2}]'
+
+# fault_twsim_restart: the cloud itself dies (kill -9) and comes back
+# with a new session. What it had uploaded before the poller's last
+# full cycle must be stored; what it uploaded after could not be read
+# by anyone ("unreachable"). Its oracle is kept before it dies.
+fault_twsim_restart() {
+	local c t1 n
+	ev_begin "twsim kill -9 and restart"
+	wait_for "the chain caught up" "$RECOVER_TIMEOUT" caught_up \
+	    $(($(now_ms) - 40000)) $(($(now_ms) - 10000)) || ev_note "not caught up before"
+	c=$(poller_metric grilld_poller_cycles_total)
+	cycled() { [ "$(poller_metric grilld_poller_cycles_total)" -gt "$1" ]; }
+	wait_for "a cycle" 60 cycled "$c"
+	t1=$(now_ms)
+	sleep_ms "$(rand_ms 4000)"
+	kill -STOP "$PID_poller"	# nothing read while the oracle is kept
+	SESSIONS=$((${SESSIONS:-0} + 1))
+	oracle_snapshot "$OUT/session.$SESSIONS.tsv" "$((t1 - 200))"
+	daemon_signal twsim KILL
+	kill -CONT "$PID_poller"
+	n=$(awk -F'\t' '$7 == 0' "$OUT/session.$SESSIONS.tsv" | wc -l)
+	ev_note "uploaded after the last full cycle, unreachable: $n"
+	sleep_ms "$((1000 + $(rand_ms 4000)))"
+	daemon_start twsim || not_ok "grilld-twsim starts again"
+	SESSION_T0=$(tw_session_start)
+	ev_end
+	ev_recover "$SESSION_T0" "$((SESSION_T0 + 3000))"
+}
+
+# fault_spool_full SECS: the poller's spool disk fills up (a 32 KiB
+# tmpfs; without mount rights, poller.spool_max at its 64 KiB minimum)
+# while Redis is down, and stays full for SECS; optionally the poller
+# is killed meanwhile.
+fault_spool_full() {
+	local secs=$1 also=${2:-} p0
+	ev_begin "spool disk full ${secs}s${also:+ + poller kill -9}"
+	wait_for "an empty spool" 60 spool_empty
+	[ "$SPOOL_TMPFS" = 1 ] && mount -o remount,size=32k "$SPOOL_DIR"
+	p0=$(poller_metric grilld_poller_paused_total)
+	redis_stop TERM
+	disk_full() {
+		if [ "$SPOOL_TMPFS" = 1 ]; then
+			[ "$(df --output=avail -B1 "$SPOOL_DIR" | tail -1)" -lt 4096 ]
+		else
+			[ "$(poller_metric grilld_poller_paused_total)" -gt "$p0" ]
+		fi
+	}
+	if wait_for "the spool full" 300 disk_full; then
+		ev_note "spool full after $(ms_s $(($(now_ms) - EV_START))) s" \
+		    "($(poller_metric grilld_poller_spool_records) readings)"
+	else
+		ev_note "the spool did not fill within 300 s"
+	fi
+	[ -n "$also" ] && crash poller
+	sleep "$secs"
+	ev_note "poller: $(curl -s -m 5 "http://$POLLER_ADMIN/health/ready" | jq -r '.reason // .status' 2>/dev/null)"
+	redis_start || not_ok "redis-server starts again"
+	ev_end
+	check_drained "$EV_NAME"
+	[ "$SPOOL_TMPFS" = 1 ] && mount -o remount,size=16m "$SPOOL_DIR"
+	ev_recover
+}
+
+# The spool folder: a tmpfs of its own when this user may mount one.
+spool_mount_init() {
+	SPOOL_TMPFS=0
+	if [ "${CHAOS_TMPFS:-1}" = 1 ] &&
+	    mount -t tmpfs -o size=16m tmpfs "$SPOOL_DIR" 2>/dev/null; then
+		SPOOL_TMPFS=1
+	else
+		CHAOS_SPOOL_MAX=64KiB
+	fi
+}
+spool_umount() {
+	[ "${SPOOL_TMPFS:-0}" = 1 ] && umount -l "$SPOOL_DIR" 2>/dev/null
+	SPOOL_TMPFS=0
+}
