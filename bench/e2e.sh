@@ -15,8 +15,9 @@
 # of it, since one run of ten minutes stands for the five runs):
 # readings/s delivered beside readings/s entering
 # Redis (target: all of them, >= 0.99x), readings that entered and never
-# reached the client (target 0), each hop's p99 (fan-out: < 100 ms,
-# issue 6), and each daemon's memory at the end beside its memory at the
+# reached the client (target 0), each hop's p99 (no target: issue 6's
+# fan-out p99 < 100 ms is at a steady 1,000 events/s, while here each
+# upload of the simulator is one burst), and each daemon's memory at the end beside its memory at the
 # start (target: no growth, <= 1.10x). The series over time (throughput,
 # latency percentiles, memory) goes to $BENCH_OUT for bench/plot.gp.
 set -u
@@ -59,9 +60,7 @@ bench_result e2e.undelivered "$(cat "$D/lost")" - readings "<1" lower - \
 for hop in poll handoff ingest fanout pipeline total; do
 	p99=$(pipeline_hop "$D" $hop p99)
 	spread=$(awk -v h=$hop '$1 == h { print $4 }' "$D/hopwin" | bench_spread)
-	target=-
-	[ $hop = fanout ] && target="<100"
-	bench_result "e2e.${hop}_p99_ms" "$(bench_fmt 1 "$p99")" - ms "$target" lower "$spread" \
+	bench_result "e2e.${hop}_p99_ms" "$(bench_fmt 1 "$p99")" - ms - lower "$spread" \
 		"p50 $(pipeline_hop "$D" $hop p50) ms over the run"
 done
 

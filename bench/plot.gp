@@ -26,24 +26,24 @@ set grid
 set lmargin 10
 set rmargin 24
 stats series using 1 nooutput
-xmax = STATS_max + (STATS_records > 1 ? STATS_max / (STATS_records - 1) : 1)
-set xrange [0:xmax]
+step = STATS_records > 1 ? (STATS_max - STATS_min) / (STATS_records - 1) : 1
+set xrange [0:STATS_max + step]
 set multiplot layout 3,1 title title
 
 set title 'readings per second (each step)'
 set ylabel 'readings/s'
 set xlabel ''
-plot series using 1:3 with steps lw 2 title 'into Redis', \
-     ''     using 1:2 with steps lw 2 title 'to the client'
+plot series using ($1 + step / 2):3 with histeps lw 3 title 'into Redis', \
+     ''     using ($1 + step / 2):2 with histeps lw 2 dashtype 2 lc rgb '#e07000' title 'to the client'
 
 set title 'latency (percentiles of each step)'
 set ylabel 'ms'
 set logscale y
-plot series using 1:4 with linespoints pt 7 ps 0.5 title 'poller to client p50', \
-     ''     using 1:5 with linespoints pt 7 ps 0.5 title 'poller to client p90', \
-     ''     using 1:6 with linespoints pt 7 ps 0.5 title 'poller to client p99', \
-     ''     using 1:7 with linespoints pt 6 ps 0.5 title 'ingest hop p99', \
-     ''     using 1:8 with linespoints pt 4 ps 0.5 title 'fan-out hop p99'
+plot series using ($1 + step / 2):4 with linespoints pt 7 ps 0.5 title 'poller to client p50', \
+     ''     using ($1 + step / 2):5 with linespoints pt 7 ps 0.5 title 'poller to client p90', \
+     ''     using ($1 + step / 2):6 with linespoints pt 7 ps 0.5 title 'poller to client p99', \
+     ''     using ($1 + step / 2):7 with linespoints pt 6 ps 0.5 title 'ingest hop p99', \
+     ''     using ($1 + step / 2):8 with linespoints pt 4 ps 0.5 title 'fan-out hop p99'
 unset logscale y
 
 set title 'resident memory'
