@@ -196,6 +196,22 @@ daemon_signal() {
 }
 daemon_up() { [ -n "$(daemon_pid "$1")" ]; }
 
+# chain_check_alive: every daemon the faults left running still runs; one
+# that died on its own is a failure, with the end of its log.
+chain_check_alive() {
+	local d pid
+	for d in twsim ingest poller; do
+		pid=$(daemon_pid "$d")
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			ok "grilld-$d ran through the faults it was not dealt"
+		else
+			not_ok "grilld-$d ran through the faults it was not dealt" \
+			    "$(tail -5 "$T/$d.log")"
+			printf -v "PID_$d" %s ""
+		fi
+	done
+}
+
 # chain_start: everything, in dependency order, ready to measure.
 chain_start() {
 	redis_start || bail "redis-server starts"

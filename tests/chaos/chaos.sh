@@ -74,6 +74,7 @@ ok "the chain runs: twsim, poller, Redis, ingest, InfluxDB (spool on $([ "$SPOOL
 # Every fault repaired: the chain settles, then the comparison.
 note "settling"
 tw_clear
+chain_check_alive
 for d in twsim ingest poller; do daemon_up "$d" || daemon_start "$d"; done
 CUT=$(now_ms)
 settled() {
@@ -93,6 +94,10 @@ compare_points
 report
 check "the comparison sees a lost, a doubled, an altered and an extra point" \
 	compare_selftest
+# Under make SAN=1 (BIN=build/san/bin) a daemon that stopped may have
+# left a report.
+check_eq "no sanitizer report in the daemons' logs" "" \
+	"$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log | xargs -r -n1 basename)"
 
 f=($(figures 0 99999999999999))
 check_eq "every recorded point is in InfluxDB (${f[0]} expected, ${f[3]} lost with Redis's data)" \

@@ -9,6 +9,8 @@
 crash() {
 	sleep_ms "$(rand_ms 5000)"
 	daemon_signal "$1" KILL
+	[ "$REAPED" = 137 ] || not_ok "grilld-$1 was running when killed" \
+	    "it had exited by itself, status $REAPED: $(tail -3 "$T/$1.log")"
 	sleep_ms "$(rand_ms 3000)"
 	daemon_start "$1" || not_ok "grilld-$1 starts again after kill -9"
 }
@@ -85,7 +87,7 @@ fault_redis_stop() {
 		[ "$n" -le "$peak" ] || peak=$n
 		if [ -n "$also" ] && [ "$(now_ms)" -ge "$mid" ]; then
 			crash poller	# its spool holds readings
-			also=done
+			also=killed
 		fi
 		sleep 1
 	done
