@@ -260,6 +260,9 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	buf_free(&rec);
 	if (rc == 0 && spool_sync(&h->spool) == -1)
 		rc = -1;
+	/* Readiness says whether the spool takes writes, not whether it
+	 * opened once (a full disk fails it long after). */
+	atomic_store(&h->p->spool_ok, rc == 0);
 	if (rc == -1)
 		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
 		    "cannot write: %s; holding %zu readings", h->spool.path,
@@ -356,13 +359,19 @@ out:
 	}
 }
 
-/* Sends or spools the batch; what could go nowhere stays for later. */
+/*
+ * Sends or spools the batch; what could go nowhere stays for later.
+ * While the spool holds older readings the batch may only join it, so
+ * Redis sees them in order; if that fails (disk full) the batch waits
+ * without a back-off, for the replay that empties the spool paces it.
+ */
 static void
 deliver(struct handoff *h)
 {
 	size_t done = 0;
+	bool behind = !spool_empty(&h->spool);
 
-	if (spool_empty(&h->spool))
+	if (!behind)
 		done = send_items(h, h->batch, h->nbatch);
 	if (done < h->nbatch && spool_items(h, h->batch + done,
 	    h->nbatch - done) == 0)
@@ -372,7 +381,7 @@ deliver(struct handoff *h)
 	memmove(h->batch, h->batch + done, (h->nbatch - done) *
 	    sizeof(*h->batch));
 	h->nbatch -= done;
-	if (h->nbatch > 0)
+	if (h->nbatch > 0 && !behind)
 		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
 }
 
@@ -433,8 +442,12 @@ handoff_main(void *arg)
 		}
 		if (h->nbatch > 0 && now >= h->retry_at)
 			deliver(h);
-		/* Faster than readings come in, so that the spool drains. */
-		for (int k = 0; k < HANDOFF_REPLAY_BATCHES && h->nbatch == 0 &&
+		/*
+		 * Faster than readings come in, so that the spool drains;
+		 * also while a batch is held because the spool cannot take
+		 * it, or a full disk would stop both for good.
+		 */
+		for (int k = 0; k < HANDOFF_REPLAY_BATCHES &&
 		    !spool_empty(&h->spool) && now >= h->retry_at && !stopping;
 		    k++)
 			replay(h);

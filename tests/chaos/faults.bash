@@ -280,7 +280,7 @@ fault_twsim_restart() {
 # while Redis is down, and stays full for SECS; optionally the poller
 # is killed meanwhile.
 fault_spool_full() {
-	local secs=$1 also=${2:-} p0
+	local secs=$1 also=${2:-} p0 ready
 	ev_begin "spool disk full ${secs}s${also:+ + poller kill -9}"
 	wait_for "an empty spool" 60 spool_empty
 	[ "$SPOOL_TMPFS" = 1 ] && mount -o remount,size=32k "$SPOOL_DIR"
@@ -301,7 +301,19 @@ fault_spool_full() {
 	fi
 	[ -n "$also" ] && crash poller
 	sleep "$secs"
-	ev_note "poller: $(curl -s -m 5 "http://$POLLER_ADMIN/health/ready" | jq -r '.reason // .status' 2>/dev/null)"
+	ready=$(curl -s -m 5 -o "$T/ready.json" -w '%{http_code}' \
+	    "http://$POLLER_ADMIN/health/ready")
+	ev_note "poller: $ready $(jq -r '.reason // .status' "$T/ready.json" 2>/dev/null)"
+	# A full disk fails writes long after the spool opened: neither
+	# Redis nor the spool takes readings, so the poller is not ready.
+	if [ "$SPOOL_TMPFS" = 1 ] && [ -z "$also" ]; then
+		if [ "$ready" = 503 ] && grep -q 'not writable' "$T/ready.json"; then
+			ok "the poller is not ready while Redis is down and the spool disk is full"
+		else
+			not_ok "the poller is not ready while Redis is down and the spool disk is full" \
+			    "got $ready: $(head -c 300 "$T/ready.json")"
+		fi
+	fi
 	redis_start || not_ok "redis-server starts again"
 	ev_end
 	check_drained "$EV_NAME"
