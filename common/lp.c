@@ -281,6 +281,81 @@ lp_put(struct lp *lp, const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * The decimal digits of u, at least min of them, written backwards from
+ * end; returns where they begin.
+ */
+static char *
+put_digits(char *end, uint64_t u, int min)
+{
+	for (int i = 0; i < min || u != 0; i++) {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	}
+	return end;
+}
+
+/* "%lld" of v into out (room for 21 bytes); returns its length. */
+static int
+format_i64(int64_t v, char *out)
+{
+	char tmp[24], *p;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	p = put_digits(tmp + sizeof(tmp), u, 1);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return (int)n;
+}
+
+/*
+ * The fast way for what readings hold: a value with at most six
+ * decimals and fifteen significant digits, between 1e-4 and 1e15 (where
+ * "%g" does not switch to an exponent). m / 10^k is then the decimal
+ * string's exact value; dividing two exactly held doubles rounds it to
+ * the nearest double once, as strtod does, so when that equals v the
+ * string reads back as v; and with fifteen digits or fewer it is what
+ * "%.15g" writes. The smallest such k gives no trailing zero. Returns
+ * -1 when v is not of that kind.
+ */
+static int
+format_decimal(double v, char *out)
+{
+	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+	double a = fabs(v), x;
+	char tmp[32], *p;
+	uint64_t m;
+	size_t n;
+	int k;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	for (k = 0; k < 7; k++) {
+		if ((x = a * p10[k]) >= 1e15)
+			return -1;
+		m = (uint64_t)llround(x);
+		if ((double)m / p10[k] == a)
+			break;
+	}
+	if (k == 7)
+		return -1;
+	p = tmp + sizeof(tmp);
+	if (k > 0) {
+		p = put_digits(p, m % (uint64_t)p10[k], k);
+		*--p = '.';
+	}
+	p = put_digits(p, m / (uint64_t)p10[k], 1);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
 int
 lp_field_f64(struct lp *lp, const char *key, double v)
 {
@@ -303,7 +378,8 @@ lp_field_i64(struct lp *lp, const char *key, int64_t v)
 
 	if (lp_field_key(lp, key) == -1)
 		return -1;
-	n = snprintf(num, sizeof(num), "%lldi", (long long)v);
+	n = format_i64(v, num);
+	num[n++] = 'i';
 	return lp_put(lp, num, (size_t)n);
 }
 
@@ -361,7 +437,9 @@ lp_end(struct lp *lp, int64_t ts_ns)
 		return lp_fail(lp, "point without fields");
 	if (ts_ns < LP_TIME_MIN || ts_ns > LP_TIME_MAX)
 		return lp_fail(lp, "timestamp outside InfluxDB's range");
-	n = snprintf(num, sizeof(num), " %lld\n", (long long)ts_ns);
+	num[0] = ' ';
+	n = 1 + format_i64(ts_ns, num + 1);
+	num[n++] = '\n';
 	if (lp_put(lp, num, (size_t)n) == -1)
 		return -1;
 	lp->state = LP_S_DONE;
@@ -382,6 +460,8 @@ lp_format_f64(double v, char *out, size_t len)
 
 	if (!isfinite(v) || len < LP_F64_LEN)
 		return -1;
+	if ((n = format_decimal(v, out)) != -1)
+		return n;
 	for (prec = 15; prec <= 17; prec++) {
 		n = snprintf(out, len, "%.*g", prec, v);
 		if (strtod(out, NULL) == v)

@@ -58,6 +58,25 @@ line(const char *m, const char *tk, const char *tv, const char *fk,
 }
 
 static void
+test_negative_time(void)
+{
+	struct buf b;
+	struct lp lp;
+
+	buf_init(&b);
+	lp_begin(&lp, &b, "m");
+	lp_field_i64(&lp, "a", 0);
+	lp_field_i64(&lp, "b", -61);
+	lp_field_i64(&lp, "c", INT64_MIN);
+	lp_field_i64(&lp, "d", INT64_MAX);
+	lp_field_f64(&lp, "e", -0.5);
+	CHECK_INT(lp_end(&lp, -1000000007), 0);
+	CHECK_STR(b.data, "m a=0i,b=-61i,c=-9223372036854775808i,"
+	    "d=9223372036854775807i,e=-0.5 -1000000007\n");
+	buf_free(&b);
+}
+
+static void
 test_basic(void)
 {
 	struct buf b;
@@ -435,6 +454,42 @@ f64(double v)
 	return out;
 }
 
+/*
+ * The fast decimal path agrees with the shortest "%.*g" that reads
+ * back, on values of every kind readings and aggregates give.
+ */
+static void
+test_floats_fast_path(void)
+{
+	static const double scale[] = { 1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7,
+		3, 7, 9 };
+	char want[LP_F64_LEN];
+	unsigned seed = 12345;
+	int bad = 0;
+
+	for (int i = 0; i < 200000 && bad < 5; i++) {
+		double v;
+		int prec;
+
+		seed = seed * 1103515245u + 12345u;
+		v = (double)(int)(seed >> 4) / scale[i % 11];
+		if (i % 5 == 0)
+			v = (v - 32) * 5 / 9;
+		if (i % 7 == 0)
+			v = -v / 1e9;
+		for (prec = 15; prec <= 17; prec++) {
+			snprintf(want, sizeof(want), "%.*g", prec, v);
+			if (strtod(want, NULL) == v)
+				break;
+		}
+		if (strcmp(f64(v), want) != 0) {
+			unit_fail(__FILE__, __LINE__, "%.17g: %s, want %s", v,
+			    f64(v), want);
+			bad++;
+		}
+	}
+}
+
 static void
 test_floats(void)
 {
@@ -455,6 +510,14 @@ test_floats(void)
 	CHECK(strtod(f64(DBL_MIN), NULL) == DBL_MIN);
 	CHECK(strtod(f64(4.9406564584124654e-324), NULL) ==
 	    4.9406564584124654e-324);
+	CHECK_STR(f64(150.5), "150.5");
+	CHECK_STR(f64(-0.0001), "-0.0001");
+	CHECK_STR(f64(0.00012), "0.00012");
+	CHECK_STR(f64(65.555), "65.555");
+	CHECK_STR(f64(1.000001), "1.000001");
+	CHECK_STR(f64(20.05), "20.05");
+	CHECK_STR(f64(999999999999999.0), "999999999999999");
+	CHECK_STR(f64(1e15), "1e+15");
 	CHECK_STR(f64(NAN), "ERR");
 	CHECK_STR(f64(INFINITY), "ERR");
 	CHECK_STR(f64(-INFINITY), "ERR");
@@ -635,7 +698,9 @@ main(void)
 	UNIT_RUN(test_duplicate_field);
 	UNIT_RUN(test_limits);
 	UNIT_RUN(test_time_range);
+	UNIT_RUN(test_negative_time);
 	UNIT_RUN(test_floats);
+	UNIT_RUN(test_floats_fast_path);
 	UNIT_RUN(test_floats_random);
 	UNIT_RUN(test_integers);
 	UNIT_RUN(test_batch);
