@@ -36,7 +36,7 @@ CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 HCONNS=${HCONNS:-1}
 WORKERS=${WORKERS:-16}
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../tests/integration/05-api-lib.bash"
 
 command -v wrk >/dev/null || { echo "bench/api.sh: wrk is missing (make deps)"; exit 1; }
@@ -134,6 +134,31 @@ printf '%-28s %12s %12s %8s  %s\n' "history 24h p50 ms (c=$HCONNS)" "$(ms "$hist
 printf '%-28s %12s %12s %8s  %s\n' "history 24h p99 ms" "$(ms "$hist_p99")" "$(ms "$ref_p99")" "" ""
 printf '%-28s %12s %12s %8s  %s\n' "history CPU: api / influxd" "" "" "+$cpu_added%" "(same requests)"
 printf '%-28s %12.0f %12.0f %8s  %s\n' "history 24h requests/s" "$hist_rps" "$ref_rps" "" ""
+
+# RESULT lines (bench/lib.sh): medians over the runs and their spread.
+spread() {	# spread COLUMN FILE [DIVISOR]
+	awk -v c="$1" -v d="${3:-1}" '{ printf "%.2f\n", $c / d }' "$2" | bench_spread
+}
+paired=$(paste -d' ' "$T/hist" "$T/ref" | awk '{ printf "%.3f\n", $3 / $9 }')
+bench_result api.current_requests_per_s "$cur_rps" "$triv_rps" requests/s \
+	">=15000,>=0.5x" higher "$(spread 1 "$T/cur")" "wrk -c$CONNS vs a trivial civetweb handler; reference $(spread 1 "$T/triv")"
+bench_result api.current_p50_ms "$(ms "$cur_p50")" "$(ms "$triv_p50")" ms - lower \
+	"$(spread 3 "$T/cur" 1000)" "vs the trivial handler"
+bench_result api.current_p99_ms "$(ms "$cur_p99")" "$(ms "$triv_p99")" ms "<10" lower \
+	"$(spread 5 "$T/cur" 1000)" "vs the trivial handler"
+bench_result api.current_nocache_requests_per_s "$cur0_rps" "$triv_rps" requests/s - higher \
+	"$(spread 1 "$T/cur0")" "api.latest_cache false: a Redis HGET each"
+bench_result api.history_p50_ms "$(ms "$hist_p50")" "$(ms "$ref_p50")" ms "<1.3x" lower \
+	"$(spread 3 "$T/hist" 1000)" "24 h, 2,880 points, c=$HCONNS, vs the same InfluxQL sent to influxd; reference $(spread 3 "$T/ref" 1000)"
+bench_result api.history_paired_ratio "$(printf '%s\n' "$paired" | bench_median)" - ratio "<1.3" lower \
+	"$(printf '%s\n' "$paired" | bench_spread)" "median of each run's history p50 / influxd p50 (adjacent runs)"
+bench_result api.history_p99_ms "$(ms "$hist_p99")" "$(ms "$ref_p99")" ms - lower \
+	"$(spread 5 "$T/hist" 1000)" "vs influxd directly"
+bench_result api.history_requests_per_s "$hist_rps" "$ref_rps" requests/s - higher \
+	"$(spread 1 "$T/hist")" "vs influxd directly"
+bench_result api.history_cpu_vs_influxd "$(median <"$T/cpu")" - ratio - lower \
+	"$(bench_spread <"$T/cpu")" "CPU grilld-api spent per CPU second influxd spent on the same history requests"
+
 fail=0
 awk -v r="$cur_rps" 'BEGIN { exit !(r >= 15000) }' || fail=1
 awk -v p="$cur_p99" 'BEGIN { exit !(p < 10000) }' || fail=1
