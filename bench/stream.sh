@@ -35,7 +35,7 @@ RUNS=${RUNS:-3}
 WS=${WS:-1}
 CEILING=${CEILING:-"2500 5000 10000 15000"}
 CIVETWEB=${CIVETWEB:-2000}
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 if [ "$(ulimit -n)" -lt $((CLIENTS + 1000)) ]; then
@@ -234,5 +234,23 @@ for sys in grilld nchan; do
 	done
 	printf 'ceiling %-14s %s clients  (p99 by client count:%s)\n' \
 		"$([ $sys = grilld ] && echo grilld-stream || echo nginx+nchan)" "$ceil" "$line"
+	eval "ceil_$sys=\$ceil"
 done
+
+# RESULT lines (bench/lib.sh): medians over the runs and their spread.
+spread() { for f in "$T"/res."$1"."$2".*; do val "$3" "$f"; done | bench_spread; }
+for tr in $transports; do
+	for k in "p99_ms ms <100,<=1x lower" "p50_ms ms - lower" \
+	    "delivered_per_s events/s - higher" \
+	    "kib_per_conn KiB <32 lower" "cpu_s s - lower"; do
+		set -- $k
+		name=$1
+		[ "$name" = kib_per_conn ] && name=kib_per_idle_conn
+		bench_result "stream.${tr}_$name" "$(figure grilld "$tr" "$1")" \
+			"$(figure nchan "$tr" "$1")" "$2" "$3" "$4" "$(spread grilld "$tr" "$1")" \
+			"$CLIENTS clients, $RATE events/s in, vs nginx+Nchan (one worker); Nchan $(spread nchan "$tr" "$1")"
+	done
+done
+bench_result stream.ceiling_clients "$ceil_grilld" "$ceil_nchan" clients - higher - \
+	"the client count where p99 passes 100 ms (SSE; tried $CEILING)"
 exit $fail
