@@ -139,8 +139,8 @@ curl -sS "$API/api/temperature/current/SEC1?token=$API_KEY" >>"$errs"
 echo >>"$errs"
 curl -sS -X PUT "${AUTH[@]}" "${J[@]}" -d "{\"id\":\"hot\",\"kind\":\"above\",\"device_id\":\"SEC1\",\"threshold\":\"$API_KEY\"}" \
 	"$API/api/alerts/rules/hot" >>"$errs"
-curl -sS -m 2 -N "$STREAM/api/temperature/stream/SEC1?token=$API_KEY" >>"$T/sse.out" 2>/dev/null
-curl -sS -m 2 -N -H "Authorization: Bearer $API_KEY" "$STREAM/api/temperature/stream/SEC1" >>"$T/sse.out" 2>/dev/null
+curl -sS -m 2 -N "$STREAM/api/temperature/stream/SEC1?token=$API_KEY&since=0" >>"$T/sse.out" 2>/dev/null
+curl -sS -m 2 -N -H "Authorization: Bearer $API_KEY" "$STREAM/api/temperature/stream/SEC1?since=0" >>"$T/sse.out" 2>/dev/null
 curl -sS -m 2 "$STREAM/api/temperature/stream/SEC1?token=$API_WRONG&since=$API_WRONG" >>"$errs"
 curl -sS -m 2 -H "Last-Event-ID: $API_KEY" "$STREAM/api/temperature/stream/SEC1" >>"$errs"
 check "the SSE clients with the key got events" grep -q '^event: reading' "$T/sse.out"
