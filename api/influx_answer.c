@@ -21,9 +21,10 @@
  * other name are skipped, nesting at most IQL_DEPTH_MAX deep; anything
  * that is not JSON fails the walk.
  *
- * Numbers with at most 18 significant digits and no exponent (all of
- * InfluxDB's times and nearly all values) are read exactly without
- * strtod; the others go through strtod.
+ * Numbers with no exponent and either no decimals and at most 18
+ * digits (all of InfluxDB's times) or a mantissa below 2^53 (nearly all
+ * values) are read exactly without strtod; the others go through
+ * strtod.
  */
 #include <errno.h>
 #include <math.h>
@@ -212,7 +213,13 @@ number(struct walk *w, double *v)
 	}
 	if (all == 0)
 		return fail(w, "a number was expected");
-	if (simple && frac < (int)ARRAY_LEN(pow10)) {
+	/*
+	 * m / 10^frac rounds once, exactly as strtod, only when m itself
+	 * is held exactly: a longer mantissa with decimals would round
+	 * twice, one unit in the last place off about one time in ten.
+	 */
+	if (simple && (frac == 0 || m <= UINT64_C(1) << 53) &&
+	    frac < (int)ARRAY_LEN(pow10)) {
 		*v = (double)m / pow10[frac];
 		if (neg)
 			*v = -*v;

@@ -139,6 +139,41 @@ test_strings_and_numbers(void)
 	CHECK_STR(s.text[3], "s:t\n|n:-0.00012300000000000001|");
 }
 
+/* Every number reads as strtod reads it, to the last bit. */
+static void
+test_numbers_exact(void)
+{
+	static const char *const want[] = { "n" };
+	const char *err, *why;
+	unsigned seed = 7;
+	char json[160], num[40];
+	struct seen s;
+	int bad = 0;
+
+	for (int i = 0; i < 20000 && bad < 3; i++) {
+		unsigned long long m;
+		int digits = 12 + i % 7, point = 1 + i % 4;
+		double want_v, got;
+
+		seed = seed * 1103515245u + 12345u;
+		m = ((unsigned long long)seed << 32 | (seed * 2654435761u)) %
+		    10000000000000000000ull;
+		snprintf(num, sizeof(num), "%0*llu", digits, m);
+		num[digits] = '\0';
+		memmove(num + point + 1, num + point, strlen(num + point) + 1);
+		num[point] = '.';
+		snprintf(json, sizeof(json), "{\"results\":[{\"series\":[{"
+		    "\"columns\":[\"n\"],\"values\":[[%s]]}]}]}", num);
+		want_v = strtod(num, NULL);
+		if (walk(json, want, 1, &s, &err, &why) != 0 || s.rows != 1 ||
+		    sscanf(s.text[0], "n:%lg|", &got) != 1 || got != want_v) {
+			unit_fail(__FILE__, __LINE__, "%s read as %s", num,
+			    s.text[0]);
+			bad++;
+		}
+	}
+}
+
 static void
 test_not_answers(void)
 {
@@ -174,6 +209,7 @@ main(void)
 	UNIT_RUN(test_tags_and_order);
 	UNIT_RUN(test_statements_and_errors);
 	UNIT_RUN(test_strings_and_numbers);
+	UNIT_RUN(test_numbers_exact);
 	UNIT_RUN(test_not_answers);
 	return unit_done();
 }
