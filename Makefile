@@ -31,8 +31,8 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all help deps test unit integration sanitize fuzz fuzz-build \
-	fuzz-bins bench run chaos clean checksrc format sample-config
+.PHONY: all help deps test unit integration sanitize valgrind fuzz \
+	fuzz-build fuzz-bins bench run chaos clean checksrc format sample-config
 all: checksrc $(PROGS) $(TOOLS)
 
 help:
@@ -40,6 +40,7 @@ help:
 	@echo "make deps         install the Debian packages grilld needs (idempotent)"
 	@echo "make test         unit and integration tests (real redis-server, influxd)"
 	@echo "make sanitize     the whole suite under ASan and UBSan"
+	@echo "make valgrind     every daemon under valgrind through a cook: no leak, no error"
 	@echo "make run          the whole stack on this machine, in the foreground"
 	@echo "make bench        the benchmarks"
 	@echo "make chaos        the fault suite for CHAOS_MINUTES (30) minutes"
@@ -117,6 +118,11 @@ test: deps-check all $(UNIT_BINS)
 # The whole suite again, built with ASan and UBSan into a tree of its own.
 sanitize: deps-check
 	@$(MAKE) --no-print-directory SAN=1 test
+
+# Every daemon under valgrind through a normal cook (about 1.5 min):
+# tests/integration/08-valgrind-cook.sh.
+valgrind: deps-check all
+	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration 08-valgrind
 
 deps-check:
 	@sh mk/deps.sh --check-or-install
