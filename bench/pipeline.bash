@@ -125,36 +125,33 @@ pipeline_warm() {
 }
 
 # pipeline_measure CYCLES INTERVAL_S DIR: the measured window, CYCLES
-# whole poll cycles from the end of one to the end of another (so every
-# window holds the same share of the simulator's uploads and of the
-# poller's work), every process sampled from /proc. DIR/window holds
-# "t0_ms t1_ms"; DIR/counters.start and counters.end the poller's
-# counters at its ends.
+# poll intervals long, from half an interval after the end of a cycle
+# (when the poller and its hand-off are idle) to the same point CYCLES
+# intervals later, so every window holds whole cycles and the same share
+# of the simulator's uploads; every process sampled from /proc.
+# DIR/window holds "t0_ms t1_ms"; DIR/counters.start and counters.end
+# the daemons' counters at its ends.
 pipeline_measure() {
-	local cycles=$1 secs=$2 dir=$3 every c0 t0 t1 np deadline
+	local cycles=$1 secs=$2 dir=$3 every c0 t0 t1 np end
 	every=$(bench_pick 2 5)
 	[ $((cycles * secs)) -lt 60 ] && every=1
 	c0=$(bench_metric "$PIPE_POLLER/metrics" grilld_poller_cycles_total)
 	wait_for "a cycle's end" $((2 * secs + 60)) pipeline_cycles_at_least $((c0 + 1)) ||
 		return 1
+	sleep $((secs / 2))
 	t0=$(date +%s%3N)
+	end=$((t0 + cycles * secs * 1000))
 	pipeline_counters >"$dir/counters.start"
 	# shellcheck disable=SC2086
 	bench_sampler_start "$dir/samples" "$every" $PIPE_PROCS
-	echo "# measuring $cycles cycles of about $secs s" >&2
-	deadline=$((SECONDS + 2 * cycles * secs + 120))
-	until pipeline_cycles_at_least $((c0 + 1 + cycles)); do
+	echo "# measuring $cycles poll intervals of $secs s" >&2
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
 		for np in $PIPE_PROCS; do
 			kill -0 "${np#*=}" 2>/dev/null && continue
 			echo "# ${np%%=*} died during the run" >&2
 			bench_sampler_stop
 			return 1
 		done
-		if [ "$SECONDS" -gt "$deadline" ]; then
-			echo "# the cycles did not end in time" >&2
-			bench_sampler_stop
-			return 1
-		fi
 		sleep 0.2
 	done
 	t1=$(date +%s%3N)

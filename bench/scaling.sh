@@ -43,7 +43,7 @@ for n in $LEVELS; do
 	pipeline_analyse "$D" 2 10
 	read -r t0 t1 <"$D/window"
 	secs=$(( (t1 - t0) / 1000 ))
-	rates=$(awk '{ e += $2; d += $3 } END { printf "%.1f %.1f", e / NR, d / NR }' "$D/rates")
+	rates=$(awk '{ e += $2; d += $3 } END { printf "%.2f %.2f", e / NR, d / NR }' "$D/rates")
 	cores=$(pipeline_proc "$D" poller cores)
 	reqs=$(pipeline_counter "$D" requests)
 	per1k=$(awk -v c="$cores" -v s="$secs" -v r="$reqs" 'BEGIN {
