@@ -295,22 +295,6 @@ put_digits(char *end, uint64_t u, int min)
 	return end;
 }
 
-/* "%lld" of v into out (room for 21 bytes); returns its length. */
-static int
-format_i64(int64_t v, char *out)
-{
-	char tmp[24], *p;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	size_t n;
-
-	p = put_digits(tmp + sizeof(tmp), u, 1);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(out, p, n);
-	return (int)n;
-}
-
 /*
  * The fast way for what readings hold: a value with at most six
  * decimals and fifteen significant digits, between 1e-4 and 1e15 (where
@@ -378,7 +362,7 @@ lp_field_i64(struct lp *lp, const char *key, int64_t v)
 
 	if (lp_field_key(lp, key) == -1)
 		return -1;
-	n = format_i64(v, num);
+	n = util_fmt_i64(num, v);
 	num[n++] = 'i';
 	return lp_put(lp, num, (size_t)n);
 }
@@ -438,7 +422,7 @@ lp_end(struct lp *lp, int64_t ts_ns)
 	if (ts_ns < LP_TIME_MIN || ts_ns > LP_TIME_MAX)
 		return lp_fail(lp, "timestamp outside InfluxDB's range");
 	num[0] = ' ';
-	n = 1 + format_i64(ts_ns, num + 1);
+	n = 1 + util_fmt_i64(num + 1, ts_ns);
 	num[n++] = '\n';
 	if (lp_put(lp, num, (size_t)n) == -1)
 		return -1;

@@ -840,6 +840,14 @@ put_num(struct buf *b, double v)
 }
 
 static int
+put_int(struct buf *b, int64_t v)
+{
+	char num[24];
+
+	return buf_append(b, num, (size_t)util_fmt_i64(num, v));
+}
+
+static int
 put_str(struct buf *b, const char *s)
 {
 	if (buf_putc(b, '"') == -1 || buf_json_escape(b, s) == -1)
@@ -920,10 +928,10 @@ reading_write_json(struct buf *b, const struct reading *r, char out_unit)
 	rc |= put_str(b, ts);
 	rc |= put_key(b, "battery_level");
 	rc |= r->battery != READING_NO_BATTERY ?
-	    buf_printf(b, "%d", r->battery) : buf_puts(b, "null");
+	    put_int(b, r->battery) : buf_puts(b, "null");
 	rc |= put_key(b, "signal_strength");
 	rc |= r->signal != READING_NO_SIGNAL ?
-	    buf_printf(b, "%d", r->signal) : buf_puts(b, "null");
+	    put_int(b, r->signal) : buf_puts(b, "null");
 	if (r->status != PROBE_UNKNOWN) {
 		rc |= put_key(b, "status");
 		rc |= put_str(b, reading_status_name(r->status));
@@ -938,7 +946,7 @@ reading_write_json(struct buf *b, const struct reading *r, char out_unit)
 	}
 	if (r->flags != 0) {
 		rc |= put_key(b, "flags");
-		rc |= buf_printf(b, "%u", (unsigned)r->flags);
+		rc |= put_int(b, r->flags);
 	}
 	if (r->traceparent[0] != '\0') {
 		rc |= put_key(b, "traceparent");

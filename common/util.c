@@ -350,27 +350,76 @@ done:
 	return 0;
 }
 
+/* n as exactly width digits, zero-padded, at p; returns p + width. */
+static char *
+put_fixed(char *p, unsigned long long n, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return p + width;
+}
+
+int
+util_fmt_i64(char *out, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * Written digit by digit (it runs for every reading the ingester
+ * stores); years outside 1000-9999 keep the library's forms.
+ */
 void
 util_time_format(int64_t ns, char *out, size_t len)
 {
 	time_t secs = (time_t)(ns / NS_PER_S);
 	int64_t frac = ns % NS_PER_S;
 	struct tm tm;
-	char base[32];
+	char base[32], *p;
+	int digits;
 
 	if (frac < 0) {
 		frac += NS_PER_S;
 		secs--;
 	}
-	gmtime_r(&secs, &tm);
+	digits = frac % NS_PER_MS == 0 ? 3 : frac % 1000 == 0 ? 6 : 9;
+	frac /= digits == 3 ? NS_PER_MS : digits == 6 ? 1000 : 1;
+	if (gmtime_r(&secs, &tm) != NULL && tm.tm_year >= 1000 - 1900 &&
+	    tm.tm_year <= 9999 - 1900 && len >= 31) {
+		p = put_fixed(out, (unsigned)tm.tm_year + 1900, 4);
+		*p++ = '-';
+		p = put_fixed(p, (unsigned)tm.tm_mon + 1, 2);
+		*p++ = '-';
+		p = put_fixed(p, (unsigned)tm.tm_mday, 2);
+		*p++ = 'T';
+		p = put_fixed(p, (unsigned)tm.tm_hour, 2);
+		*p++ = ':';
+		p = put_fixed(p, (unsigned)tm.tm_min, 2);
+		*p++ = ':';
+		p = put_fixed(p, (unsigned)tm.tm_sec, 2);
+		*p++ = '.';
+		p = put_fixed(p, (unsigned long long)frac, digits);
+		*p++ = 'Z';
+		*p = '\0';
+		return;
+	}
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac % NS_PER_MS == 0)
-		snprintf(out, len, "%s.%03lldZ", base,
-		    (long long)(frac / NS_PER_MS));
-	else if (frac % 1000 == 0)
-		snprintf(out, len, "%s.%06lldZ", base, (long long)(frac / 1000));
-	else
-		snprintf(out, len, "%s.%09lldZ", base, (long long)frac);
+	snprintf(out, len, "%s.%0*lldZ", base, digits, (long long)frac);
 }
 
 struct unit {

@@ -3,7 +3,9 @@
  * through (util_streq_ct): right answers for equal, shorter, longer and
  * empty strings, and no early exit on a mismatch in the first byte.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "unit.h"
 #include "util.h"
@@ -39,10 +41,99 @@ test_streq_ct_lengths(void)
 	}
 }
 
+/* util_fmt_i64 writes what "%lld" writes. */
+static void
+test_fmt_i64(void)
+{
+	static const int64_t edge[] = { 0, 1, -1, 9, 10, -10, 99, 100,
+		INT64_MAX, INT64_MIN, INT64_MIN + 1, 1767323045123456789 };
+	char got[24], want[24];
+	unsigned long long x = 88172645463325252ull;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		CHECK_INT(util_fmt_i64(got, edge[i]), snprintf(want,
+		    sizeof(want), "%lld", (long long)edge[i]));
+		CHECK_STR(got, want);
+	}
+	for (int i = 0; i < 100000 && bad < 3; i++) {
+		int64_t v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (int64_t)(x >> (i % 60));
+		v = i % 2 ? -v : v;
+		snprintf(want, sizeof(want), "%lld", (long long)v);
+		if (util_fmt_i64(got, v) != (int)strlen(want) ||
+		    strcmp(got, want) != 0) {
+			unit_fail(__FILE__, __LINE__, "%s, want %s", got, want);
+			bad++;
+		}
+	}
+}
+
+/* util_time_format's digits are strftime's, in every precision. */
+static void
+test_time_format(void)
+{
+	char got[UTIL_TIME_LEN], want[80], base[32];
+	unsigned long long x = 1442695040888963407ull;
+	int bad = 0;
+
+	util_time_format(0, got, sizeof(got));
+	CHECK_STR(got, "1970-01-01T00:00:00.000Z");
+	util_time_format(-1, got, sizeof(got));
+	CHECK_STR(got, "1969-12-31T23:59:59.999999999Z");
+	util_time_format(INT64_C(1767323045123456000), got, sizeof(got));
+	CHECK_STR(got, "2026-01-02T03:04:05.123456Z");
+	util_time_format(INT64_C(951782400) * 1000000000, got, sizeof(got));
+	CHECK_STR(got, "2000-02-29T00:00:00.000Z");
+	for (int i = 0; i < 50000 && bad < 3; i++) {
+		int64_t ns, frac;
+		time_t secs;
+		struct tm tm;
+
+		x = x * 6364136223846793005ull + 1;
+		/* 1000 to 9999 A.D., and a few beyond */
+		ns = (int64_t)(x >> 1) % INT64_C(7900000000000000000) -
+		    INT64_C(1500000000000000000);
+		if (i % 3 == 0)
+			ns -= ns % 1000000;
+		else if (i % 3 == 1)
+			ns -= ns % 1000;
+		secs = (time_t)(ns / 1000000000);
+		frac = ns % 1000000000;
+		if (frac < 0) {
+			frac += 1000000000;
+			secs--;
+		}
+		gmtime_r(&secs, &tm);
+		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (frac % 1000000 == 0)
+			snprintf(want, sizeof(want), "%s.%03lldZ", base,
+			    (long long)(frac / 1000000));
+		else if (frac % 1000 == 0)
+			snprintf(want, sizeof(want), "%s.%06lldZ", base,
+			    (long long)(frac / 1000));
+		else
+			snprintf(want, sizeof(want), "%s.%09lldZ", base,
+			    (long long)frac);
+		util_time_format(ns, got, sizeof(got));
+		if (strcmp(got, want) != 0) {
+			unit_fail(__FILE__, __LINE__, "%lld: %s, want %s",
+			    (long long)ns, got, want);
+			bad++;
+		}
+	}
+}
+
 int
 main(void)
 {
 	UNIT_RUN(test_streq_ct);
+	UNIT_RUN(test_fmt_i64);
+	UNIT_RUN(test_time_format);
 	UNIT_RUN(test_streq_ct_lengths);
 	return unit_done();
 }
