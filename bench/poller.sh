@@ -12,7 +12,9 @@
 #   bash bench/poller.sh [DEVICES] [INTERVAL] [CYCLES]
 #                        (defaults 10000, 60s, 2)
 #
-# Prints one line per figure (name, value, unit) and the ratio to curl;
+# curl runs CYCLES times too. Prints one line per figure (name, value,
+# unit) over all the cycles and the ratio to curl, then RESULT lines
+# (bench/lib.sh): the median cycle and the spread of the cycles;
 # exits 1 when a target is missed: under a quarter of one core, under
 # 64 MiB, no overrun.
 set -u
@@ -20,7 +22,7 @@ DEVICES=${1:-10000}
 INTERVAL=${2:-60s}
 CYCLES=${3:-2}
 CONCURRENCY=64
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_redis
 p=($(freeport 4))
@@ -59,7 +61,16 @@ wait_for "a cycle start" $((2 * secs)) cycles_at_least $((c + 1))
 c0=$(metric grilld_poller_cycles_total); t0=$(date +%s%3N)
 n0=$(requests); k0=$(cpu_ticks); o0=$(metric grilld_poller_overruns_total)
 echo "# measuring $CYCLES cycles"
-wait_for "the cycles" $((CYCLES * secs * 2 + 60)) cycles_at_least $((c0 + CYCLES))
+# Each cycle on its own too (requests and CPU ticks at each cycle's
+# start), for the median and the spread.
+: >"$T/cycles"
+cn=$n0 ck=$k0
+for i in $(seq 1 "$CYCLES"); do
+	wait_for "cycle $i" $((secs * 2 + 60)) cycles_at_least $((c0 + i)) || break
+	n=$(requests) k=$(cpu_ticks)
+	echo "$((n - cn)) $((k - ck))" >>"$T/cycles"
+	cn=$n ck=$k
+done
 c1=$(metric grilld_poller_cycles_total); t1=$(date +%s%3N)
 n1=$(requests); k1=$(cpu_ticks); o1=$(metric grilld_poller_overruns_total)
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
@@ -81,9 +92,17 @@ token=$(curl -sf -X POST "http://$TW/v1/accounts:signInWithPassword?key=twsim-de
 	    "url = \"\(.)?key=twsim-demo-key\"\noutput = \"/dev/null\""'
 } >"$T/curl.cfg"
 urls=$(grep -c '^url' "$T/curl.cfg")
-/usr/bin/time -f "%e %U %S %M" -o "$T/curl.time" curl -sS --no-progress-meter --parallel \
-	--parallel-max "$CONCURRENCY" -K "$T/curl.cfg" || bail "curl reference"
-read -r c_wall c_user c_sys c_rss <"$T/curl.time"
+: >"$T/curl.runs"
+for i in $(seq 1 "$CYCLES"); do
+	/usr/bin/time -f "%e %U %S %M" -o "$T/curl.time" curl -sS --no-progress-meter --parallel \
+		--parallel-max "$CONCURRENCY" -K "$T/curl.cfg" || bail "curl reference"
+	cat "$T/curl.time" >>"$T/curl.runs"
+done
+# The median run by CPU time.
+read -r c_wall c_user c_sys c_rss <<<"$(awk '{ print $2 + $3, $0 }' "$T/curl.runs" |
+	sort -g | awk -v n="$CYCLES" 'NR == int((n + 1) / 2) { print $2, $3, $4, $5 }')"
+per1k_runs=$(awk -v hz="$(getconf CLK_TCK)" '$1 > 0 { printf "%.1f\n", $2 / hz * 1e6 / $1 }' "$T/cycles")
+curl_runs=$(awk -v u="$urls" '{ printf "%.1f\n", ($2 + $3) * 1e6 / u }' "$T/curl.runs")
 
 awk -v reqs=$((n1 - n0)) -v ticks=$((k1 - k0)) -v hz="$hz" \
     -v wall=$((t1 - t0)) -v cycles=$((c1 - c0)) -v over=$((o1 - o0)) \
@@ -108,6 +127,20 @@ BEGIN {
 	printf "poller_overruns               %d   (target 0)\n", over
 	exit !(share < 0.25 && hwm < 64 * 1024 && over == 0)
 }'
-status=$?
+rc=$?
+
+# RESULT lines (bench/lib.sh): the median cycle and the spread of all.
+g=$(printf '%s\n' "$per1k_runs" | bench_median)
+r=$(printf '%s\n' "$curl_runs" | bench_median)
+bench_result poller.cpu_ms_per_1000_requests "$g" "$r" "ms CPU" - lower \
+	"$(printf '%s\n' "$per1k_runs" | bench_spread)" \
+	"per poll cycle, vs plain curl fetching the same documents ($(printf '%s\n' "$curl_runs" | bench_spread)); $DEVICES devices"
+awk -v hz="$hz" -v s="$secs" '{ printf "%.3f\n", $2 / hz / s }' "$T/cycles" >"$T/shares"
+bench_result poller.cpu_cores "$(bench_median <"$T/shares")" - cores "<0.25" lower \
+	"$(bench_spread <"$T/shares")" "per poll cycle of $secs s; $DEVICES devices"
+bench_result poller.peak_rss_mib "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	"$(awk -v k="$c_rss" 'BEGIN { printf "%.1f", k / 1024 }')" MiB "<64" lower - "curl's peak RSS beside"
+bench_result poller.overruns $((o1 - o0)) - cycles "<1" lower - "over $((c1 - c0)) cycles"
+status=$rc
 stop_pid "$PID"
 exit $status
