@@ -201,7 +201,7 @@ pipeline_stop() {
 #                 end of the span after the poller's span start
 #   DIR/lost      readings that entered Redis in the window and never
 #                 reached the client
-#   DIR/procs     name rss_first rss_last rss_max (KiB) cores
+#   DIR/procs     name rss_first rss_last rss_max (KiB) cores rss_mid
 pipeline_analyse() {
 	local dir=$1 nwin=$2 step=$3 t0 t1
 	read -r t0 t1 <"$dir/window"
@@ -318,16 +318,21 @@ pipeline_analyse() {
 	}' >"$dir/series"
 
 	# Processes: memory at the first and last sample of the window, its
-	# peak, and CPU (cores) over the window.
+	# peak, CPU (cores) over the window, and memory at its middle (the
+	# first sample there: what the second half added is growth, what
+	# the first added may be warming up).
 	sort -k2,2 -k1,1n "$dir/samples" | awk -v hz="$BENCH_HZ" '
-	function flush() {
+	function flush(   k, rmid) {
 		if (name == "") return
 		secs = (tl - tf) / 1000
-		printf "%s %d %d %d %.3f\n", name, rf, rl, rm,
-		    (secs > 0 ? (cl - cf) / hz / secs : 0)
+		for (k = 1; k <= ns && ts[k] < (tf + tl) / 2; k++)
+			;
+		rmid = (k <= ns) ? rs[k] : rl
+		printf "%s %d %d %d %.3f %d\n", name, rf, rl, rm,
+		    (secs > 0 ? (cl - cf) / hz / secs : 0), rmid
 	}
-	$2 != name { flush(); name = $2; tf = $1; rf = $3; cf = $4; rm = 0 }
-	{ tl = $1; rl = $3; cl = $4; if ($3 > rm) rm = $3 }
+	$2 != name { flush(); name = $2; tf = $1; rf = $3; cf = $4; rm = 0; ns = 0 }
+	{ tl = $1; rl = $3; cl = $4; if ($3 > rm) rm = $3; ts[++ns] = $1; rs[ns] = $3 }
 	END { flush() }' >"$dir/procs"
 }
 
@@ -337,10 +342,11 @@ pipeline_hop() {
 		i = (f == "p50") ? 2 : (f == "p90") ? 3 : (f == "p99") ? 4 : (f == "max") ? 5 : 6
 		print $i; found = 1 } END { if (!found) print "-" }' "$1/hopstats"
 }
-# pipeline_proc DIR NAME FIELD: from procs (rss_first rss_last rss_max cores).
+# pipeline_proc DIR NAME FIELD: from procs (first last max cores mid).
 pipeline_proc() {
 	awk -v p="$2" -v f="$3" '$1 == p {
-		i = (f == "first") ? 2 : (f == "last") ? 3 : (f == "max") ? 4 : 5
+		i = (f == "first") ? 2 : (f == "last") ? 3 : (f == "max") ? 4 : \
+		    (f == "mid") ? 6 : 5
 		print $i; found = 1 } END { if (!found) print "-" }' "$1/procs"
 }
 # pipeline_counter DIR NAME: its growth over the window.
