@@ -9,6 +9,7 @@
 #                                   poller e2e scaling (default: all,
 #                                   then any other bench/*.sh)
 #   BENCH_QUICK=1                   the short version of each
+#   BENCH_RESUME=DIR                some scripts again, into DIR
 #
 # Each script's figures are its RESULT lines (bench/lib.sh says what
 # they hold); for a script that prints none, an adapter below reads its
@@ -24,7 +25,15 @@ BIN=${BIN:-bin}
 BENCH_QUICK=${BENCH_QUICK:-0}
 export BUILD BIN BENCH_QUICK GRILLD_TOP=$TOP
 ORDER="handoff ingest api stream poller e2e scaling"
-OUT=$TOP/$BUILD/bench/$(date +%Y%m%d-%H%M%S)
+# BENCH_RESUME=DIR: run the named scripts again into an earlier run's
+# folder, keeping the other scripts' figures (and e2e's series), and
+# write the table of them all.
+if [ -n "${BENCH_RESUME:-}" ]; then
+	OUT=$(cd "$BENCH_RESUME" 2>/dev/null && pwd) ||
+		{ echo "bench/run.sh: BENCH_RESUME=$BENCH_RESUME: no such folder"; exit 1; }
+else
+	OUT=$TOP/$BUILD/bench/$(date +%Y%m%d-%H%M%S)
+fi
 export BENCH_OUT=$OUT
 mkdir -p "$OUT"
 quick() { [ "$BENCH_QUICK" = 1 ]; }
@@ -149,13 +158,10 @@ echo "grilld benchmarks$(quick && echo ' (quick)'): $names"
 echo "logs: $OUT"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "The machine is shared: figures move with its load (now $LOAD0)."
-: >"$OUT/results.tsv"
-: >"$OUT/status.tsv"
-t_all=$(date +%s)
 for n in $names; do
 	script=bench/$n.sh
 	if [ ! -f "$script" ]; then
-		printf '%s\tmissing\t0\n' "$n" >>"$OUT/status.tsv"
+		printf '%s\tmissing\t0\n' "$n" >"$OUT/$n.status"
 		echo "== $n: no $script"
 		continue
 	fi
@@ -169,7 +175,7 @@ for n in $names; do
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	grep -a '^RESULT	' "$OUT/$n.log" >"$OUT/$n.results"
-	grep -a '^TABLE	' "$OUT/$n.log" >>"$OUT/tables.tsv"
+	grep -a '^TABLE	' "$OUT/$n.log" >"$OUT/$n.tables"
 	how="RESULT lines"
 	if [ ! -s "$OUT/$n.results" ] && declare -F "adapt_$n" >/dev/null; then
 		"adapt_$n" "$OUT/$n.log" >"$OUT/$n.results"
@@ -187,10 +193,24 @@ for n in $names; do
 		status="ok, $nres figures from $how (exit $rc)"
 	fi
 	echo "   $status; $secs s"
-	printf '%s\t%s\t%s\n' "$n" "$status" "$secs" >>"$OUT/status.tsv"
-	cat "$OUT/$n.results" >>"$OUT/results.tsv"
+	printf '%s\t%s\t%s\n' "$n" "$status" "$secs" >"$OUT/$n.status"
 done
-t_all=$(($(date +%s) - t_all))
+# Every script's figures in the folder, in the usual order.
+all=$ORDER
+for f in "$OUT"/*.status; do
+	n=$(basename "$f" .status)
+	case " $all " in *" $n "*) ;; *) all="$all $n" ;; esac
+done
+: >"$OUT/results.tsv"
+: >"$OUT/status.tsv"
+: >"$OUT/tables.tsv"
+for n in $all; do
+	[ -f "$OUT/$n.status" ] || continue
+	cat "$OUT/$n.status" >>"$OUT/status.tsv"
+	cat "$OUT/$n.results" >>"$OUT/results.tsv" 2>/dev/null
+	cat "$OUT/$n.tables" >>"$OUT/tables.tsv" 2>/dev/null
+done
+t_all=$(awk -F'\t' '{ s += $3 } END { print s + 0 }' "$OUT/status.tsv")
 
 # The table: RESULT name grilld reference unit target better spread note.
 rows() {
@@ -227,6 +247,8 @@ fi
 	echo "# grilld benchmarks"
 	echo
 	echo "\`$(quick && echo 'BENCH_QUICK=1 ')make bench\`, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'), $t_all s."
+	[ -n "${BENCH_RESUME:-}" ] &&
+		echo "Run again into the same folder at that time: $names (BENCH_RESUME); the other figures are the earlier run's."
 	echo "How to read it: \`docs/benchmarks.md\`."
 	echo
 	echo "## Machine"
