@@ -71,9 +71,13 @@ for p in poller ingest stream twsim; do
 	first=$(pipeline_proc "$D" $p first) last=$(pipeline_proc "$D" $p last)
 	mid=$(pipeline_proc "$D" $p mid)
 	[ "$first" = - ] && continue
+	# The simulator is no grilld daemon: it keeps every reading it
+	# recorded (the fault suite's oracle), so it grows by design.
+	target="<=1.10x" why=""
+	[ $p = twsim ] && target=- why=" (keeps every reading it recorded: grows by design)"
 	bench_result "e2e.${p}_rss_end_vs_mid" "$(bench_mib "$last")" \
-		"$(bench_mib "$mid")" MiB "<=1.10x" lower - \
-		"grilld-$p's RSS at the end of the run vs half-way; at its start $(bench_mib "$first") MiB"
+		"$(bench_mib "$mid")" MiB "$target" lower - \
+		"grilld-$p's RSS at the end of the run vs half-way; at its start $(bench_mib "$first") MiB$why"
 done
 
 bench_table "e2e: hops (ms, the whole run)" hop p50 p90 p99 max readings
