@@ -120,18 +120,10 @@ digits(char *p, int64_t v, int n)
 static size_t
 put_int(char *out, int64_t v)
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	size_t n;
+	char tmp[24];
+	size_t n = (size_t)util_fmt_i64(tmp, v);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(out, p, n);
+	memcpy(out, tmp, n);	/* no NUL: out is inside a line */
 	return n;
 }
 
