@@ -282,20 +282,6 @@ lp_put(struct lp *lp, const char *s, size_t n)
 }
 
 /*
- * The decimal digits of u, at least min of them, written backwards from
- * end; returns where they begin.
- */
-static char *
-put_digits(char *end, uint64_t u, int min)
-{
-	for (int i = 0; i < min || u != 0; i++) {
-		*--end = (char)('0' + u % 10);
-		u /= 10;
-	}
-	return end;
-}
-
-/*
  * The fast way for what readings hold: a value with at most six
  * decimals and fifteen significant digits, between 1e-4 and 1e15 (where
  * "%g" does not switch to an exponent). m / 10^k is then the decimal
@@ -328,10 +314,10 @@ format_decimal(double v, char *out)
 		return -1;
 	p = tmp + sizeof(tmp);
 	if (k > 0) {
-		p = put_digits(p, m % (uint64_t)p10[k], k);
+		p = util_put_digits(p, m % (uint64_t)p10[k], k);
 		*--p = '.';
 	}
-	p = put_digits(p, m / (uint64_t)p10[k], 1);
+	p = util_put_digits(p, m / (uint64_t)p10[k], 1);
 	if (v < 0)
 		*--p = '-';
 	n = (size_t)(tmp + sizeof(tmp) - p);

@@ -350,28 +350,32 @@ done:
 	return 0;
 }
 
+char *
+util_put_digits(char *end, uint64_t u, int min)
+{
+	for (int i = 0; i < min || u != 0; i++) {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	}
+	return end;
+}
+
 /* n as exactly width digits, zero-padded, at p; returns p + width. */
 static char *
 put_fixed(char *p, unsigned long long n, int width)
 {
-	for (int i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + n % 10);
-		n /= 10;
-	}
+	util_put_digits(p + width, n, width);
 	return p + width;
 }
 
 int
 util_fmt_i64(char *out, int64_t v)
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char tmp[24], *p;
 	size_t n;
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	p = util_put_digits(tmp + sizeof(tmp), v < 0 ? -(uint64_t)v :
+	    (uint64_t)v, 1);
 	if (v < 0)
 		*--p = '-';
 	n = (size_t)(tmp + sizeof(tmp) - p);

@@ -60,6 +60,11 @@ void	util_time_format(int64_t, char *, size_t);
 #define UTIL_TIME_LEN 40
 /* "%lld" of v into out (room for 21 bytes), faster; returns its length. */
 int	util_fmt_i64(char *, int64_t);
+/*
+ * The decimal digits of u, at least min of them (zero-padded), written
+ * backwards so that they end at end; returns where they begin.
+ */
+char	*util_put_digits(char *, uint64_t, int);
 
 /* "250ms" "30s" "5m" "2h" "7d" (a bare number is seconds) -> ms. */
 int	util_parse_duration(const char *, int64_t *);
