@@ -138,21 +138,25 @@ bench_hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 bench_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 BENCH_HZ=$(getconf CLK_TCK)
 
-# bench_sampler_start FILE SECONDS NAME=PID...: every SECONDS, one line
-# per live process into FILE: "epoch_ms name rss_kib cpu_ticks".
-# bench_sampler_stop ends it.
+# bench_sample NAME=PID...: one line per live process on stdout,
+# "epoch_ms name rss_kib cpu_ticks".
+bench_sample() {
+	local now np
+	now=$(date +%s%3N)
+	for np in "$@"; do
+		[ -r "/proc/${np#*=}/stat" ] || continue
+		echo "$now ${np%%=*} $(bench_rss_kib "${np#*=}") $(bench_cpu_ticks "${np#*=}")"
+	done
+}
+# bench_sampler_start FILE SECONDS NAME=PID...: bench_sample into FILE
+# every SECONDS; bench_sampler_stop ends it.
 bench_sampler_start() {
 	local file=$1 every=$2
 	shift 2
 	(
 		trap 'exit 0' TERM
 		while :; do
-			local now np
-			now=$(date +%s%3N)
-			for np in "$@"; do
-				[ -r "/proc/${np#*=}/stat" ] || continue
-				echo "$now ${np%%=*} $(bench_rss_kib "${np#*=}") $(bench_cpu_ticks "${np#*=}")"
-			done
+			bench_sample "$@"
 			sleep "$every"
 		done
 	) >>"$file" &

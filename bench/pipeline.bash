@@ -155,6 +155,10 @@ pipeline_measure() {
 		sleep 0.2
 	done
 	t1=$(date +%s%3N)
+	# The window's end sampled at once, whatever the sampler's phase, so
+	# that the last slice of pipeline_slices is measured to its end.
+	# shellcheck disable=SC2086
+	bench_sample $PIPE_PROCS >>"$dir/samples"
 	pipeline_counters >"$dir/counters.end"
 	bench_sampler_stop
 	echo "$t0 $t1" >"$dir/window"
@@ -334,6 +338,41 @@ pipeline_analyse() {
 	$2 != name { flush(); name = $2; tf = $1; rf = $3; cf = $4; rm = 0; ns = 0 }
 	{ tl = $1; rl = $3; cl = $4; if ($3 > rm) rm = $3; ts[++ns] = $1; rs[ns] = $3 }
 	END { flush() }' >"$dir/procs"
+}
+
+# pipeline_slices DIR N: every process in each of N equal slices of the
+# window (for N poll cycles, one cycle each), from DIR/samples, into
+# DIR/slices: "slice name cores rss_max_kib". CPU ticks are interpolated
+# linearly between the samples at each slice's bounds; the peak is of
+# the samples inside the slice.
+pipeline_slices() {
+	local dir=$1 n=$2 t0 t1
+	read -r t0 t1 <"$dir/window"
+	sort -k2,2 -k1,1n "$dir/samples" | awk -v t0="$t0" -v t1="$t1" -v n="$n" -v hz="$BENCH_HZ" '
+	function ticks(t,   k) {
+		if (t <= ts[1]) return cs[1]
+		for (k = 2; k <= ns; k++)
+			if (ts[k] >= t)
+				return cs[k - 1] + (cs[k] - cs[k - 1]) * (t - ts[k - 1]) / (ts[k] - ts[k - 1])
+		return cs[ns]
+	}
+	function flush(   k, j, a, b, m) {
+		if (name == "") return
+		for (k = 0; k < n; k++) {
+			a = t0 + (t1 - t0) * k / n; b = t0 + (t1 - t0) * (k + 1) / n; m = 0
+			for (j = 1; j <= ns; j++)
+				if (ts[j] >= a && ts[j] <= b && rs[j] > m) m = rs[j]
+			printf "%d %s %.4f %d\n", k, name, (ticks(b) - ticks(a)) / hz / ((b - a) / 1000), m
+		}
+	}
+	$2 != name { flush(); name = $2; ns = 0 }
+	$1 == ts[ns] && $2 == name { next }
+	{ ts[++ns] = $1; rs[ns] = $3; cs[ns] = $4 }
+	END { flush() }' >"$dir/slices"
+}
+# pipeline_slice DIR NAME FIELD: one number a slice (cores, rss).
+pipeline_slice() {
+	awk -v p="$2" -v f="$3" '$2 == p { print (f == "rss") ? $4 : $3 }' "$1/slices"
 }
 
 # pipeline_hop DIR HOP FIELD: from hopstats (p50 p90 p99 max n).
