@@ -18,7 +18,10 @@
 
 #include "poller.h"
 
-/* The first line of a file, without its end of line. */
+/*
+ * The first line of a file, without its end of line. A file that group or
+ * others may read is refused, as every *_file option is (common/conf.c).
+ */
 static char *
 read_password_file(const char *path, char *err, size_t errlen)
 {
@@ -31,9 +34,12 @@ read_password_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("%s: others may read this password file (mode %o); "
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s is readable by others (mode %03o); "
 		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+		fclose(f);
+		return NULL;
+	}
 	if (fgets(line, sizeof(line), f) == NULL) {
 		fclose(f);
 		snprintf(err, errlen, "%s: empty", path);
@@ -207,4 +213,42 @@ account_free(struct tw_account *a)
 	free(a->api_key);
 	free(a->lease_key);
 	free(a);
+}
+
+/* Frees every account of p. */
+void
+account_free_all(struct poller *p)
+{
+	struct tw_account *a;
+
+	while ((a = TAILQ_FIRST(&p->accounts)) != NULL) {
+		TAILQ_REMOVE(&p->accounts, a, entry);
+		account_free(a);
+	}
+	p->naccounts = 0;
+}
+
+/*
+ * The daemon's check (daemon_set_check: -n, and every reload before it is
+ * installed): the accounts load as they would at start-up, into a
+ * scratch poller, so that a missing password, an unreadable password
+ * file or a malformed thermoworks.accounts is reported by -n rather than
+ * at the next start.
+ */
+int
+account_check(const struct grilld_conf *cf, char *err, size_t errlen)
+{
+	struct poller *scratch;
+	int rc;
+
+	if ((scratch = calloc(1, sizeof(*scratch))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	scratch->cf = cf;
+	TAILQ_INIT(&scratch->accounts);
+	rc = account_load_all(scratch, cf, err, errlen);
+	account_free_all(scratch);
+	free(scratch);
+	return rc;
 }

@@ -157,12 +157,7 @@ leases_apply(struct poller *p)
 static void
 poller_free(struct poller *p)
 {
-	struct tw_account *a;
-
-	while ((a = TAILQ_FIRST(&p->accounts)) != NULL) {
-		TAILQ_REMOVE(&p->accounts, a, entry);
-		account_free(a);
-	}
+	account_free_all(p);
 	strmap_free(&p->seen);
 	free(p->k_readings);
 	free(p->k_seen);
@@ -179,6 +174,7 @@ main(int argc, char *argv[])
 	struct tw_account *a;
 	char err[512];
 
+	daemon_set_check(account_check);
 	daemon_setup(&d, "grilld-poller", CONF_POLLER, argc, argv);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");

@@ -374,7 +374,9 @@ struct tw_account {
 
 int	account_load_all(struct poller *, const struct grilld_conf *,
 	    char *, size_t);
+int	account_check(const struct grilld_conf *, char *, size_t);
 void	account_free(struct tw_account *);
+void	account_free_all(struct poller *);
 
 /* ---- tw_auth.c: Firebase sign-in and token refresh ---- */
 

@@ -42,6 +42,29 @@ check_match "secrets are masked when the configuration is printed" \
 if [[ $out == *hunter2* ]]; then not_ok "the password never appears"; else
 	ok "the password never appears"; fi
 
+# The poller's accounts are checked by -n as they load at start-up.
+printf 'hunter3\n' >"$T/pw.ok" && chmod 600 "$T/pw.ok"
+printf 'hunter4\n' >"$T/pw.open" && chmod 644 "$T/pw.open"
+accounts() {
+	printf 'thermoworks:\n  api_key: k\n  accounts:\n%s\n' "$1" >"$T/acc.yaml"
+	chmod 600 "$T/acc.yaml"
+	out=$("$BIN/grilld-poller" -n -f "$T/acc.yaml" 2>&1)
+}
+accounts "    - {email: a@x.example, password_file: $T/pw.ok}"
+check_eq "-n accepts an account with a private password file" 0 "$?"
+accounts "    - {email: a@x.example}"
+check_eq "-n refuses an account without a password" 1 "$?"
+check_match "-n names the account and where it is" \
+	"acc.yaml:4: account a@x.example has no password" "$out"
+accounts "    - {email: a@x.example, password_file: $T/pw.open}"
+check_eq "-n refuses a password file others may read" 1 "$?"
+check_match "-n says to chmod the password file" "pw.open is readable by others \(mode 644\); chmod 600 it" "$out"
+accounts "    - {email: a@x.example, password: p}
+    - {email: A@x.example, password: q}"
+check_match "-n refuses an account configured twice" "account A@x.example is configured twice" "$out"
+accounts "    - {email: a@x.example, pasword: p}"
+check_match "-n refuses an unknown account key" "unknown account key 'pasword'" "$out"
+
 out=$("$BIN/grilld-ingest" -h 2>&1)
 check_eq "-h exits 1" 1 "$?"
 check_match "-h prints the usage" "usage: grilld-ingest \[-dhnv\] \[-f file\]" "$out"
