@@ -102,9 +102,9 @@ cursor_parse(const char *s, struct cursor *c)
 /*
  * Fast writers for the hot loop of history and export, where snprintf,
  * strftime and the shortest-exact float search cost more than the rest
- * of the answer: integers, RFC 3339 times (the format util_time_format()
- * writes, from microseconds) and numbers rounded to a thousandth. Each
- * writes into out (room for PUT_MAX bytes) and returns the length.
+ * of the answer: integers and numbers rounded to a thousandth (times are
+ * util_time_put()'s). Each writes into out (room for PUT_MAX bytes) and
+ * returns the length.
  */
 #define PUT_MAX		40
 
@@ -124,58 +124,6 @@ put_int(char *out, int64_t v)
 	size_t n = (size_t)util_fmt_i64(tmp, v);
 
 	memcpy(out, tmp, n);	/* no NUL: out is inside a line */
-	return n;
-}
-
-/* "2026-01-02T03:04:05.123Z" (.123456Z when the microseconds say so). */
-static size_t
-put_time(char *t, int64_t us)
-{
-	int64_t secs = us / 1000000, frac = us % 1000000, days, z, era, doe,
-	    yoe, doy, mp, y, m, d, sod;
-	size_t n;
-
-	if (frac < 0) {
-		frac += 1000000;
-		secs--;
-	}
-	days = secs / 86400;
-	sod = secs % 86400;
-	if (sod < 0) {
-		sod += 86400;
-		days--;
-	}
-	/* H. Hinnant's civil_from_days. */
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	digits(t, y, 4);
-	t[4] = '-';
-	digits(t + 5, m, 2);
-	t[7] = '-';
-	digits(t + 8, d, 2);
-	t[10] = 'T';
-	digits(t + 11, sod / 3600, 2);
-	t[13] = ':';
-	digits(t + 14, sod / 60 % 60, 2);
-	t[16] = ':';
-	digits(t + 17, sod % 60, 2);
-	t[19] = '.';
-	if (frac % 1000 == 0) {
-		digits(t + 20, frac / 1000, 3);
-		n = 23;
-	} else {
-		digits(t + 20, frac, 6);
-		n = 26;
-	}
-	t[n++] = 'Z';
 	return n;
 }
 
@@ -225,7 +173,7 @@ point_put_time(struct buf *b, int64_t us)
 {
 	char out[PUT_MAX];
 
-	buf_append(b, out, put_time(out, us));
+	buf_append(b, out, util_time_put(out, us * 1000));
 }
 
 void
@@ -283,7 +231,7 @@ point_json(struct buf *b, const char *device, const struct point *p,
 	PUT("{\"device_id\":\"");
 	esc(line, 400, &o, device);
 	PUT("\",\"timestamp\":\"");
-	o += put_time(line + o, p->t_us);
+	o += util_time_put(line + o, p->t_us * 1000);
 	PUT("\",\"temperature\":");
 	if (p->has_value)
 		o += put_num(line + o, p->value);

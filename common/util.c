@@ -385,45 +385,79 @@ util_fmt_i64(char *out, int64_t v)
 }
 
 /*
- * Written digit by digit (it runs for every reading the ingester
- * stores); years outside 1000-9999 keep the library's forms.
+ * The civil date of a day count since 1970-01-01, proleptic Gregorian
+ * (the days-to-date conversion of H. Hinnant's "chrono-compatible
+ * low-level date algorithms": eras of 400 years, March-based years).
  */
-void
-util_time_format(int64_t ns, char *out, size_t len)
+static void
+civil_from_days(int64_t days, int64_t *y, int *m, int *d)
 {
-	time_t secs = (time_t)(ns / NS_PER_S);
-	int64_t frac = ns % NS_PER_S;
-	struct tm tm;
-	char base[32], *p;
-	int digits;
+	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * Written digit by digit, with no call into the C library (it runs for
+ * every reading the ingester stores and every point the API answers).
+ * An int64_t of nanoseconds spans the years 1677 to 2262: four digits.
+ */
+size_t
+util_time_put(char *out, int64_t ns)
+{
+	int64_t secs = ns / NS_PER_S, frac = ns % NS_PER_S, days, sod, y;
+	int m, d, digits;
+	char *p;
 
 	if (frac < 0) {
 		frac += NS_PER_S;
 		secs--;
 	}
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
 	digits = frac % NS_PER_MS == 0 ? 3 : frac % 1000 == 0 ? 6 : 9;
 	frac /= digits == 3 ? NS_PER_MS : digits == 6 ? 1000 : 1;
-	if (gmtime_r(&secs, &tm) != NULL && tm.tm_year >= 1000 - 1900 &&
-	    tm.tm_year <= 9999 - 1900 && len >= 31) {
-		p = put_fixed(out, (unsigned)tm.tm_year + 1900, 4);
-		*p++ = '-';
-		p = put_fixed(p, (unsigned)tm.tm_mon + 1, 2);
-		*p++ = '-';
-		p = put_fixed(p, (unsigned)tm.tm_mday, 2);
-		*p++ = 'T';
-		p = put_fixed(p, (unsigned)tm.tm_hour, 2);
-		*p++ = ':';
-		p = put_fixed(p, (unsigned)tm.tm_min, 2);
-		*p++ = ':';
-		p = put_fixed(p, (unsigned)tm.tm_sec, 2);
-		*p++ = '.';
-		p = put_fixed(p, (unsigned long long)frac, digits);
-		*p++ = 'Z';
-		*p = '\0';
+	p = put_fixed(out, (unsigned long long)y, 4);
+	*p++ = '-';
+	p = put_fixed(p, (unsigned)m, 2);
+	*p++ = '-';
+	p = put_fixed(p, (unsigned)d, 2);
+	*p++ = 'T';
+	p = put_fixed(p, (unsigned long long)(sod / 3600), 2);
+	*p++ = ':';
+	p = put_fixed(p, (unsigned long long)(sod / 60 % 60), 2);
+	*p++ = ':';
+	p = put_fixed(p, (unsigned long long)(sod % 60), 2);
+	*p++ = '.';
+	p = put_fixed(p, (unsigned long long)frac, digits);
+	*p++ = 'Z';
+	return (size_t)(p - out);
+}
+
+void
+util_time_format(int64_t ns, char *out, size_t len)
+{
+	char tmp[UTIL_TIME_LEN];
+	size_t n = util_time_put(tmp, ns);
+
+	if (len == 0)
 		return;
-	}
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%s.%0*lldZ", base, digits, (long long)frac);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
 }
 
 struct unit {

@@ -58,6 +58,8 @@ int	util_time_parse(const char *, int64_t *);
 /* Writes RFC 3339 UTC with milliseconds (or more digits when needed). */
 void	util_time_format(int64_t, char *, size_t);
 #define UTIL_TIME_LEN 40
+/* The same without the NUL (room for UTIL_TIME_LEN); returns the length. */
+size_t	util_time_put(char *, int64_t);
 /* "%lld" of v into out (room for 21 bytes), faster; returns its length. */
 int	util_fmt_i64(char *, int64_t);
 /*

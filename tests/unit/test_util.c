@@ -89,15 +89,20 @@ test_time_format(void)
 	CHECK_STR(got, "2026-01-02T03:04:05.123456Z");
 	util_time_format(INT64_C(951782400) * 1000000000, got, sizeof(got));
 	CHECK_STR(got, "2000-02-29T00:00:00.000Z");
+	util_time_format(INT64_MAX, got, sizeof(got));
+	CHECK_STR(got, "2262-04-11T23:47:16.854775807Z");
+	util_time_format(INT64_MIN, got, sizeof(got));
+	CHECK_STR(got, "1677-09-21T00:12:43.145224192Z");
+	util_time_format(INT64_C(1767323045123456000), got, 11);
+	CHECK_STR(got, "2026-01-02");	/* cut to the room there is */
 	for (int i = 0; i < 50000 && bad < 3; i++) {
 		int64_t ns, frac;
 		time_t secs;
 		struct tm tm;
 
 		x = x * 6364136223846793005ull + 1;
-		/* 1000 to 9999 A.D., and a few beyond */
-		ns = (int64_t)(x >> 1) % INT64_C(7900000000000000000) -
-		    INT64_C(1500000000000000000);
+		/* anywhere in int64_t: the years 1677 to 2262 */
+		ns = (int64_t)x;
 		if (i % 3 == 0)
 			ns -= ns % 1000000;
 		else if (i % 3 == 1)
