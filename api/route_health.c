@@ -20,10 +20,7 @@
 #include "api.h"
 #include "breaker.h"
 #include "rds.h"
-
-#ifndef GRILLD_VERSION
-#define GRILLD_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 #define HEALTH_TIMEOUT_MS	1000
 

@@ -8,10 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
-
-#ifndef GRILLD_VERSION
-#define GRILLD_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 struct admin {
 	struct mg_context	*ctx;

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "msg.h"
+#include "version.h"
 
 static const char *const msg_names[] = {
 	[MSG_READING] = "reading",
@@ -250,4 +252,36 @@ msg_decode(const void *data, size_t len, enum msg_type *type, cJSON **body,
 	else
 		cJSON_Delete(json);
 	return 0;
+}
+
+int
+msg_status_answer(const void *req, size_t len, struct buf *reply,
+    const char *daemon, int64_t started_ns, msg_status_fill_fn fill,
+    void *arg)
+{
+	enum msg_type type;
+	char err[MSG_ERRLEN];
+	struct buf body;
+	bool ready;
+	int rc;
+
+	if (msg_decode(req, len, &type, NULL, err, sizeof(err)) == -1) {
+		log_warnx("status: bad request: %s", err);
+		return msg_encode_error(reply, err);
+	}
+	if (type != MSG_STATUS_REQ) {
+		snprintf(err, sizeof(err), "%s answers MSG_STATUS_REQ only",
+		    daemon);
+		return msg_encode_error(reply, err);
+	}
+	buf_init(&body);
+	buf_printf(&body, "{\"daemon\":\"%s\",\"version\":\"%s\","
+	    "\"uptime_s\":%lld,", daemon, GRILLD_VERSION,
+	    (long long)((util_now_ns() - started_ns) / NS_PER_S));
+	ready = fill(&body, arg);
+	buf_printf(&body, ",\"ready\":%s}", ready ? "true" : "false");
+	rc = body.data != NULL ? msg_encode(reply, MSG_STATUS_REP, body.data,
+	    body.len) : -1;
+	buf_free(&body);
+	return rc;
 }

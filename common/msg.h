@@ -117,4 +117,16 @@ int	 msg_encode_error(struct buf *, const char *);
 int	 msg_decode(const void *, size_t, enum msg_type *, cJSON **, char *,
 	    size_t);
 
+/*
+ * The whole answer of a daemon whose control socket serves status only:
+ * to MSG_STATUS_REQ, MSG_STATUS_REP {"daemon", "version", "uptime_s" (since
+ * started_ns, util_now_ns()), what fill writes, "ready"}, where fill
+ * appends one or more members (no comma before or after) and returns
+ * whether the daemon is ready; to anything else a MSG_ERROR_REP (a
+ * malformed request is logged too). Returns what the encoder returns.
+ */
+typedef bool (*msg_status_fill_fn)(struct buf *, void *);
+int	 msg_status_answer(const void *, size_t, struct buf *, const char *,
+	    int64_t, msg_status_fill_fn, void *);
+
 #endif

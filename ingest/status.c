@@ -12,14 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "msg.h"
 #include "nngx.h"
 #include "ingest.h"
-
-#ifndef GRILLD_VERSION
-#define GRILLD_VERSION "0.1.0"
-#endif
 
 struct status ingest_status = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 static struct nngx_rep *rep;
@@ -87,32 +82,17 @@ status_ready(void *arg, struct buf *why)
 	return describe(why);
 }
 
+static bool
+fill(struct buf *body, void *arg)
+{
+	return describe(body);
+}
+
 static int
 on_request(const void *req, size_t len, struct buf *reply, void *arg)
 {
-	enum msg_type type;
-	char err[MSG_ERRLEN];
-	struct buf body;
-	bool ready;
-	int rc;
-
-	if (msg_decode(req, len, &type, NULL, err, sizeof(err)) == -1) {
-		log_warnx("status: bad request: %s", err);
-		return msg_encode_error(reply, err);
-	}
-	if (type != MSG_STATUS_REQ)
-		return msg_encode_error(reply, "grilld-ingest answers "
-		    "MSG_STATUS_REQ only");
-	buf_init(&body);
-	buf_printf(&body, "{\"daemon\":\"grilld-ingest\",\"version\":\"%s\","
-	    "\"uptime_s\":%lld,", GRILLD_VERSION, (long long)((util_now_ns() -
-	    ingest_status.started_ns) / NS_PER_S));
-	ready = describe(&body);
-	buf_printf(&body, ",\"ready\":%s}", ready ? "true" : "false");
-	rc = body.data ? msg_encode(reply, MSG_STATUS_REP, body.data,
-	    body.len) : -1;
-	buf_free(&body);
-	return rc;
+	return msg_status_answer(req, len, reply, "grilld-ingest",
+	    ingest_status.started_ns, fill, NULL);
 }
 
 int

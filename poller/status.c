@@ -8,10 +8,7 @@
 #include <string.h>
 
 #include "poller.h"
-
-#ifndef GRILLD_VERSION
-#define GRILLD_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* What the other threads may read about the main thread's state. */
 void

@@ -12,14 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
 #include "msg.h"
 #include "nngx.h"
 #include "stream.h"
-
-#ifndef GRILLD_VERSION
-#define GRILLD_VERSION "0.1.0"
-#endif
 
 struct status {
 	struct stream	*st;
@@ -27,36 +22,25 @@ struct status {
 	int64_t		 started_ns;
 };
 
+static bool
+fill(struct buf *body, void *arg)
+{
+	struct status *s = arg;
+	bool ready = page_ready(s->st, body);
+
+	buf_printf(body, ",\"sse\":%.0f,\"ws\":%.0f,\"loops\":%d",
+	    metric_value(s->st->stats.clients[CLIENT_SSE]),
+	    metric_value(s->st->stats.clients[CLIENT_WS]), s->st->nloops);
+	return ready;
+}
+
 static int
 on_request(const void *req, size_t len, struct buf *reply, void *arg)
 {
 	struct status *s = arg;
-	enum msg_type type;
-	char err[MSG_ERRLEN];
-	struct buf body;
-	bool ready;
-	int rc;
 
-	if (msg_decode(req, len, &type, NULL, err, sizeof(err)) == -1) {
-		log_warnx("status: bad request: %s", err);
-		return msg_encode_error(reply, err);
-	}
-	if (type != MSG_STATUS_REQ)
-		return msg_encode_error(reply, "grilld-stream answers "
-		    "MSG_STATUS_REQ only");
-	buf_init(&body);
-	buf_printf(&body, "{\"daemon\":\"grilld-stream\",\"version\":\"%s\","
-	    "\"uptime_s\":%lld,", GRILLD_VERSION, (long long)((util_now_ns() -
-	    s->started_ns) / NS_PER_S));
-	ready = page_ready(s->st, &body);
-	buf_printf(&body, ",\"sse\":%.0f,\"ws\":%.0f,\"loops\":%d,"
-	    "\"ready\":%s}", metric_value(s->st->stats.clients[CLIENT_SSE]),
-	    metric_value(s->st->stats.clients[CLIENT_WS]), s->st->nloops,
-	    ready ? "true" : "false");
-	rc = body.data ? msg_encode(reply, MSG_STATUS_REP, body.data,
-	    body.len) : -1;
-	buf_free(&body);
-	return rc;
+	return msg_status_answer(req, len, reply, "grilld-stream",
+	    s->started_ns, fill, s);
 }
 
 struct status *

@@ -154,6 +154,68 @@ test_error_rep(void)
 	buf_free(&b);
 }
 
+static bool
+status_fill(struct buf *b, void *arg)
+{
+	buf_printf(b, "\"redis\":\"up\",\"n\":%d", *(int *)arg);
+	return *(int *)arg > 1;
+}
+
+/* msg_status_answer: the status reply, and an error for anything else. */
+static void
+test_status_answer(void)
+{
+	struct buf req, rep;
+	enum msg_type t;
+	cJSON *body;
+	int n = 2;
+
+	buf_init(&req);
+	buf_init(&rep);
+	CHECK_INT(msg_encode(&req, MSG_STATUS_REQ, "{}", 2), 0);
+	CHECK_INT(msg_status_answer(req.data, req.len, &rep, "grilld-x",
+	    util_now_ns() - 3 * NS_PER_S, status_fill, &n), 0);
+	CHECK_INT(msg_decode(rep.data, rep.len, &t, &body, NULL, 0), 0);
+	CHECK_INT(t, MSG_STATUS_REP);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(body, "daemon")),
+	    "grilld-x");
+	CHECK(cJSON_IsString(cJSON_GetObjectItem(body, "version")));
+	CHECK_DBL(cJSON_GetNumberValue(cJSON_GetObjectItem(body, "uptime_s")),
+	    3, 1);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(body, "redis")),
+	    "up");
+	CHECK_DBL(cJSON_GetNumberValue(cJSON_GetObjectItem(body, "n")), 2, 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(body, "ready")));
+	cJSON_Delete(body);
+
+	n = 0;
+	buf_reset(&rep);
+	CHECK_INT(msg_status_answer(req.data, req.len, &rep, "grilld-x",
+	    util_now_ns(), status_fill, &n), 0);
+	CHECK_INT(msg_decode(rep.data, rep.len, &t, &body, NULL, 0), 0);
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(body, "ready")));
+	cJSON_Delete(body);
+
+	/* Another request, and a malformed one: an error, named. */
+	buf_reset(&req);
+	buf_reset(&rep);
+	CHECK_INT(msg_encode(&req, MSG_DEVICES_REQ, "{}", 2), 0);
+	CHECK_INT(msg_status_answer(req.data, req.len, &rep, "grilld-x",
+	    util_now_ns(), status_fill, &n), 0);
+	CHECK_INT(msg_decode(rep.data, rep.len, &t, &body, NULL, 0), 0);
+	CHECK_INT(t, MSG_ERROR_REP);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(body, "error")),
+	    "grilld-x answers MSG_STATUS_REQ only");
+	cJSON_Delete(body);
+	buf_reset(&rep);
+	CHECK_INT(msg_status_answer("GR", 2, &rep, "grilld-x", util_now_ns(),
+	    status_fill, &n), 0);
+	CHECK_INT(msg_decode(rep.data, rep.len, &t, NULL, NULL, 0), 0);
+	CHECK_INT(t, MSG_ERROR_REP);
+	buf_free(&req);
+	buf_free(&rep);
+}
+
 static void
 test_encode_rejects(void)
 {
@@ -383,6 +445,7 @@ main(void)
 	UNIT_RUN(test_round_trip_every_type);
 	UNIT_RUN(test_header_layout);
 	UNIT_RUN(test_error_rep);
+	UNIT_RUN(test_status_answer);
 	UNIT_RUN(test_encode_rejects);
 	UNIT_RUN(test_decode_rejects);
 	UNIT_RUN(test_truncated_every_length);
