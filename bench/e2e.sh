@@ -15,7 +15,7 @@
 # Figures, each the median of the runs with their spread: readings/s
 # delivered beside readings/s entering Redis (target: all of them,
 # >= 0.99x), readings that entered and never reached the client (summed
-# over the runs; target 0), each hop's p99 (no target: issue 6's fan-out
+# over the runs; target 0), runs that failed (target 0), each hop's p99 (no target: issue 6's fan-out
 # p99 < 100 ms is at a steady 1,000 events/s, while here each upload of
 # the simulator is one burst), and each daemon's memory at the end of a
 # run beside its memory half-way through it, from the run where it grew
@@ -38,7 +38,7 @@ secs=$(awk -v d="$INTERVAL" 'BEGIN { print int(d + 0) }')
 cycles=$(( (DURATION + secs / 2) / secs ))
 [ "$cycles" -ge 1 ] || cycles=1
 
-runs=()
+runs=() failed=0
 for r in $(seq 1 "$RUNS"); do
 	D=$T/e2e.$r
 	echo "# run $r of $RUNS" >&2
@@ -46,6 +46,7 @@ for r in $(seq 1 "$RUNS"); do
 		! pipeline_measure "$cycles" "$secs" "$D"; then
 		echo "# run $r failed: $(tail -n 3 "$T"/*.log | tr '\n' ' ' | cut -c1-300)" >&2
 		pipeline_stop
+		failed=$((failed + 1))
 		continue
 	fi
 	pipeline_stop
@@ -70,7 +71,11 @@ lost() { cat "$1/lost"; }
 hop() { pipeline_hop "$3" "$1" "$2"; }
 proc() { pipeline_proc "$3" "$1" "$2"; }
 counter() { pipeline_counter "$2" "$1"; }
-median() { bench_median; }
+# numbers: the lines of stdin that are numbers (a run without a figure
+# says "-", and is left out of the median and the spread).
+numbers() { grep -E '^-?[0-9]'; }
+median() { numbers | bench_median; }
+spread() { numbers | bench_spread; }
 sum() { awk '{ s += $1 } END { print s + 0 }'; }
 # median_rows: "key value..." lines of every run on stdin; per key (in
 # the order first seen), the median of each column.
@@ -113,14 +118,16 @@ median_table() {
 
 del=$(each rate 3 | median) ent=$(each rate 2 | median)
 bench_result e2e.readings_per_s "$(bench_fmt 1 "$del")" "$(bench_fmt 1 "$ent")" readings/s \
-	">=0.99x" higher "$(each rate 3 | bench_spread)" \
-	"to the SSE client vs into Redis; $DEVICES devices x 4 channels every 60 s; $N runs of ${DURATION} s"
-bench_result e2e.undelivered "$(each lost | sum)" - readings "<1" lower "$(each lost | bench_spread)" \
+	">=0.99x" higher "$(each rate 3 | spread)" \
+	"to the SSE client vs into Redis; $DEVICES devices x 4 channels every 60 s; $N of $RUNS runs of ${DURATION} s"
+bench_result e2e.failed_runs "$failed" - runs "<1" lower - \
+	"of $RUNS: a daemon died, or the pipeline did not start or warm up (the log says which)"
+bench_result e2e.undelivered "$(each lost | sum)" - readings "<1" lower "$(each lost | spread)" \
 	"entered Redis in a run, never reached the client; the sum of $N runs"
 
 for h in poll handoff ingest fanout pipeline total; do
 	bench_result "e2e.${h}_p99_ms" "$(bench_fmt 1 "$(each hop $h p99 | median)")" - ms - lower \
-		"$(each hop $h p99 | bench_spread)" \
+		"$(each hop $h p99 | spread)" \
 		"p50 $(bench_fmt 1 "$(each hop $h p50 | median)") ms; the median of $N runs"
 done
 
@@ -136,15 +143,15 @@ for p in poller ingest stream twsim; do
 	read -r last mid first <<<"$worst"
 	ratios=$(for d in "${runs[@]}"; do
 		awk -v a="$(proc $p last "$d")" -v b="$(proc $p mid "$d")" \
-			'BEGIN { if (b > 0) printf "%.2f\n", a / b }'
-	done | bench_spread)
+			'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }'
+	done | paste -sd' ')
 	# The simulator is no grilld daemon: it keeps every reading it
 	# recorded (the fault suite's oracle), so it grows by design.
 	target="<=1.10x" why=""
 	[ $p = twsim ] && target=- why="; it keeps every reading it recorded: grows by design"
 	bench_result "e2e.${p}_rss_end_vs_mid" "$(bench_mib "$last")" "$(bench_mib "$mid")" MiB \
-		"$target" lower "$(each proc $p last | awk '{ printf "%.1f\n", $1 / 1024 }' | bench_spread)" \
-		"grilld-$p's RSS at the end of a run vs half-way, in the run where it grew most (at its start $(bench_mib "$first") MiB); end/half-way of each run $ratios$why"
+		"$target" lower "$(each proc $p last | numbers | awk '{ printf "%.1f\n", $1 / 1024 }' | bench_spread)" \
+		"grilld-$p's RSS at the end of a run vs half-way, in the run where it grew most (at its start $(bench_mib "$first") MiB); end/half-way of each run: $ratios$why"
 done
 
 T_RUNS="e2e: each run ($DEVICES devices, ${DURATION} s)"

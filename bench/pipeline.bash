@@ -141,6 +141,11 @@ pipeline_measure() {
 	sleep $((secs / 2))
 	t0=$(date +%s%3N)
 	end=$((t0 + cycles * secs * 1000))
+	# Both ends of the window sampled at once, whatever the sampler's
+	# phase, so that pipeline_slices measures the first and the last
+	# slice whole.
+	# shellcheck disable=SC2086
+	bench_sample $PIPE_PROCS >>"$dir/samples"
 	pipeline_counters >"$dir/counters.start"
 	# shellcheck disable=SC2086
 	bench_sampler_start "$dir/samples" "$every" $PIPE_PROCS
@@ -155,8 +160,6 @@ pipeline_measure() {
 		sleep 0.2
 	done
 	t1=$(date +%s%3N)
-	# The window's end sampled at once, whatever the sampler's phase, so
-	# that the last slice of pipeline_slices is measured to its end.
 	# shellcheck disable=SC2086
 	bench_sample $PIPE_PROCS >>"$dir/samples"
 	pipeline_counters >"$dir/counters.end"

@@ -11,12 +11,14 @@
 #   bash bench/scaling.sh     SCALING_LEVELS="1 10 100 1000 10000"
 #                             SCALING_CYCLES=5 (quick: 2)
 #
-# Each figure is the median of the cycles, its spread theirs. Result
-# lines compare the largest count with the one before it: the poller's
-# CPU per device should not grow (<= 1.5x, "no worse than linear" with
-# room for noise), and at the largest count the poller stays under a
-# quarter of a core and 64 MiB (issue 3), and every reading that entered
-# Redis reached the client (>= 0.99x).
+# Rates and cores are the median cycle's, with the spread of the cycles;
+# CPU per 1,000 requests (the poller counts requests over the whole
+# window only), peak memory, the pipeline's p99 and overruns are the
+# whole window's. Result lines compare the largest count with the one
+# before it: the poller's CPU per device should not grow (<= 1.5x, "no
+# worse than linear" with room for noise), and at the largest count the
+# poller stays under a quarter of a core and 64 MiB (issue 3), and every
+# reading that entered Redis reached the client (>= 0.99x).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pipeline.bash"
@@ -55,7 +57,7 @@ for n in $LEVELS; do
 	ent=$(col 2 "$D/rates" | med 2) del=$(col 3 "$D/rates" | med 2)
 	cores=$(pipeline_slice "$D" poller cores | med 4)
 	reqs=$(pipeline_counter "$D" requests)
-	per1k=$(awk -v c="$cores" -v s="$secs" -v r="$reqs" 'BEGIN {
+	per1k=$(awk -v c="$(pipeline_proc "$D" poller cores)" -v s="$secs" -v r="$reqs" 'BEGIN {
 		if (r >= 1000) printf "%.1f", c * s * 1000 / r * 1000; else print "-" }')
 	bench_table "$TITLE" "$n" "$ent" "$del" "$cores" \
 		"$(pipeline_slice "$D" poller cores | bench_spread)" "$per1k" \
