@@ -615,10 +615,15 @@ iql_num(const struct iql_cell *c, double *v)
 	return true;
 }
 
+/*
+ * InfluxDB's times are int64_t nanoseconds (1677 to 2262): in the
+ * microseconds the queries ask for (epoch=u), under 9.2e15 either way, so
+ * that every time taken here is one util_time_put() can write (us * 1000).
+ */
 bool
 iql_time_us(const struct iql_cell *c, int64_t *us)
 {
-	if (c == NULL || c->type != IQL_NUM || !(fabs(c->num) < 9.2e18))
+	if (c == NULL || c->type != IQL_NUM || !(fabs(c->num) < 9.2e15))
 		return false;
 	*us = (int64_t)c->num;
 	return true;

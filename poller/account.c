@@ -57,6 +57,8 @@ read_password_file(const char *path, char *err, size_t errlen)
 		char *copy = strdup(line);
 
 		explicit_bzero(line, sizeof(line));
+		if (copy == NULL)
+			snprintf(err, errlen, "%s: out of memory", path);
 		return copy;
 	}
 }

@@ -174,6 +174,29 @@ test_numbers_exact(void)
 	}
 }
 
+/* A time is one InfluxDB could store: int64_t nanoseconds, as µs. */
+static void
+test_time_range(void)
+{
+	struct iql_cell c = { .type = IQL_NUM };
+	int64_t us = 7;
+
+	c.num = 1781526896123456;
+	CHECK(iql_time_us(&c, &us));
+	CHECK(us == INT64_C(1781526896123456));
+	c.num = -9.1e15;
+	CHECK(iql_time_us(&c, &us));
+	CHECK(us == INT64_C(-9100000000000000));
+	c.num = 9223372036854776.0;	/* past 2262: us * 1000 would overflow */
+	CHECK(!iql_time_us(&c, &us));
+	c.num = -1e18;
+	CHECK(!iql_time_us(&c, &us));
+	c.type = IQL_STR;
+	c.num = 0;
+	CHECK(!iql_time_us(&c, &us));
+	CHECK(!iql_time_us(NULL, &us));
+}
+
 static void
 test_not_answers(void)
 {
@@ -210,6 +233,7 @@ main(void)
 	UNIT_RUN(test_statements_and_errors);
 	UNIT_RUN(test_strings_and_numbers);
 	UNIT_RUN(test_numbers_exact);
+	UNIT_RUN(test_time_range);
 	UNIT_RUN(test_not_answers);
 	return unit_done();
 }

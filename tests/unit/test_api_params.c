@@ -224,6 +224,16 @@ test_formatters(void)
 		util_time_format(us[i] * 1000, want, sizeof(want));
 		CHECK_STR(b.data, want);
 	}
+	/* The microseconds written as such (and as milliseconds when whole). */
+	buf_reset(&b);
+	point_put_time(&b, 1781526896123456);
+	CHECK_STR(b.data, "2026-06-15T12:34:56.123456Z");
+	buf_reset(&b);
+	point_put_time(&b, -1);
+	CHECK_STR(b.data, "1969-12-31T23:59:59.999999Z");
+	buf_reset(&b);
+	point_put_time(&b, 4107542399999000);
+	CHECK_STR(b.data, "2100-02-28T23:59:59.999Z");
 	for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
 		double back;
 
