@@ -57,11 +57,16 @@ done
 [ "${#runs[@]}" -gt 0 ] || bench_skip "no run completed; see the daemons' logs"
 N=${#runs[@]}
 
+# Every run's samples ("t_s process rss_mib", from the window's start)
+# are kept beside the log; the first run's, with its series, is plotted.
 mkdir -p "$BENCH_OUT"
+for d in "${runs[@]}"; do
+	awk -v t0="$(cut -d' ' -f1 "$d/window")" '{ printf "%.1f %s %.2f\n", ($1 - t0) / 1000, $2, $3 / 1024 }' \
+		"$d/samples" >"$BENCH_OUT/${d##*/}.samples"
+done
 D=${runs[0]}
 cp "$D/series" "$BENCH_OUT/e2e.series"
-awk -v t0="$(cut -d' ' -f1 "$D/window")" '{ printf "%.1f %s %.2f\n", ($1 - t0) / 1000, $2, $3 / 1024 }' \
-	"$D/samples" >"$BENCH_OUT/e2e.samples"
+cp "$BENCH_OUT/${D##*/}.samples" "$BENCH_OUT/e2e.samples"
 
 # each CMD...: CMD's output for every run, one line each (CMD gets the
 # run's folder as its last argument).
