@@ -140,22 +140,23 @@ done
 # holds the warming up (caches, the largest burst so far), shown beside
 # for what it is. The run where the daemon grew most is the one judged.
 for p in poller ingest stream twsim; do
-	worst=$(for d in "${runs[@]}"; do
+	# One line a run, "last mid first" (KiB), read once for both figures.
+	mem=$(for d in "${runs[@]}"; do
 		echo "$(proc $p last "$d") $(proc $p mid "$d") $(proc $p first "$d")"
-	done | awk '$1 != "-" && $2 > 0 { r = $1 / $2; if (!n++ || r > wr) { wr = r; w = $0 } }
-		END { if (n) print w }')
+	done)
+	worst=$(awk '$1 != "-" && $2 > 0 { r = $1 / $2; if (!n++ || r > wr) { wr = r; w = $0 } }
+		END { if (n) print w }' <<<"$mem")
 	[ -n "$worst" ] || continue
 	read -r last mid first <<<"$worst"
-	ratios=$(for d in "${runs[@]}"; do
-		awk -v a="$(proc $p last "$d")" -v b="$(proc $p mid "$d")" \
-			'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }'
-	done | paste -sd' ')
+	ratios=$(awk '{ if ($1 != "-" && $2 > 0) printf "%.2f\n", $1 / $2; else print "-" }' \
+		<<<"$mem" | paste -sd' ')
+	ends=$(awk '$1 != "-" { printf "%.1f\n", $1 / 1024 }' <<<"$mem" | bench_spread)
 	# The simulator is no grilld daemon: it keeps every reading it
 	# recorded (the fault suite's oracle), so it grows by design.
 	target="<=1.10x" why=""
 	[ $p = twsim ] && target=- why="; it keeps every reading it recorded: grows by design"
 	bench_result "e2e.${p}_rss_end_vs_mid" "$(bench_mib "$last")" "$(bench_mib "$mid")" MiB \
-		"$target" lower "$(each proc $p last | numbers | awk '{ printf "%.1f\n", $1 / 1024 }' | bench_spread)" \
+		"$target" lower "$ends" \
 		"grilld-$p's RSS at the end of a run vs half-way, in the run where it grew most (at its start $(bench_mib "$first") MiB); end/half-way of each run: $ratios$why"
 done
 
