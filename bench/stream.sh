@@ -58,6 +58,9 @@ export GRILLD_STREAM_LISTEN=127.0.0.1:$SPORT GRILLD_NNG_EVENTS_URL=$NNG \
 	GRILLD_LOG_LEVEL=warn GRILLD_STREAM_PAGE_DIR=$GRILLD_TOP/stream/www \
 	GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:$(freeport) \
 	GRILLD_STREAM_THREADS=${THREADS:-$(nproc)}
+# The fan-out against Nchan's, fed over nng by one publisher as Nchan is
+# fed by one; bench/feed.sh measures the Redis feed of several ingesters.
+export GRILLD_STREAM_FEED=nng
 
 mkdir -p "$T/nginx"
 cat >"$T/nginx/nginx.conf" <<CONF

@@ -256,6 +256,10 @@ const struct conf_opt grilld_options[] = {
 	OPT("api.tls_key", CONF_STR, NULL, 0, 0, NULL, CONF_API,
 	    api.tls_key, "PEM private key of api.tls_cert (mode 600)."),
 
+	OPT("stream.feed", CONF_STR, "redis", 0, 0, "redis|nng", CONF_STREAM,
+	    stream.feed, "Where live events come from: redis (the events "
+	    "stream: every event of every ingest replica, in one order) or "
+	    "nng (nng.events_url: one ingester's, a hop shorter)."),
 	OPT("stream.listen", CONF_STR, "127.0.0.1:8081", 0, 0, NULL,
 	    CONF_STREAM, stream.listen,
 	    "SSE, WebSocket and the live page (and /metrics, /health)."),

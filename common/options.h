@@ -118,6 +118,7 @@ struct grilld_conf {
 		char	*tls_key;
 	} api;
 	struct {
+		char	*feed;
 		char	*listen;
 		int64_t	 heartbeat;
 		int64_t	 retry;

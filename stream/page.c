@@ -99,10 +99,15 @@ page_ready(struct stream *st, struct buf *why)
 {
 	bool redis = replay_redis_ok(st->replay), nng = st->nloops > 0;
 
-	/* Subscribed: every loop's socket is connected to the ingester. */
+	/* Subscribed: every loop's socket is connected to the feed, and
+	 * the feed reads the events stream (or, with stream.feed nng, the
+	 * loops are connected to the ingester). */
 	for (int i = 0; i < st->nloops; i++)
 		nng = nng && loop_subscribed(st->loops[i]);
-	buf_printf(why, "\"nng\":\"%s\",\"redis\":\"%s\",\"clients\":%zu",
+	if (st->feed != NULL)
+		nng = nng && feed_ok(st->feed);
+	buf_printf(why, "\"feed\":\"%s\",\"nng\":\"%s\",\"redis\":\"%s\","
+	    "\"clients\":%zu", st->feed != NULL ? "redis" : "nng",
 	    nng ? "subscribed" : "not connected", redis ? "up" : "down",
 	    stream_count(st));
 	return nng && redis && !daemon_stopping();

@@ -41,6 +41,13 @@ main(int argc, char *argv[])
 		st.nloops = STREAM_LOOPS_MAX;
 	if ((st.lfd = loop_listen(d.cf.stream.listen, err, sizeof(err))) == -1)
 		fatalx("%s", err);
+	if (strcmp(d.cf.stream.feed, "redis") == 0) {
+		if ((st.feed = feed_start(&st, st.feed_url, sizeof(st.feed_url),
+		    err, sizeof(err))) == NULL)
+			fatalx("feed: %s", err);
+	} else
+		util_strlcpy(st.feed_url, d.cf.nng.events_url,
+		    sizeof(st.feed_url));
 	nloops = st.nloops;
 	st.nloops = 0;		/* loop_new() counts them */
 	for (int i = 0; i < nloops; i++, st.nloops++)
@@ -57,7 +64,8 @@ main(int argc, char *argv[])
 	    sizeof(err))) == NULL)
 		fatalx("status: %s", err);
 	log_info("listening on http://%s (%d event loops), events from %s",
-	    d.cf.stream.listen, st.nloops, d.cf.nng.events_url);
+	    d.cf.stream.listen, st.nloops, st.feed != NULL ? "the Redis events "
+	    "stream" : d.cf.nng.events_url);
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		/* Time-outs, heartbeat and sizes apply at once; the
@@ -73,6 +81,7 @@ main(int argc, char *argv[])
 	replay_stop(st.replay);
 	for (int i = 0; i < st.nloops; i++)
 		loop_free(st.loops[i]);
+	feed_stop(st.feed);
 	close(st.lfd);
 	limits_free(st.limits);
 	daemon_teardown(&d);

@@ -364,6 +364,14 @@ void		 hub_detach(struct hub *, struct client *);
 void		 hub_publish(struct hub *, struct sev *);
 int		 filter_dup(struct filter *, const struct filter *);
 
+/* --- feed.c: live events from the Redis events stream ----------------- */
+
+struct feed;
+/* Listens on an inproc URL (written to url) for the loops to dial. */
+struct feed	*feed_start(struct stream *, char *, size_t, char *, size_t);
+void		 feed_stop(struct feed *);
+bool		 feed_ok(struct feed *);	/* the last XREAD worked */
+
 /* --- sub.c: live events from the ingester ----------------------------- */
 
 struct sub;
@@ -447,6 +455,8 @@ struct stream {
 	struct replay	*replay;
 	struct limits	*limits;
 	char		 prefix[128];	/* redis.prefix */
+	struct feed	*feed;		/* NULL: stream.feed nng */
+	char		 feed_url[256];	/* what the loops' SUB sockets dial */
 	_Atomic bool	 stopping;
 };
 

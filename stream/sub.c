@@ -1,7 +1,8 @@
 /*
  * sub: the live feed. Each event loop has its own nng SUB socket dialled
- * to nng.events_url (the ingester publishes there; its pub socket hands
- * every message to each of them), subscribed to MSG_READING, MSG_DEVICE
+ * to the feed (feed.c, reading the Redis events stream) or, with
+ * stream.feed nng, to nng.events_url (the ingester publishes there); the
+ * pub socket hands every message to each of them, subscribed to MSG_READING, MSG_DEVICE
  * and MSG_ALERT of this build's message version. The loop polls the
  * socket's NNG_OPT_RECVFD with its other descriptors and, when it is
  * readable, takes every waiting message without blocking (sub_drain):
@@ -73,9 +74,9 @@ sub_start(struct stream *st, struct hub *hub, bool counts, char *err,
 	for (size_t i = 0; i < ARRAY_LEN(types); i++)
 		if (nngx_sub_subscribe(s->sock, types[i], err, errlen) == -1)
 			goto fail;
-	if ((rv = nng_dial(s->sock, st->cf->nng.events_url, NULL,
+	if ((rv = nng_dial(s->sock, st->feed_url, NULL,
 	    NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, errlen, "dial %s: %s", st->cf->nng.events_url,
+		snprintf(err, errlen, "dial %s: %s", st->feed_url,
 		    nng_strerror(rv));
 		goto fail;
 	}

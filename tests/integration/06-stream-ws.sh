@@ -19,7 +19,9 @@ ev_sync
 # --- current readings, then live ------------------------------------------
 node_run ws-client.mjs "$WS/devW" '[{"wait":"current"},{"wait":"reading"},{"close":1000}]' >"$T/w1.out" &
 npid=$!
-sleep 0.5
+# Live events only once the current readings arrived: the snapshot reads
+# `latest` when the client connects, which a loaded machine delays.
+wait_for "the current readings" 10 grep -q '"type":"current"' "$T/w1.out"
 ev "r devV p1 61"
 ev "r devW p1 181"
 ev_sync

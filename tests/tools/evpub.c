@@ -18,7 +18,8 @@
  *	    repl		publish again
  *	    trim N		XTRIM events MAXLEN N
  *	    raw TYPE TEXT	publish TEXT as the body of a TYPE message,
- *				as is (bad input from an internal peer)
+ *				as is, and append it to `events` as the
+ *				entry's j (bad input from an internal peer)
  *	    sync		writes "sync" to FILE
  *	    sleep MS
  *
@@ -253,6 +254,15 @@ command(struct pub *p, char *line)
 			buf_putc(&m, (char)((strlen(text) >> (8 * i)) & 0xff));
 		buf_puts(&m, text);
 		nngx_pub_send(p->sock, m.data, m.len, NULL, 0);
+		/* And as an entry of the events stream, for a stream that
+		 * reads its events there (stream.feed redis). */
+		if (p->db != NULL) {
+			redisReply *rep = rds_command(p->db, "XADD %s * t %s "
+			    "d raw j %s", p->k_events, a, text);
+
+			if (rep)
+				freeReplyObject(rep);
+		}
 		buf_free(&m);
 	} else if (strncmp(line, "sync", 4) == 0) {
 		if (p->out != NULL)
