@@ -143,6 +143,7 @@ struct route {
 	route_fn		 put;
 	route_fn		 del;
 	const char		*params;	/* "probe_id,unit" for GET */
+	bool			 seed;		/* one of the seed's routes */
 };
 
 /* router.c */
@@ -164,7 +165,7 @@ void	 latest_cache_put(struct latest_cache *, const char *, const char *,
 	    size_t, uint64_t);
 
 /* params.c */
-int	 api_params_parse(struct params *, const char *, char *, size_t);
+int	 api_params_parse(struct params *, const char *, bool, char *, size_t);
 const char *api_param(const struct req *, const char *);
 int	 api_params_check(struct req *, const char *);
 int	 api_param_time(struct req *, const char *, int64_t, int64_t *);
@@ -203,9 +204,12 @@ int	 api_error_details(struct req *, int, const char *, cJSON *,
 int	 api_error_param(struct req *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	 api_error_dep(struct req *);
+int	 api_error_validation(struct req *, cJSON *, const char *);
+cJSON	*api_validation_item(cJSON *, const char *, const char *, int,
+	    const char *);
 void	 api_dep_fail(struct req *, int, const char *, int64_t, const char *,
 	    ...) __attribute__((format(printf, 5, 6)));
-void	 api_error_body(struct buf *, const char *, const char *,
+void	 api_error_body(struct buf *, int, const char *, const char *,
 	    const cJSON *);
 int	 api_http_error(struct mg_connection *, int, const char *);
 void	 api_http_timeouts(const struct grilld_conf *);
@@ -371,9 +375,10 @@ struct hquery {
 	enum agg	 agg;
 	char		 unit;			/* of the answer */
 	struct plan	 plan;
-	struct cursor	 after;
+	struct cursor	 after;		/* with desc: points before it */
 	int64_t		 offset;
 	int64_t		 limit;
+	bool		 desc;			/* newest first, as the seed */
 };
 
 struct pointvec {

@@ -5,20 +5,21 @@
  * "device_id/probe_id"): one HGET on this worker's open Redis
  * connection, or none while the in-memory copy Redis keeps current
  * holds it (latest_cache.c), so the answer costs a fraction of a
- * millisecond. The
- * seed's answer
+ * millisecond. The seed's answer
  *
  *	{"status": "success", "data": {device_id, probe_id, temperature,
- *	 unit, timestamp, battery_level, signal_strength, ..., source,
- *	 stale, age_s}}
+ *	 unit, timestamp, battery_level, signal_strength, ..., name,
+ *	 stale, age_s}, "source": "cache"}
  *
- * where source says where the answer came from ("cache", or "influxdb"
- * when the cache missed or Redis is down; the reading's own origin,
- * "thermoworks" or "api", is in origin), stale is true past
- * api.stale_after, and age_s is the reading's age in seconds.
+ * where source, at the top as in the seed, says where the answer came
+ * from ("cache", or "influxdb" when the cache missed or Redis is down;
+ * the reading's own origin, "thermoworks" or "api", is in data.origin),
+ * stale is true past api.stale_after, age_s is the reading's age in
+ * seconds and name the probe's label.
  *
  * Without probe_id: the device's most recent reading, and every probe's
- * in "probes".
+ * in "probes", a map keyed by probe id: the shape the seed's Home
+ * Assistant component reads (it iterates probes.items()).
  *
  * 404 when neither the cache nor InfluxDB's raw points know the device
  * (or the probe); 503 when both are down.
@@ -223,8 +224,8 @@ from_influx(struct req *r, const char *device, const char *probe,
 
 /* One reading with the fields current adds. */
 static void
-current_json(struct buf *b, struct reading *rd, char unit, const char *src,
-    int64_t now, int64_t stale_ms)
+current_json(struct buf *b, struct reading *rd, char unit, int64_t now,
+    int64_t stale_ms)
 {
 	char origin[READING_SOURCE_LEN];
 	double age = (double)(now - rd->ts_ns) / 1e9;
@@ -235,7 +236,12 @@ current_json(struct buf *b, struct reading *rd, char unit, const char *src,
 	if (reading_write_json(b, rd, unit) == -1 || b->len == mark)
 		return;
 	b->len--;		/* reopen the object */
-	buf_printf(b, ",\"source\":\"%s\",\"stale\":%s,\"age_s\":%.3f", src,
+	if (rd->label[0] != '\0') {
+		buf_puts(b, ",\"name\":\"");
+		buf_json_escape(b, rd->label);
+		buf_putc(b, '"');
+	}
+	buf_printf(b, ",\"stale\":%s,\"age_s\":%.3f",
 	    age * 1000 > (double)stale_ms ? "true" : "false", age);
 	if (origin[0] != '\0') {
 		buf_puts(b, ",\"origin\":\"");
@@ -296,22 +302,25 @@ api_route_current(struct req *r)
 
 		/* The newest, with every probe's reading inside it. */
 		reading_copy(&first, &l.r[newest]);
-		current_json(&b, &first, unit, src, now,
+		current_json(&b, &first, unit, now,
 		    r->api->cf->api.stale_after);
 		reading_clear(&first);
 		b.len--;
-		buf_puts(&b, ",\"probes\":[");
+		buf_puts(&b, ",\"probes\":{");
 		for (size_t i = 0; i < l.n; i++) {
 			if (i > 0)
 				buf_putc(&b, ',');
-			current_json(&b, &l.r[i], unit, src, now,
+			buf_putc(&b, '"');
+			buf_json_escape(&b, l.r[i].probe_id);
+			buf_puts(&b, "\":");
+			current_json(&b, &l.r[i], unit, now,
 			    r->api->cf->api.stale_after);
 		}
-		buf_puts(&b, "]}");
+		buf_puts(&b, "}}");
 	} else
-		current_json(&b, &l.r[0], unit, src, now,
+		current_json(&b, &l.r[0], unit, now,
 		    r->api->cf->api.stale_after);
-	buf_puts(&b, "}\n");
+	buf_printf(&b, ",\"source\":\"%s\"}\n", src);
 	latest_clear(&l);
 	api_reply_json(r, 200, &b);
 	buf_free(&b);
