@@ -47,6 +47,11 @@ check_eq "current without probe_id: the newest, with every probe" "200 1 2" \
 	"$CODE $(jqr '.data.probe_id') $(jqr '.data.probes | length')"
 check_eq "  probes is a map keyed by probe id (the HA component's probes.items())" "object 1 2 225.5" \
 	"$(jqr '.data.probes | type') $(jqr '.data.probes | keys | join(" ")') $(jqr '.data.probes["1"].temperature')"
+ts=$(date -u -d "@$((NOW_S - 20))" +%Y-%m-%dT%H:%M:%SZ)
+redis_cli HSET grilld:latest COOK/1 "{\"device_id\":\"COOK\",\"probe_id\":\"1\",\"temperature\":158.9,\"unit\":\"F\",\"timestamp\":\"$ts\",\"label\":\"Brisket\",\"cook\":{\"rate\":0.012,\"rate_unit\":\"F/min\",\"target\":203.00,\"stall\":true}}" >/dev/null
+req GET "/api/temperature/current/COOK"
+check_eq "current: a followed probe carries the ingester's cook block" "203 true true null Brisket" \
+	"$(jqr .data.cook.target) $(jqr .data.cook.stall) $(jqr .data.probes[\"1\"].cook.stall) $(jqr .data.cook.eta) $(jqr .data.name)"
 req GET "/api/temperature/current/OLD?probe_id=1"
 check_eq "current: a reading older than api.stale_after is stale" "true" "$(jqr '.data.stale')"
 req GET "/api/temperature/current/INFLUXONLY?probe_id=7"
