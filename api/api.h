@@ -251,6 +251,11 @@ int	 api_tls_check(const struct grilld_conf *, char *, size_t);
 int	 api_tls_ports(const char *, char *, size_t);
 int	 api_tls_init(void *, void *);
 
+/* ws_proxy.c */
+void	 api_ws_proxy_register(struct api *);
+int	 api_ws_proxy_sessions(void);
+int	 api_sse_proxy(struct req *);
+
 /* cors.c */
 bool	 api_cors_allowed(const char *, const char *);
 int	 api_cors_preflight(struct req *, unsigned);

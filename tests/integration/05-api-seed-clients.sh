@@ -26,8 +26,6 @@ export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[6]}
 export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[7]}
 export GRILLD_API_LISTEN=127.0.0.1:${p[8]} GRILLD_API_RATE=0
 export GRILLD_STREAM_LISTEN=127.0.0.1:${p[9]}
-# The page comes from the API's origin; the stream answers it (CORS).
-export GRILLD_API_CORS_ORIGINS=$API
 export GRILLD_THERMOWORKS_AUTH_URL=http://$TW GRILLD_THERMOWORKS_TOKEN_URL=http://$TW
 export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-cloud-production/databases/(default)"
 export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
@@ -58,11 +56,18 @@ check_eq "health_check.py: status, and each dependency a string" "200 true" \
 	"$CODE $(jqr '[.dependencies[] | type == "string"] | all')"
 
 # --- the web UI in Chromium, with the API's base URL -------------------------
-out=$(node_run ../seed/browser.mjs "$API" "$dev" "$STREAM_URL" 2>&1 | tail -1)
+out=$(node_run ../seed/browser.mjs "$API" "$dev" 2>&1 | tail -1)
 check_eq "web UI: fetch of current" "success cache" "$(jq -r '"\(.fetch.status) \(.fetch.source)"' <<<"$out")"
-check_eq "web UI: history newest first" "5 true" "$(jq -r '"\(.history.count) \(.history.newestFirst)"' <<<"$out")"
+check_eq "web UI: history (limit=5) newest first" "true true" \
+	"$(jq -r '"\(.history.count > 0 and .history.count <= 5) \(.history.newestFirst)"' <<<"$out")"
 check_eq "web UI: EventSource.onmessage fires with a reading (through the API's URL)" "$dev true" \
 	"$(jq -r '"\(.sse.device_id) \(.sse.id)"' <<<"$out")"
-check_eq "web UI: the WebSocket hook gets bare readings, client text ignored" "3 true" \
+check_eq "web UI: the WebSocket hook gets bare readings through the API's URL, client text ignored" "3 true" \
 	"$(jq -r '"\(.ws.messages) \(.ws.bareReadings)"' <<<"$out")"
+
+# --- grilld's own protocols, chosen by the client, on the same URL ---------
+out=$(curl -s -N -m 15 "$API/api/temperature/stream/$dev?protocol=grilld&since=0" | head -c 4000 || true)
+check_match "SSE through the API: grilld's named events with ?protocol=grilld" "event: reading" "$out"
+out=$(node_run ws-client.mjs "ws://${API#http://}/api/temperature/ws/$dev?snapshot=0" '[{"send":{"type":"ping"}},{"wait":"pong"},{"close":1000}]' 2>&1)
+check_match "WebSocket through the API: the grilld.v1 subprotocol speaks grilld's protocol" '"type":"pong"' "$out"
 done_testing
