@@ -255,6 +255,7 @@ int	 api_tls_init(void *, void *);
 void	 api_ws_proxy_register(struct api *);
 int	 api_ws_proxy_sessions(void);
 int	 api_sse_proxy(struct req *);
+bool	 api_page_path(const char *);
 
 /* cors.c */
 bool	 api_cors_allowed(const char *, const char *);

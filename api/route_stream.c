@@ -1,5 +1,5 @@
 /*
- * GET /api/temperature/stream/{device_id}, /api/temperature/ws/{device_id}
+ * GET /api/temperature/stream[/{device_id}], /api/temperature/ws/{device_id}
  *
  * The seed served its live feeds on the same port as the rest; grilld
  * serves them from grilld-stream on stream.listen (CONTRACT.md), and
@@ -56,9 +56,12 @@ api_route_stream(struct req *r)
 	buf_init(&loc);
 	buf_init(&body);
 	buf_init(&hdr);
-	buf_printf(&loc, "http://%s:%d/api/temperature/%s/", name, port,
+	buf_printf(&loc, "http://%s:%d/api/temperature/%s", name, port,
 	    strcmp(r->seg[2], "ws") == 0 ? "ws" : "stream");
-	put_segment(&loc, r->arg);
+	if (r->arg != NULL) {
+		buf_putc(&loc, '/');
+		put_segment(&loc, r->arg);
+	}
 	if (r->ri->query_string != NULL && *r->ri->query_string != '\0' &&
 	    strpbrk(r->ri->query_string, "\r\n") == NULL)
 		buf_printf(&loc, "?%s", r->ri->query_string);

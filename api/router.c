@@ -51,6 +51,8 @@ static const struct route routes[] = {
 	  api_route_threshold, NULL, NULL, NULL,
 	  "probe_id,start_time,end_time,threshold_high,threshold_low,unit,"
 	  "limit,offset", true },
+	{ "stream", "/api/temperature/stream", M_GET, AUTH_READ,
+	  api_route_stream, NULL, NULL, NULL, "", true },
 	{ "stream", "/api/temperature/stream/{}", M_GET, AUTH_READ,
 	  api_route_stream, NULL, NULL, NULL, "probe_id", true },
 	{ "ws", "/api/temperature/ws/{}", M_GET, AUTH_READ,
@@ -371,6 +373,10 @@ api_dispatch(struct mg_connection *c, void *arg)
 		    cJSON_CreateString(r.ri->local_uri_raw), "%s", err);
 		goto done;
 	}
+	/* The live page, relayed from grilld-stream (ws_proxy.c). */
+	if (r.route == NULL && strcmp(r.method, "GET") == 0 &&
+	    api_page_path(r.ri->local_uri_raw) && api_sse_proxy(&r) == 0)
+		goto done;
 	if (r.route == NULL) {
 		api_error(&r, 404, "NOT_FOUND", "no route for %s %s; "
 		    "/openapi.json lists them", r.method, r.ri->local_uri_raw);

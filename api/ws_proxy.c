@@ -340,10 +340,21 @@ on_close(const struct mg_connection *c, void *arg)
 	atomic_fetch_sub(&sessions, 1);
 }
 
+/* The live page's files, which the API relays too (the page then
+ * reads /api/devices from the same origin). */
+bool
+api_page_path(const char *path)
+{
+	return strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+	    strcmp(path, "/app.js") == 0 || strcmp(path, "/style.css") == 0 ||
+	    strncmp(path, "/vendor/", 8) == 0;
+}
+
 /*
- * GET /api/temperature/stream/{device_id} relayed: 0 once answered (the
- * stream's answer, whatever it was), -1 when it could not be (no
- * session left, the stream unreachable): the caller redirects.
+ * A GET relayed to grilld-stream (an SSE route, the page): 0 once
+ * answered (the stream's answer, whatever it was), -1 when it could not
+ * be (HEAD, no session left, the stream unreachable): the caller
+ * redirects or answers itself.
  */
 int
 api_sse_proxy(struct req *r)
@@ -364,7 +375,7 @@ api_sse_proxy(struct req *r)
 		return -1;
 	}
 	n = snprintf(req, sizeof(req), "GET %s%s%s HTTP/1.1\r\nHost: grilld\r\n"
-	    "Accept: text/event-stream\r\n%s%s%s%s%s%s%s%s%s\r\n",
+	    "Connection: close\r\n%s%s%s%s%s%s%s%s%s\r\n",
 	    ri->local_uri_raw, ri->query_string ? "?" : "",
 	    ri->query_string ? ri->query_string : "",
 	    lei ? "Last-Event-ID: " : "", lei ? lei : "", lei ? "\r\n" : "",
