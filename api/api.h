@@ -415,6 +415,7 @@ int	 api_device_known(struct req *, const char *);
 /* route_*.c, openapi.c */
 int	 api_route_current(struct req *);
 int	 api_route_history(struct req *);
+int	 api_route_device_health(struct req *);
 int	 api_route_stats(struct req *);
 int	 api_route_export(struct req *);
 int	 api_route_batch(struct req *);

@@ -63,6 +63,8 @@ static const struct route routes[] = {
 	  api_route_health, NULL, NULL, NULL, "", true },
 	{ "devices", "/api/devices", M_GET, AUTH_READ,
 	  api_route_devices, NULL, NULL, NULL, "unit", false },
+	{ "device_health", "/api/devices/{}/health", M_GET, AUTH_READ,
+	  api_route_device_health, NULL, NULL, NULL, "", true },
 	{ "device", "/api/devices/{}", M_GET, AUTH_READ,
 	  api_route_device, NULL, NULL, NULL, "unit", false },
 	{ "alerts", "/api/alerts", M_GET, AUTH_READ,

@@ -45,8 +45,9 @@ wait_for "every probe" 60 bash -c "[ \"\$(curl -s $API/api/temperature/current/$
 
 # --- Home Assistant: setup and update ---------------------------------------
 out=$(python3 "$GRILLD_TOP/tests/integration/seed/ha_component.py" "$API" "$dev" 2>&1)
-check_eq "HA: setup creates the device sensor and one per probe" 5 "$(grep -c '^sensor ' <<<"$out")"
-check_match "HA: probe sensors are named from the probe labels" "sensor Device $dev Brisket [0-9.]+" "$out"
+check_eq "HA: setup creates the device sensor, one per probe, battery and signal" 7 "$(grep -c '^sensor ' <<<"$out")"
+check_match "HA: sensors are named from the device's name and the probe labels" "sensor Backyard Signals Brisket [0-9.]+" "$out"
+check_match "HA: battery from the device health" "sensor Backyard Signals Battery [0-9]+" "$out"
 check_eq "HA: every value has the device's precision (no float noise)" 0 \
 	"$(grep -cE '\.[0-9]{3,}$' <<<"$out")"
 
