@@ -112,7 +112,7 @@ ws=$!
 dev=S2A4C6E8
 cached() {
 	req GET "/api/temperature/current/$dev?probe_id=1"
-	[ "$CODE" = 200 ] && [ "$(jqr .data.source)" = cache ]
+	[ "$CODE" = 200 ] && [ "$(jqr .source)" = cache ]
 }
 check "current: what the ingester cached" wait_for current 60 cached
 req GET "/api/temperature/current/$dev?unit=C"
