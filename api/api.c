@@ -104,6 +104,9 @@ http_start(struct api *a)
 		"decode_url", "no", "tcp_nodelay", "1",
 		"max_request_size", "16384",
 		"connection_queue", "64", "listen_backlog", "1024",
+		/* ws_proxy.c: silent clients are pinged, not dropped. */
+		"websocket_timeout_ms", "30000",
+		"enable_websocket_ping_pong", "yes",
 		/* CORS is cors.c's: civetweb must not answer preflights. */
 		"access_control_allow_origin", "", NULL };
 	struct mg_callbacks cb;
@@ -142,6 +145,8 @@ http_start(struct api *a)
 		    err[0] ? err : "cannot start");
 	admin_register(ctx, api_ready, a);
 	mg_set_request_handler(ctx, "/", api_dispatch, a);
+	a->ctx = ctx;
+	api_ws_proxy_register(a);
 	return ctx;
 }
 

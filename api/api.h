@@ -144,6 +144,7 @@ struct route {
 	route_fn		 put;
 	route_fn		 del;
 	const char		*params;	/* "probe_id,unit" for GET */
+	bool			 seed;		/* one of the seed's routes */
 };
 
 /* router.c */
@@ -166,7 +167,7 @@ void	 latest_cache_put(struct latest_cache *, const char *, const char *,
 	    size_t, uint64_t);
 
 /* params.c */
-int	 api_params_parse(struct params *, const char *, char *, size_t);
+int	 api_params_parse(struct params *, const char *, bool, char *, size_t);
 const char *api_param(const struct req *, const char *);
 int	 api_params_check(struct req *, const char *);
 int	 api_param_time(struct req *, const char *, int64_t, int64_t *);
@@ -205,9 +206,12 @@ int	 api_error_details(struct req *, int, const char *, cJSON *,
 int	 api_error_param(struct req *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	 api_error_dep(struct req *);
+int	 api_error_validation(struct req *, cJSON *, const char *);
+cJSON	*api_validation_item(cJSON *, const char *, const char *, int,
+	    const char *);
 void	 api_dep_fail(struct req *, int, const char *, int64_t, const char *,
 	    ...) __attribute__((format(printf, 5, 6)));
-void	 api_error_body(struct buf *, const char *, const char *,
+void	 api_error_body(struct buf *, int, const char *, const char *,
 	    const cJSON *);
 int	 api_http_error(struct mg_connection *, int, const char *);
 void	 api_http_timeouts(const struct grilld_conf *);
@@ -248,6 +252,12 @@ bool	 api_tls_on(const struct grilld_conf *);
 int	 api_tls_check(const struct grilld_conf *, char *, size_t);
 int	 api_tls_ports(const char *, char *, size_t);
 int	 api_tls_init(void *, void *);
+
+/* ws_proxy.c */
+void	 api_ws_proxy_register(struct api *);
+int	 api_ws_proxy_sessions(void);
+int	 api_sse_proxy(struct req *);
+bool	 api_page_path(const char *);
 
 /* cors.c */
 bool	 api_cors_allowed(const char *, const char *);
@@ -373,9 +383,10 @@ struct hquery {
 	enum agg	 agg;
 	char		 unit;			/* of the answer */
 	struct plan	 plan;
-	struct cursor	 after;
+	struct cursor	 after;		/* with desc: points before it */
 	int64_t		 offset;
 	int64_t		 limit;
+	bool		 desc;			/* newest first, as the seed */
 };
 
 struct pointvec {
@@ -406,6 +417,7 @@ int	 api_device_known(struct req *, const char *);
 /* route_*.c, openapi.c */
 int	 api_route_current(struct req *);
 int	 api_route_history(struct req *);
+int	 api_route_device_health(struct req *);
 int	 api_route_stats(struct req *);
 int	 api_route_export(struct req *);
 int	 api_route_batch(struct req *);

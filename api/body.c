@@ -8,6 +8,11 @@
  *	    C strings would silently cut at), nests deeper than
  *	    JSON_DEPTH_MAX (checked before parsing, so no parser recursion
  *	    depends on input), or is not JSON.
+ *
+ * On the seed's routes (route->seed) the body is read as JSON whatever
+ * its Content-Type, as FastAPI does when the header is missing and the
+ * seed's scripts rely on (requests' data=, curl -d), and a body that is
+ * not JSON is FastAPI's 422 {"detail": [...]}.
  */
 #include <civetweb.h>
 #include <string.h>
@@ -80,13 +85,14 @@ api_read_json(struct req *r, bool required)
 {
 	const char *ct = mg_get_header(r->conn, "Content-Type");
 	const char *end = NULL;
+	bool seed = r->route != NULL && r->route->seed;
 	struct buf body;
 	cJSON *doc = NULL;
 
 	if (!required && r->ri->content_length <= 0 &&
 	    mg_get_header(r->conn, "Transfer-Encoding") == NULL)
 		return cJSON_CreateObject();
-	if (!json_type(ct)) {
+	if (!seed && !json_type(ct)) {
 		api_error(r, 415, "UNSUPPORTED_MEDIA_TYPE", "the body must be "
 		    "application/json, not %.64s", ct ? ct : "(none)");
 		return NULL;
@@ -112,7 +118,11 @@ api_read_json(struct req *r, bool required)
 		api_error(r, 400, "INVALID_JSON", "the body nests deeper than "
 		    "%d levels", JSON_DEPTH_MAX);
 	else if ((doc = cJSON_ParseWithLengthOpts(body.data, body.len, &end,
-	    0)) == NULL)
+	    0)) == NULL && seed)
+		api_error_validation(r, api_validation_item(cJSON_CreateArray(),
+		    "JSON decode error", "value_error.jsondecode", -1, NULL),
+		    "the body is not valid JSON");
+	else if (doc == NULL)
 		api_error(r, 400, "INVALID_JSON", "the body is not valid JSON "
 		    "(near byte %zu)", (size_t)(end ? end - body.data : 0));
 done:

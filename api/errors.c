@@ -1,8 +1,13 @@
 /*
- * errors: every error the API answers, in the contract's shape
+ * errors: every error the API answers, in the original's shape
  *
- *	{"status": "error", "code": "MACHINE_CODE", "message": "...",
- *	 "details": ... or null}
+ *	{"status": "error", "message": "...", "code": 404,
+ *	 "reason": "MACHINE_CODE", "details": ... or null}
+ *
+ * code is the HTTP status as an integer, as the seed's FastAPI handler
+ * sends it; grilld's machine-readable reason and details are additions.
+ * Request body validation on the seed's routes answers FastAPI's own 422
+ * {"detail": [...]} instead (api_error_validation).
  *
  * with the headers its status calls for: WWW-Authenticate on 401, Allow
  * on 405, Retry-After on 429 and on a 503 that knows when to come back.
@@ -21,15 +26,15 @@
 #include "log.h"
 
 void
-api_error_body(struct buf *b, const char *code, const char *msg,
+api_error_body(struct buf *b, int status, const char *code, const char *msg,
     const cJSON *details)
 {
 	char *d = NULL;
 
-	buf_puts(b, "{\"status\":\"error\",\"code\":\"");
-	buf_json_escape(b, code);
-	buf_puts(b, "\",\"message\":\"");
+	buf_puts(b, "{\"status\":\"error\",\"message\":\"");
 	buf_json_escape(b, msg);
+	buf_printf(b, "\",\"code\":%d,\"reason\":\"", status);
+	buf_json_escape(b, code);
 	buf_puts(b, "\",\"details\":");
 	if (details != NULL && (d = cJSON_PrintUnformatted(details)) != NULL)
 		buf_puts(b, d);
@@ -69,7 +74,7 @@ api_error_details(struct req *r, int status, const char *code,
 	va_end(ap);
 	buf_init(&b);
 	buf_init(&h);
-	api_error_body(&b, code, msg, details);
+	api_error_body(&b, status, code, msg, details);
 	cJSON_Delete(details);
 	switch (status) {
 	case 401:
@@ -106,6 +111,52 @@ api_error(struct req *r, int status, const char *code, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return api_error_details(r, status, code, NULL, "%s", msg);
+}
+
+/*
+ * FastAPI's request validation answer, 422 {"detail": [{loc, msg,
+ * type}, ...]}, which the seed's clients know; status, message and code
+ * are added in grilld's shape. Takes detail.
+ */
+int
+api_error_validation(struct req *r, cJSON *detail, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || detail == NULL) {
+		cJSON_Delete(o);
+		cJSON_Delete(detail);
+		return api_error(r, 500, "INTERNAL", "out of memory");
+	}
+	cJSON_AddItemToObject(o, "detail", detail);
+	cJSON_AddStringToObject(o, "status", "error");
+	cJSON_AddStringToObject(o, "message", msg);
+	cJSON_AddNumberToObject(o, "code", 422);
+	cJSON_AddStringToObject(o, "reason", "VALIDATION_ERROR");
+	api_reply_cjson(r, 422, o);
+	cJSON_Delete(o);
+	return -1;
+}
+
+/* One item of a FastAPI detail list; loc is "body" then the path. */
+cJSON *
+api_validation_item(cJSON *list, const char *msg, const char *type,
+    int index, const char *field)
+{
+	cJSON *it = cJSON_CreateObject(), *loc = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(loc, cJSON_CreateString("body"));
+	if (index >= 0) {
+		cJSON_AddItemToArray(loc, cJSON_CreateString("readings"));
+		cJSON_AddItemToArray(loc, cJSON_CreateNumber(index));
+	}
+	if (field != NULL && *field != '\0')
+		cJSON_AddItemToArray(loc, cJSON_CreateString(field));
+	cJSON_AddItemToObject(it, "loc", loc);
+	cJSON_AddStringToObject(it, "msg", msg);
+	cJSON_AddStringToObject(it, "type", type);
+	cJSON_AddItemToArray(list, it);
+	return list;
 }
 
 /* 400 naming the parameter, its value and what is wrong with it. */
@@ -222,7 +273,7 @@ api_http_error(struct mg_connection *c, int status, const char *errmsg)
 	default: code = status >= 500 ? "INTERNAL" : "BAD_REQUEST"; break;
 	}
 	buf_init(&b);
-	api_error_body(&b, code, errmsg ? errmsg : admin_status_text(status),
+	api_error_body(&b, status, code, errmsg ? errmsg : admin_status_text(status),
 	    NULL);
 	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"

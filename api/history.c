@@ -8,7 +8,9 @@
  * one probe than that) and SLIMIT on the probes. Rows are converted to
  * the answer's unit, sorted by (time, probe), filtered past the cursor,
  * and cut to the page; one more row than the page says whether there is
- * a next one.
+ * a next one. With desc (the seed's history: newest first) InfluxDB is
+ * asked ORDER BY time DESC, so LIMIT and OFFSET count from the newest,
+ * the order is reversed, and a cursor names the points before it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -58,14 +60,34 @@ cmp(const void *a, const void *b)
 	return point_cmp(a, b);
 }
 
+static int
+cmp_desc(const void *a, const void *b)
+{
+	return point_cmp(b, a);
+}
+
 /* Raw points of one probe come in order; series of several do not. */
 static bool
-sorted(const struct pointvec *pv)
+sorted(const struct pointvec *pv, bool desc)
 {
-	for (size_t i = 1; i < pv->n; i++)
-		if (point_cmp(&pv->v[i - 1], &pv->v[i]) > 0)
+	for (size_t i = 1; i < pv->n; i++) {
+		int c = point_cmp(&pv->v[i - 1], &pv->v[i]);
+
+		if (desc ? c < 0 : c > 0)
 			return false;
+	}
 	return true;
+}
+
+/* Whether p is on the page side of the cursor. */
+static bool
+past_cursor(const struct hquery *q, const struct point *p)
+{
+	if (!q->after.set || !q->desc)
+		return point_after(p, &q->after);
+	if (p->t_us != q->after.t_us)
+		return p->t_us < q->after.t_us;
+	return strcmp(p->probe_id, q->after.probe_id) < 0;
 }
 
 struct rows {
@@ -134,20 +156,21 @@ statement(struct buf *b, const struct hquery *q, enum rp rp, enum agg agg,
 {
 	struct plan p = q->plan;
 	int64_t extra = q->after.set ? CURSOR_SLACK : 0;
+	const char *order = q->desc ? " ORDER BY time DESC" : "";
 
 	p.rp = rp;
 	if (plan_select(b, &p, agg) == -1 || plan_where(b, q->device,
 	    q->probe, start, end, agg != AGG_NONE || rp != RP_RAW) == -1)
 		return -1;
 	if (agg == AGG_NONE && rp == RP_RAW)
-		return buf_printf(b, " LIMIT %lld OFFSET %lld",
+		return buf_printf(b, "%s LIMIT %lld OFFSET %lld", order,
 		    (long long)(q->limit + 1 + extra), (long long)q->offset);
 	if (agg == AGG_NONE)
-		return buf_printf(b, " LIMIT %lld", (long long)(q->offset +
-		    q->limit + 1 + extra));
+		return buf_printf(b, "%s LIMIT %lld", order,
+		    (long long)(q->offset + q->limit + 1 + extra));
 	return buf_printf(b, " GROUP BY time(%lldms), \"probe_id\" "
-	    "fill(none) LIMIT %lld SLIMIT %d", (long long)p.interval_ms,
-	    (long long)(q->offset + q->limit + 2), PROBES_MAX);
+	    "fill(none)%s LIMIT %lld SLIMIT %d", (long long)p.interval_ms,
+	    order, (long long)(q->offset + q->limit + 2), PROBES_MAX);
 }
 
 /*
@@ -157,18 +180,21 @@ statement(struct buf *b, const struct hquery *q, enum rp rp, enum agg agg,
 int
 history_query(struct buf *b, const struct hquery *q)
 {
-	int64_t start = q->start_ns, split = q->plan.split_ns;
+	int64_t start = q->start_ns, end = q->end_ns, split = q->plan.split_ns;
 	enum agg tail = q->agg == AGG_NONE ? AGG_MEAN : q->agg;
 
-	if (q->after.set && q->after.t_us * 1000 > start)
+	if (q->after.set && !q->desc && q->after.t_us * 1000 > start)
 		start = q->after.t_us * 1000;
+	/* end is exclusive: keep the cursor's own time for its ties. */
+	if (q->after.set && q->desc && q->after.t_us * 1000 + 1 < end)
+		end = q->after.t_us * 1000 + 1;
 	if (split == 0)
-		return statement(b, q, q->plan.rp, q->agg, start, q->end_ns);
+		return statement(b, q, q->plan.rp, q->agg, start, end);
 	if (start < split && (statement(b, q, q->plan.rp, q->agg, start,
-	    split) == -1 || buf_putc(b, ';') == -1))
+	    split < end ? split : end) == -1 || buf_putc(b, ';') == -1))
 		return -1;
 	return statement(b, q, RP_RAW, tail, start > split ? start : split,
-	    q->end_ns);
+	    end);
 }
 
 /*
@@ -199,13 +225,13 @@ history_fetch(struct req *r, const struct hquery *q, struct pointvec *pv,
 	buf_free(&qb);
 	if (rc == -1)
 		return -1;
-	if (!sorted(pv))
-		qsort(pv->v, pv->n, sizeof(*pv->v), cmp);
+	if (!sorted(pv, q->desc))
+		qsort(pv->v, pv->n, sizeof(*pv->v), q->desc ? cmp_desc : cmp);
 	/* Past the cursor; all but raw points apply the offset here. */
 	skip = q->agg != AGG_NONE || q->plan.rp != RP_RAW ?
 	    (size_t)q->offset : 0;
 	for (i = 0, o = 0; i < pv->n; i++) {
-		if (!point_after(&pv->v[i], &q->after))
+		if (!past_cursor(q, &pv->v[i]))
 			continue;
 		if (skip > 0) {
 			skip--;

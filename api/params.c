@@ -2,9 +2,12 @@
  * params: the query string of a request, decoded strictly, and typed
  * getters that answer 400 naming the parameter and why.
  *
- * Every route lists the parameters it knows; any other is refused
- * (UNKNOWN_PARAMETER), and so is a parameter given twice, so that a typo
- * ("start=") is an error instead of a silently ignored filter. Values
+ * Every route lists the parameters it knows; on grilld's own routes any
+ * other is refused (UNKNOWN_PARAMETER), and so is a parameter given
+ * twice, so that a typo ("start=") is an error instead of a silently
+ * ignored filter. The seed's routes (route->seed) answer as FastAPI
+ * does: unknown parameters (a browser's "?_=" cache-buster) are ignored
+ * and a repeated one takes its last value. Values
  * are percent-decoded ('+' is a space), must be valid UTF-8 without
  * control characters, and are at most API_PARAM_MAX bytes.
  *
@@ -78,10 +81,11 @@ decode(struct params *p, const char *s, size_t len, const char **why)
 }
 
 int
-api_params_parse(struct params *p, const char *qs, char *err,
+api_params_parse(struct params *p, const char *qs, bool lenient, char *err,
     size_t errlen)
 {
 	const char *s = qs, *amp, *eq, *why = NULL;
+	int i;
 
 	p->n = 0;
 	p->used = 0;
@@ -112,12 +116,17 @@ api_params_parse(struct params *p, const char *qs, char *err,
 			snprintf(err, errlen, "%.64s: the value %s", name, why);
 			return -1;
 		}
-		for (int i = 0; i < p->n; i++) {
-			if (strcmp(p->name[i], name) == 0) {
+		for (i = 0; i < p->n; i++)
+			if (strcmp(p->name[i], name) == 0)
+				break;
+		if (i < p->n) {
+			if (!lenient) {
 				snprintf(err, errlen, "%.64s: given more than "
 				    "once", name);
 				return -1;
 			}
+			p->value[i] = value;	/* the last one wins */
+			continue;
 		}
 		p->name[p->n] = name;
 		p->value[p->n] = value;
@@ -165,6 +174,8 @@ param_details(const char *name)
 int
 api_params_check(struct req *r, const char *allowed)
 {
+	if (r->route != NULL && r->route->seed)
+		return 0;
 	for (int i = 0; i < r->params.n; i++) {
 		if (listed(allowed, r->params.name[i]))
 			continue;

@@ -3,16 +3,19 @@
  *
  * GET /api/temperature/alerts/{device_id}
  *	?threshold_high=250&threshold_low=32&probe_id=&start_time=&end_time=
- *	 &unit=F|C&limit=
+ *	 &unit=F|C&limit=&offset=
  * The seed's threshold query: the stored points of a range (default the
  * last 24 h) above threshold_high or below threshold_low (in unit,
- * default F; the defaults are the seed's 250 F and 32 F), newest last:
+ * default F; the defaults are the seed's 250 F and 32 F), newest first
+ * as the seed sorted them:
  *	{timestamp, temperature, device_id, probe_id, alert_type:
  *	 high_temperature | low_temperature, threshold, severity, unit}
- * severity is "critical" when the point is past the threshold by at
- * least a tenth of the threshold (and at least 5 F / 3 C), else
- * "warning". Ranges past the raw retention are read from the rollups'
- * minima and maxima.
+ * severity follows the seed's rule: a high point is "critical" when it
+ * is more than 50 F (27.8 C) above threshold_high, else "warning"; a low
+ * point is always "warning". limit (default 1000) and offset count from
+ * the newest point. A device without data is 200 with an empty list.
+ * Ranges past the raw retention are read from the rollups' minima and
+ * maxima.
  *
  * GET /api/alerts?device_id=&limit=&cursor=
  * The history of the alerts the ingester raised from the rules (the
@@ -45,8 +48,9 @@ static const char *const thr_cols[] = { "time", "value_c", "hi", "lo",
 static void
 thr_out(struct thr *t, int64_t us, const char *probe, double v, bool high)
 {
-	double th = high ? t->high : t->low, excess = fabs(v - th);
-	double crit = fabs(th) / 10.0, floor = t->q->unit == 'C' ? 3.0 : 5.0;
+	double th = high ? t->high : t->low;
+	/* The seed: critical past threshold_high + 50 F; low is a warning. */
+	double crit = t->q->unit == 'C' ? 50.0 * 5.0 / 9.0 : 50.0;
 	char ts[UTIL_TIME_LEN];
 
 	util_time_format(us * 1000, ts, sizeof(ts));
@@ -64,8 +68,8 @@ thr_out(struct thr *t, int64_t us, const char *probe, double v, bool high)
 		buf_puts(t->b, "null");
 	buf_printf(t->b, ",\"alert_type\":\"%s\",\"threshold\":%.17g,"
 	    "\"severity\":\"%s\",\"unit\":\"%c\"}", high ? "high_temperature" :
-	    "low_temperature", th, excess >= (crit > floor ? crit : floor) ?
-	    "critical" : "warning", t->q->unit);
+	    "low_temperature", th, high && v > th + crit ? "critical" :
+	    "warning", t->q->unit);
 }
 
 static int
@@ -104,7 +108,7 @@ api_route_threshold(struct req *r)
 		&t };
 	struct buf qb, b, answer;
 	double hi_c, lo_c;
-	int64_t limit;
+	int64_t limit, offset;
 	int rc;
 
 	if (history_params(r, &q) == -1 ||
@@ -113,7 +117,8 @@ api_route_threshold(struct req *r)
 	    api_param_double(r, "threshold_low", reading_convert(SEED_LOW_F,
 	    'F', q.unit), &t.low) == -1 ||
 	    api_param_int(r, "limit", 1000, 1, r->api->cf->api.max_points,
-	    &limit) == -1)
+	    &limit) == -1 ||
+	    api_param_int(r, "offset", 0, 0, INT64_C(100000000), &offset) == -1)
 		return -1;
 	if (t.low > t.high)
 		return api_error_param(r, "threshold_low", "must not be above "
@@ -133,9 +138,10 @@ api_route_threshold(struct req *r)
 		    plan_field(q.plan.rp, 'x'), plan_field(q.plan.rp, 'n'),
 		    plan_rp_name(q.plan.rp));
 	plan_where(&qb, q.device, q.probe, q.start_ns, q.end_ns, true);
-	buf_printf(&qb, " AND (\"%s\" > %.17g OR \"%s\" < %.17g) LIMIT %lld",
-	    plan_field(q.plan.rp, 'x'), hi_c, plan_field(q.plan.rp, 'n'), lo_c,
-	    (long long)limit);
+	buf_printf(&qb, " AND (\"%s\" > %.17g OR \"%s\" < %.17g) ORDER BY "
+	    "time DESC LIMIT %lld OFFSET %lld", plan_field(q.plan.rp, 'x'),
+	    hi_c, plan_field(q.plan.rp, 'n'), lo_c, (long long)limit,
+	    (long long)offset);
 	buf_init(&b);
 	buf_init(&answer);
 	t.q = &q;
@@ -149,10 +155,6 @@ api_route_threshold(struct req *r)
 	if (rc == -1) {
 		buf_free(&b);
 		return api_error_dep(r);
-	}
-	if (t.n == 0 && history_not_found(r, q.device) == -1) {
-		buf_free(&b);
-		return -1;
 	}
 	buf_printf(&b, "],\"count\":%zu,\"query\":{\"threshold_high\":%.17g,"
 	    "\"threshold_low\":%.17g,\"unit\":\"%c\",\"retention_policy\":"

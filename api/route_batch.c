@@ -9,20 +9,28 @@
  * whole or not at all. The ingester takes them from there: nothing is
  * written to InfluxDB from here.
  *
+ * As the seed's pydantic model did, numeric strings ("204.5") are taken
+ * as numbers, and one invalid reading refuses the whole batch with
+ * FastAPI's 422 {"detail": [{"loc": ["body", "readings", i, field],
+ * "msg": ..., "type": ...}, ...]}: nothing is stored. With ?partial=true
+ * (grilld's) the valid readings are stored and the invalid ones listed.
+ *
  * The answer keeps the seed's status, stored_count and total_count and
  * adds one item per reading, in order:
  *	{"index": 0, "status": "accepted", "id": "<stream id>"}
  *	{"index": 1, "status": "rejected", "errors": [{"field": ...,
  *	 "message": ...}]}
  * status is "success" when every reading was stored, "partial" when
- * some were rejected; when all were rejected the answer is 422.
+ * some were rejected (partial=true only).
  *
- * Refused whole: 415 unless the body is application/json; 413 past
- * api.max_body bytes or api.max_batch readings (the limit in the
- * message); 400 for a body that is not JSON (or nested too deep, or not
- * UTF-8), has no "readings" array, or an empty one.
+ * Refused whole: 413 past api.max_body bytes or api.max_batch readings
+ * (the limit in the message); 422 for a body that is not JSON or has no
+ * "readings" array; 400 for an empty one (the seed's "No readings
+ * provided"), or a body nested too deep, or not UTF-8. The body is read
+ * as JSON whatever its Content-Type, as FastAPI reads one without.
  */
 #include <civetweb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +61,54 @@ item_rejected(cJSON *items, int i, const struct reading_errs *errs)
 	cJSON_AddItemToArray(items, it);
 }
 
+/* The seed's model took numeric strings as numbers (pydantic coerces). */
+static void
+coerce_numbers(cJSON *in)
+{
+	static const char *const keys[] = { "temperature", "battery_level",
+		"signal_strength" };
+	cJSON *v;
+	double d;
+
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(in, keys[i]);
+		if (cJSON_IsString(v) && util_parse_double(v->valuestring,
+		    &d) == 0 && isfinite(d))
+			cJSON_ReplaceItemInObjectCaseSensitive(in, keys[i],
+			    cJSON_CreateNumber(d));
+	}
+}
+
+/* The rejected readings as FastAPI's detail list. */
+static cJSON *
+detail_of(const cJSON *items)
+{
+	cJSON *list = cJSON_CreateArray();
+	const cJSON *it, *e;
+
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(it, "index");
+		const cJSON *errs = cJSON_GetObjectItemCaseSensitive(it,
+		    "errors");
+
+		cJSON_ArrayForEach(e, errs) {
+			const cJSON *f = cJSON_GetObjectItemCaseSensitive(e,
+			    "field"), *m = cJSON_GetObjectItemCaseSensitive(e,
+			    "message");
+
+			api_validation_item(list, cJSON_IsString(m) ?
+			    m->valuestring : "invalid", "value_error",
+			    idx ? idx->valueint : 0, cJSON_IsString(f) &&
+			    strcmp(f->valuestring, "reading") != 0 ?
+			    f->valuestring : NULL);
+		}
+	}
+	return list;
+}
+
 /* Checks one reading; 0 with its JSON in out, or -1 with errs. */
 static int
-check_one(struct req *r, const cJSON *in, struct buf *out,
+check_one(struct req *r, cJSON *in, struct buf *out,
     struct reading_errs *errs)
 {
 	struct reading_limits lim;
@@ -69,6 +122,7 @@ check_one(struct req *r, const cJSON *in, struct buf *out,
 		reading_errs_add(errs, "reading", "must be a JSON object");
 		return -1;
 	}
+	coerce_numbers(in);
 	if (reading_from_json(in, &rd, &lim, errs) == 0 &&
 	    reading_validate(&rd, &lim, errs) == 0) {
 		if (rd.source[0] == '\0')
@@ -219,7 +273,7 @@ api_route_batch(struct req *r)
 	struct reading_errs errs;
 	struct buf json;
 	size_t *off = NULL, nok = 0, total;
-	int i = 0, status;
+	int i = 0, status, partial;
 
 	if (m_accepted == NULL) {
 		struct metric *m = metric_counter(
@@ -230,12 +284,16 @@ api_route_batch(struct req *r)
 		m_rejected = metric_with(m, "rejected");
 	}
 	buf_init(&json);
-	if ((doc = api_read_json(r, true)) == NULL)
+	if (api_param_enum(r, "partial", "false|true", 0, &partial) == -1 ||
+	    (doc = api_read_json(r, true)) == NULL)
 		goto done;
 	list = cJSON_GetObjectItemCaseSensitive(doc, "readings");
 	if (!cJSON_IsArray(list)) {
-		api_error(r, 400, "INVALID_BODY", "the body must be an object "
-		    "with a \"readings\" array");
+		api_error_validation(r, api_validation_item(cJSON_CreateArray(),
+		    "field required: the body must be an object with a "
+		    "\"readings\" array", "value_error.missing", -1,
+		    "readings"), "the body must be an object with a "
+		    "\"readings\" array");
 		goto done;
 	}
 	if ((total = (size_t)cJSON_GetArraySize(list)) == 0) {
@@ -273,22 +331,25 @@ api_route_batch(struct req *r)
 		i++;
 	}
 	metric_add(m_rejected, (double)(total - nok));
+	if (nok < total && (!partial || nok == 0)) {
+		api_error_validation(r, detail_of(items), nok == 0 ? "no "
+		    "reading was valid: nothing was stored" : "a reading was "
+		    "not valid: nothing was stored (?partial=true stores the "
+		    "valid ones)");
+		goto done;
+	}
 	if (nok > 0 && store(r, &json, off, nok, ids) == -1) {
 		api_error_dep(r);
 		goto done;
 	}
 	metric_add(m_accepted, (double)nok);
-	status = nok == 0 ? 422 : 200;
+	status = 200;
 	it = cJSON_CreateObject();
 	cJSON_AddStringToObject(it, "status", nok == total ? "success" :
-	    nok == 0 ? "error" : "partial");
-	if (nok == 0) {
-		cJSON_AddStringToObject(it, "code", "INVALID_READINGS");
-		cJSON_AddStringToObject(it, "message", "no reading was valid");
-	}
+	    "partial");
 	cJSON_AddNumberToObject(it, "stored_count", (double)nok);
 	cJSON_AddNumberToObject(it, "total_count", (double)total);
-	cJSON_AddItemToObject(it, nok == 0 ? "details" : "items", items);
+	cJSON_AddItemToObject(it, "items", items);
 	items = NULL;
 	api_reply_cjson(r, status, it);
 	cJSON_Delete(it);

@@ -5,20 +5,24 @@
  * "device_id/probe_id"): one HGET on this worker's open Redis
  * connection, or none while the in-memory copy Redis keeps current
  * holds it (latest_cache.c), so the answer costs a fraction of a
- * millisecond. The
- * seed's answer
+ * millisecond. The seed's answer
  *
  *	{"status": "success", "data": {device_id, probe_id, temperature,
- *	 unit, timestamp, battery_level, signal_strength, ..., source,
- *	 stale, age_s}}
+ *	 unit, timestamp, battery_level, signal_strength, ..., name,
+ *	 stale, age_s}, "source": "cache"}
  *
- * where source says where the answer came from ("cache", or "influxdb"
- * when the cache missed or Redis is down; the reading's own origin,
- * "thermoworks" or "api", is in origin), stale is true past
- * api.stale_after, and age_s is the reading's age in seconds.
+ * where source, at the top as in the seed, says where the answer came
+ * from ("cache", or "influxdb" when the cache missed or Redis is down;
+ * the reading's own origin, "thermoworks" or "api", is in data.origin),
+ * stale is true past api.stale_after, age_s is the reading's age in
+ * seconds and name the probe's label.
  *
  * Without probe_id: the device's most recent reading, and every probe's
- * in "probes".
+ * in "probes", a map keyed by probe id: the shape the seed's Home
+ * Assistant component reads (it iterates probes.items()). A probe the
+ * ingester follows as a cook (a target or stall rule) carries its "cook"
+ * block (rate, target, eta, stall) as in the stream's events, when the
+ * answer is in the reading's own unit.
  *
  * 404 when neither the cache nor InfluxDB's raw points know the device
  * (or the probe); 503 when both are down.
@@ -34,15 +38,33 @@
 
 struct latest {
 	struct reading	 r[PROBES_MAX];
+	char		*cook[PROBES_MAX];	/* the ingester's "cook", or NULL */
 	size_t		 n;
 };
 
 static void
 latest_clear(struct latest *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		reading_clear(&l->r[i]);
+		cJSON_free(l->cook[i]);
+		l->cook[i] = NULL;
+	}
 	l->n = 0;
+}
+
+/* The "cook" block the ingester adds to a followed probe's reading. */
+static char *
+cook_of(const char *json, size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(json, len), *c;
+	char *s = NULL;
+
+	if (o != NULL && cJSON_IsObject(c = cJSON_GetObjectItemCaseSensitive(o,
+	    "cook")))
+		s = cJSON_PrintUnformatted(c);
+	cJSON_Delete(o);
+	return s;
 }
 
 /* Adds a cached reading; one the ingester wrote is always well formed. */
@@ -57,9 +79,11 @@ latest_add(struct latest *l, const char *json, size_t len)
 	reading_limits_default(&lim);
 	lim.max_future_ns = INT64_MAX / 4;	/* as stored, whatever the clock */
 	reading_errs_init(&errs);
-	if (reading_parse(json, len, &l->r[l->n], &lim, &errs) == 0)
+	if (reading_parse(json, len, &l->r[l->n], &lim, &errs) == 0) {
+		l->cook[l->n] = memmem(json, len, "\"cook\"", 6) != NULL ?
+		    cook_of(json, len) : NULL;
 		l->n++;
-	else
+	} else
 		reading_clear(&l->r[l->n]);
 }
 
@@ -168,6 +192,7 @@ on_row(const struct iql_row *row, void *arg)
 
 	if (f->l->n == PROBES_MAX || !iql_time_us(row->cells[0], &us))
 		return 0;
+	f->l->cook[f->l->n] = NULL;
 	rd = &f->l->r[f->l->n++];
 	reading_init(rd);
 	util_strlcpy(rd->device_id, f->device, sizeof(rd->device_id));
@@ -221,9 +246,9 @@ from_influx(struct req *r, const char *device, const char *probe,
 	return rc;
 }
 
-/* One reading with the fields current adds. */
+/* One reading with the fields current adds, and its cook block. */
 static void
-current_json(struct buf *b, struct reading *rd, char unit, const char *src,
+current_json(struct buf *b, struct reading *rd, const char *cook, char unit,
     int64_t now, int64_t stale_ms)
 {
 	char origin[READING_SOURCE_LEN];
@@ -235,8 +260,16 @@ current_json(struct buf *b, struct reading *rd, char unit, const char *src,
 	if (reading_write_json(b, rd, unit) == -1 || b->len == mark)
 		return;
 	b->len--;		/* reopen the object */
-	buf_printf(b, ",\"source\":\"%s\",\"stale\":%s,\"age_s\":%.3f", src,
+	if (rd->label[0] != '\0') {
+		buf_puts(b, ",\"name\":\"");
+		buf_json_escape(b, rd->label);
+		buf_putc(b, '"');
+	}
+	buf_printf(b, ",\"stale\":%s,\"age_s\":%.3f",
 	    age * 1000 > (double)stale_ms ? "true" : "false", age);
+	/* As the ingester computed it, in the reading's own unit. */
+	if (cook != NULL && (unit == 0 || unit == rd->unit))
+		buf_printf(b, ",\"cook\":%s", cook);
 	if (origin[0] != '\0') {
 		buf_puts(b, ",\"origin\":\"");
 		buf_json_escape(b, origin);
@@ -245,11 +278,23 @@ current_json(struct buf *b, struct reading *rd, char unit, const char *src,
 	buf_putc(b, '}');
 }
 
-static int
-by_probe(const void *a, const void *b)
+/* By probe id, each reading with its cook block (at most PROBES_MAX). */
+static void
+sort_by_probe(struct latest *l)
 {
-	return strcmp(((const struct reading *)a)->probe_id,
-	    ((const struct reading *)b)->probe_id);
+	struct reading t;
+	char *c;
+
+	for (size_t i = 1; i < l->n; i++)
+		for (size_t j = i; j > 0 && strcmp(l->r[j - 1].probe_id,
+		    l->r[j].probe_id) > 0; j--) {
+			t = l->r[j];
+			l->r[j] = l->r[j - 1];
+			l->r[j - 1] = t;
+			c = l->cook[j];
+			l->cook[j] = l->cook[j - 1];
+			l->cook[j - 1] = c;
+		}
 }
 
 int
@@ -282,7 +327,7 @@ api_route_current(struct req *r)
 		    cJSON_CreateString(r->arg), "no reading of device %s is "
 		    "known", r->arg);
 	}
-	qsort(l.r, l.n, sizeof(l.r[0]), by_probe);
+	sort_by_probe(&l);
 	for (size_t i = 1; i < l.n; i++)
 		if (l.r[i].ts_ns > l.r[newest].ts_ns ||
 		    (l.r[i].ts_ns == l.r[newest].ts_ns &&
@@ -296,22 +341,25 @@ api_route_current(struct req *r)
 
 		/* The newest, with every probe's reading inside it. */
 		reading_copy(&first, &l.r[newest]);
-		current_json(&b, &first, unit, src, now,
+		current_json(&b, &first, l.cook[newest], unit, now,
 		    r->api->cf->api.stale_after);
 		reading_clear(&first);
 		b.len--;
-		buf_puts(&b, ",\"probes\":[");
+		buf_puts(&b, ",\"probes\":{");
 		for (size_t i = 0; i < l.n; i++) {
 			if (i > 0)
 				buf_putc(&b, ',');
-			current_json(&b, &l.r[i], unit, src, now,
+			buf_putc(&b, '"');
+			buf_json_escape(&b, l.r[i].probe_id);
+			buf_puts(&b, "\":");
+			current_json(&b, &l.r[i], l.cook[i], unit, now,
 			    r->api->cf->api.stale_after);
 		}
-		buf_puts(&b, "]}");
+		buf_puts(&b, "}}");
 	} else
-		current_json(&b, &l.r[0], unit, src, now,
+		current_json(&b, &l.r[0], l.cook[0], unit, now,
 		    r->api->cf->api.stale_after);
-	buf_puts(&b, "}\n");
+	buf_printf(&b, ",\"source\":\"%s\"}\n", src);
 	latest_clear(&l);
 	api_reply_json(r, 200, &b);
 	buf_free(&b);

@@ -16,6 +16,12 @@
  * listed too. The answer's "source" says where the registry came from:
  * "poller", "redis", or "readings" when neither answered.
  *
+ * For the seed's Home Assistant component, which asks a device service
+ * at the same kind of URL: the list answer also holds "devices", each
+ * {id, name, model, firmware, type} (the component reads "id" and
+ * "name"), and GET /api/devices/{device_id}/health answers "health":
+ * {battery_level, signal_strength, online, last_seen}.
+ *
  * api_device_known() is the 404 test of every route that takes a
  * device id.
  */
@@ -392,6 +398,30 @@ devices_build(struct req *r, const char *id, char unit, const char **source)
 	return list;
 }
 
+/* The device service's list: {id, name, model, firmware, type}. */
+static cJSON *
+device_service_list(const cJSON *list)
+{
+	static const char *const keys[] = { "name", "model", "firmware",
+		"type" };
+	cJSON *out = cJSON_CreateArray(), *o, *it;
+	const cJSON *d, *id;
+
+	cJSON_ArrayForEach(d, list) {
+		id = cJSON_GetObjectItemCaseSensitive(d, "device_id");
+		if (!cJSON_IsString(id) || (o = cJSON_CreateObject()) == NULL)
+			continue;
+		cJSON_AddStringToObject(o, "id", id->valuestring);
+		for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+			if ((it = cJSON_GetObjectItemCaseSensitive(d,
+			    keys[i])) != NULL)
+				cJSON_AddItemToObject(o, keys[i],
+				    cJSON_Duplicate(it, true));
+		cJSON_AddItemToArray(out, o);
+	}
+	return out;
+}
+
 int
 api_route_devices(struct req *r)
 {
@@ -405,7 +435,34 @@ api_route_devices(struct req *r)
 	extra = cJSON_CreateObject();
 	cJSON_AddNumberToObject(extra, "count", cJSON_GetArraySize(list));
 	cJSON_AddStringToObject(extra, "source", source);
+	cJSON_AddItemToObject(extra, "devices", device_service_list(list));
 	return api_reply_success(r, 200, list, extra);
+}
+
+/* GET /api/devices/{device_id}/health, the device service's shape. */
+int
+api_route_device_health(struct req *r)
+{
+	static const char *const keys[] = { "battery_level", "signal_strength",
+		"online", "last_seen", "state" };
+	const char *source = "poller";
+	cJSON *list, *dev, *h, *it;
+
+	list = devices_build(r, r->arg, 'F', &source);
+	if ((dev = cJSON_GetArrayItem(list, 0)) == NULL) {
+		cJSON_Delete(list);
+		return api_error_details(r, 404, "DEVICE_NOT_FOUND",
+		    cJSON_CreateString(r->arg), "no device %s is known", r->arg);
+	}
+	h = cJSON_CreateObject();
+	cJSON_AddStringToObject(h, "device_id", r->arg);
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+		if ((it = cJSON_GetObjectItemCaseSensitive(dev, keys[i])) != NULL)
+			cJSON_AddItemToObject(h, keys[i], cJSON_Duplicate(it, true));
+	cJSON_Delete(list);
+	list = cJSON_CreateObject();
+	cJSON_AddItemToObject(list, "health", cJSON_Duplicate(h, true));
+	return api_reply_success(r, 200, h, list);
 }
 
 int

@@ -2,16 +2,19 @@
  * GET /health (and the seed's /api/temperature/health)
  *
  * The seed's shape, {status, timestamp, components: {influxdb, redis,
- * thermoworks_api}}, each component with its status ("up", "down",
- * "unknown"), the latency of a probe made now and the state of the
- * API's breaker in front of it; then each grilld daemon asked over nng
- * (MSG_STATUS_REQ) with its latency, breaker and what it says of
- * itself. thermoworks_api is what the poller says of its accounts: up
- * while every one is signed in.
+ * thermoworks_api}}, each component a string as the seed has it
+ * ("healthy", "unhealthy", "degraded" when unknown), and the same in
+ * "dependencies" (the Flask service's name, which its health_check.py
+ * reads). grilld's detail is in component_details: each component's
+ * status ("up", "down", "unknown"), the latency of a probe made now and
+ * the state of the API's breaker in front of it; then each grilld daemon
+ * asked over nng (MSG_STATUS_REQ) with its latency, breaker and what it
+ * says of itself. thermoworks_api is what the poller says of its
+ * accounts: up while every one is signed in.
  *
- * status: "unhealthy" (503) when neither Redis nor InfluxDB answers,
- * since then no route can answer; "degraded" when anything else is
- * down; "healthy" otherwise. /health/live and /health/ready are
+ * status: "unhealthy" (500, the seed's code) when neither Redis nor
+ * InfluxDB answers, since then no route can answer; "degraded" when
+ * anything else is down; "healthy" otherwise. /health/live and /health/ready are
  * common/admin.c's, for Kubernetes.
  */
 #include <stdio.h>
@@ -135,6 +138,24 @@ thermoworks(cJSON *comps, cJSON *accounts, bool poller_up)
 	return in == n;
 }
 
+/* The seed's string for each component, in components and dependencies. */
+static void
+seed_components(cJSON *o, const cJSON *details)
+{
+	cJSON *c = cJSON_AddObjectToObject(o, "components");
+	const cJSON *it, *st;
+	const char *s;
+
+	cJSON_ArrayForEach(it, details) {
+		st = cJSON_GetObjectItemCaseSensitive(it, "status");
+		s = cJSON_IsString(st) ? st->valuestring : "unknown";
+		cJSON_AddStringToObject(c, it->string, strcmp(s, "up") == 0 ?
+		    "healthy" : strcmp(s, "down") == 0 ? "unhealthy" :
+		    "degraded");
+	}
+	cJSON_AddItemToObject(o, "dependencies", cJSON_Duplicate(c, true));
+}
+
 int
 api_route_health(struct req *r)
 {
@@ -157,7 +178,7 @@ api_route_health(struct req *r)
 	ok &= check_peer(r, &r->api->peers[PEER_STREAM], daemons, NULL);
 	if (!redis && !influx) {
 		status = "unhealthy";
-		code = 503;
+		code = 500;
 	} else if (!redis || !influx || !ok) {
 		status = "degraded";
 		code = 200;
@@ -168,7 +189,8 @@ api_route_health(struct req *r)
 	util_time_format(util_now_ns(), ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "status", status);
 	cJSON_AddStringToObject(o, "timestamp", ts);
-	cJSON_AddItemToObject(o, "components", comps);
+	seed_components(o, comps);
+	cJSON_AddItemToObject(o, "component_details", comps);
 	cJSON_AddItemToObject(o, "daemons", daemons);
 	self = cJSON_AddObjectToObject(o, "api");
 	cJSON_AddStringToObject(self, "version", GRILLD_VERSION);

@@ -8,16 +8,19 @@
  *	{"status": "success", "data": [point, ...], "count": n,
  *	 "query": {...}, "next_cursor": "..." | null}
  *
- * plus unit=F|C and cursor, the stable alternative to offset: pass the
- * next_cursor of an answer to get the page after it. The query object
+ * newest first, as the seed's InfluxDB query (ORDER BY time DESC LIMIT
+ * OFFSET) answered, so offset counts from the newest point; plus
+ * order=asc for oldest first, unit=F|C and cursor, the stable
+ * alternative to offset: pass the next_cursor of an answer to get the
+ * page after it (older points, or newer ones with order=asc). The query object
  * says what was actually asked of InfluxDB: the retention policy, the
  * interval, and a note when the plan had to differ from the request.
  *
  * Errors: 400 naming the parameter (a bad time, start after end, a
  * limit past api.max_points, an unknown aggregation, cursor with
  * offset); 400 TOO_MANY_POINTS when the interval asked would need more
- * than api.max_points buckets; 404 for a device with no data at all;
- * 503/504 when InfluxDB is down or slow.
+ * than api.max_points buckets; 503/504 when InfluxDB is down or slow. A
+ * device without data is 200 with an empty list, as in the seed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -75,7 +78,8 @@ history_plan(struct req *r, struct hquery *q, int64_t interval_ms)
 	return 0;
 }
 
-/* 404 for a device of which nothing is known; 0 when it is known. */
+
+/* 404 for a device of which nothing is known (grilld's export). */
 int
 history_not_found(struct req *r, const char *device)
 {
@@ -109,9 +113,10 @@ query_json(struct buf *b, const struct req *r, const struct hquery *q)
 		buf_printf(b, ",\"interval\":\"%s\"", iv);
 	} else
 		buf_puts(b, ",\"interval\":null");
-	buf_printf(b, ",\"limit\":%lld,\"offset\":%lld,\"unit\":\"%c\","
-	    "\"retention_policy\":\"%s\"", (long long)q->limit,
-	    (long long)q->offset, q->unit, plan_rp_name(q->plan.rp));
+	buf_printf(b, ",\"limit\":%lld,\"offset\":%lld,\"order\":\"%s\","
+	    "\"unit\":\"%c\",\"retention_policy\":\"%s\"", (long long)q->limit,
+	    (long long)q->offset, q->desc ? "desc" : "asc", q->unit,
+	    plan_rp_name(q->plan.rp));
 	if (q->plan.why[0] != '\0') {
 		buf_puts(b, ",\"note\":\"");
 		buf_json_escape(b, q->plan.why);
@@ -129,7 +134,7 @@ api_route_history(struct req *r)
 	const char *cur;
 	char next[2 * (32 + API_ID_MAX) + 1];
 	int64_t interval = 0;
-	int agg;
+	int agg, order;
 	bool more;
 
 	if (history_params(r, &q) == -1 ||
@@ -138,9 +143,11 @@ api_route_history(struct req *r)
 	    api_param_int(r, "limit", DEFAULT_LIMIT < r->api->cf->api.max_points ?
 	    DEFAULT_LIMIT : r->api->cf->api.max_points, 1,
 	    r->api->cf->api.max_points, &q.limit) == -1 ||
-	    api_param_int(r, "offset", 0, 0, OFFSET_MAX, &q.offset) == -1)
+	    api_param_int(r, "offset", 0, 0, OFFSET_MAX, &q.offset) == -1 ||
+	    api_param_enum(r, "order", "desc|asc", 0, &order) == -1)
 		return -1;
 	q.agg = (enum agg)agg;
+	q.desc = order == 0;
 	if ((cur = api_param(r, "cursor")) != NULL) {
 		if (cursor_parse(cur, &q.after) == -1)
 			return api_error_param(r, "cursor", "not a cursor this "
@@ -155,11 +162,6 @@ api_route_history(struct req *r)
 	if (history_fetch(r, &q, &pv, &more) == -1) {
 		history_free(&pv);
 		return api_error_dep(r);
-	}
-	if (pv.n == 0 && !q.after.set && q.offset == 0 &&
-	    history_not_found(r, q.device) == -1) {
-		history_free(&pv);
-		return -1;
 	}
 	buf_init(&b);
 	buf_reserve(&b, 256 + pv.n * 200);

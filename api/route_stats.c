@@ -228,11 +228,21 @@ api_route_stats(struct req *r)
 	if (stats_query(r, &q, &st) == -1 ||
 	    (want_tir && tir_walk(r, &q, &tir) == -1))
 		return api_error_dep(r);
-	if ((!st.has[1] || st.v[1] == 0) && history_not_found(r, q.device) ==
-	    -1)
-		return -1;
+	/* The seed's identifiers first; a device without data is count 0. */
 	buf_init(&b);
-	buf_printf(&b, "{\"status\":\"success\",\"data\":{\"count\":%.0f",
+	buf_puts(&b, "{\"status\":\"success\",\"data\":{\"device_id\":\"");
+	buf_json_escape(&b, q.device);
+	buf_puts(&b, "\",\"probe_id\":");
+	if (q.probe[0] != '\0') {
+		buf_putc(&b, '"');
+		buf_json_escape(&b, q.probe);
+		buf_putc(&b, '"');
+	} else
+		buf_puts(&b, "null");
+	util_time_format(q.start_ns, ts, sizeof(ts));
+	buf_printf(&b, ",\"start_time\":\"%s\"", ts);
+	util_time_format(q.end_ns, ts, sizeof(ts));
+	buf_printf(&b, ",\"end_time\":\"%s\",\"count\":%.0f", ts,
 	    st.has[1] ? st.v[1] : 0.0);
 	put_temp(&b, "min_temperature", &st, 2, q.unit, false);
 	put_temp(&b, "max_temperature", &st, 3, q.unit, false);

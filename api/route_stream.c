@@ -1,12 +1,14 @@
 /*
- * GET /api/temperature/stream/{device_id}, /api/temperature/ws/{device_id}
+ * GET /api/temperature/stream[/{device_id}], /api/temperature/ws/{device_id}
  *
  * The seed served its live feeds on the same port as the rest; grilld
- * serves them from grilld-stream on stream.listen (CONTRACT.md). A
- * client that still asks the API is sent there with 307 Temporary
- * Redirect, which EventSource follows by itself: the Location keeps the
- * path and query and takes the host the client used with the stream's
- * port.
+ * serves them from grilld-stream on stream.listen (CONTRACT.md), and
+ * the API relays them (ws_proxy.c: WebSocket upgrades never reach this
+ * handler, an SSE request does). When it cannot (every relay session
+ * taken, the stream unreachable) the client is sent there with 307
+ * Temporary Redirect, which EventSource follows by itself: the Location
+ * keeps the path and query and takes the host the client used with the
+ * stream's port.
  */
 #include <civetweb.h>
 #include <stdio.h>
@@ -39,6 +41,8 @@ api_route_stream(struct req *r)
 	int port = 0;
 	size_t n;
 
+	if (strcmp(r->seg[2], "stream") == 0 && api_sse_proxy(r) == 0)
+		return 0;
 	if (util_split_hostport(r->api->cf->stream.listen, listen_host,
 	    sizeof(listen_host), &port) == -1 || port == 0)
 		return api_error(r, 404, "NOT_FOUND", "the live feeds are "
@@ -52,9 +56,12 @@ api_route_stream(struct req *r)
 	buf_init(&loc);
 	buf_init(&body);
 	buf_init(&hdr);
-	buf_printf(&loc, "http://%s:%d/api/temperature/%s/", name, port,
+	buf_printf(&loc, "http://%s:%d/api/temperature/%s", name, port,
 	    strcmp(r->seg[2], "ws") == 0 ? "ws" : "stream");
-	put_segment(&loc, r->arg);
+	if (r->arg != NULL) {
+		buf_putc(&loc, '/');
+		put_segment(&loc, r->arg);
+	}
 	if (r->ri->query_string != NULL && *r->ri->query_string != '\0' &&
 	    strpbrk(r->ri->query_string, "\r\n") == NULL)
 		buf_printf(&loc, "?%s", r->ri->query_string);

@@ -34,49 +34,53 @@
  */
 static const struct route routes[] = {
 	{ "current", "/api/temperature/current/{}", M_GET, AUTH_READ,
-	  api_route_current, NULL, NULL, NULL, "probe_id,unit" },
+	  api_route_current, NULL, NULL, NULL, "probe_id,unit", true },
 	{ "history", "/api/temperature/history/{}", M_GET, AUTH_READ,
 	  api_route_history, NULL, NULL, NULL,
 	  "probe_id,start_time,end_time,aggregation,interval,limit,offset,"
-	  "cursor,unit" },
+	  "cursor,order,unit", true },
 	{ "stats", "/api/temperature/stats/{}", M_GET, AUTH_READ,
 	  api_route_stats, NULL, NULL, NULL,
-	  "probe_id,start_time,end_time,low,high,unit" },
+	  "probe_id,start_time,end_time,low,high,unit", true },
 	{ "export", "/api/temperature/export/{}", M_GET, AUTH_READ,
 	  api_route_export, NULL, NULL, NULL,
-	  "probe_id,start_time,end_time,format,unit" },
+	  "probe_id,start_time,end_time,format,unit", false },
 	{ "batch", "/api/temperature/batch", M_POST, AUTH_WRITE,
-	  NULL, api_route_batch, NULL, NULL, "" },
+	  NULL, api_route_batch, NULL, NULL, "partial", true },
 	{ "threshold_alerts", "/api/temperature/alerts/{}", M_GET, AUTH_READ,
 	  api_route_threshold, NULL, NULL, NULL,
 	  "probe_id,start_time,end_time,threshold_high,threshold_low,unit,"
-	  "limit" },
+	  "limit,offset", true },
+	{ "stream", "/api/temperature/stream", M_GET, AUTH_READ,
+	  api_route_stream, NULL, NULL, NULL, "", true },
 	{ "stream", "/api/temperature/stream/{}", M_GET, AUTH_READ,
-	  api_route_stream, NULL, NULL, NULL, "probe_id" },
+	  api_route_stream, NULL, NULL, NULL, "probe_id", true },
 	{ "ws", "/api/temperature/ws/{}", M_GET, AUTH_READ,
-	  api_route_stream, NULL, NULL, NULL, "probe_id" },
+	  api_route_stream, NULL, NULL, NULL, "probe_id", true },
 	{ "health", "/api/temperature/health", M_GET, AUTH_NONE,
-	  api_route_health, NULL, NULL, NULL, "" },
+	  api_route_health, NULL, NULL, NULL, "", true },
 	{ "health", "/health", M_GET, AUTH_NONE,
-	  api_route_health, NULL, NULL, NULL, "" },
+	  api_route_health, NULL, NULL, NULL, "", true },
 	{ "devices", "/api/devices", M_GET, AUTH_READ,
-	  api_route_devices, NULL, NULL, NULL, "unit" },
+	  api_route_devices, NULL, NULL, NULL, "unit", false },
+	{ "device_health", "/api/devices/{}/health", M_GET, AUTH_READ,
+	  api_route_device_health, NULL, NULL, NULL, "", true },
 	{ "device", "/api/devices/{}", M_GET, AUTH_READ,
-	  api_route_device, NULL, NULL, NULL, "unit" },
+	  api_route_device, NULL, NULL, NULL, "unit", false },
 	{ "alerts", "/api/alerts", M_GET, AUTH_READ,
 	  api_route_alert_history, NULL, NULL, NULL,
-	  "device_id,limit,cursor" },
+	  "device_id,limit,cursor", false },
 	{ "rules", "/api/alerts/rules", M_GET | M_POST, AUTH_READ,
-	  api_route_rules_list, api_route_rule_create, NULL, NULL, "" },
+	  api_route_rules_list, api_route_rule_create, NULL, NULL, "", false },
 	{ "rule", "/api/alerts/rules/{}", M_GET | M_PUT | M_DELETE,
 	  AUTH_READ, api_route_rule_get, NULL, api_route_rule_put,
-	  api_route_rule_delete, "" },
+	  api_route_rule_delete, "", false },
 	{ "rule_acknowledge", "/api/alerts/rules/{}/acknowledge", M_POST,
-	  AUTH_WRITE, NULL, api_route_rule_ack, NULL, NULL, "" },
+	  AUTH_WRITE, NULL, api_route_rule_ack, NULL, NULL, "", false },
 	{ "rule_snooze", "/api/alerts/rules/{}/snooze", M_POST, AUTH_WRITE,
-	  NULL, api_route_rule_snooze, NULL, NULL, "" },
+	  NULL, api_route_rule_snooze, NULL, NULL, "", false },
 	{ "openapi", "/openapi.json", M_GET, AUTH_NONE,
-	  api_route_openapi, NULL, NULL, NULL, "" },
+	  api_route_openapi, NULL, NULL, NULL, "", false },
 };
 #define NROUTES	ARRAY_LEN(routes)
 
@@ -371,6 +375,10 @@ api_dispatch(struct mg_connection *c, void *arg)
 		    cJSON_CreateString(r.ri->local_uri_raw), "%s", err);
 		goto done;
 	}
+	/* The live page, relayed from grilld-stream (ws_proxy.c). */
+	if (r.route == NULL && strcmp(r.method, "GET") == 0 &&
+	    api_page_path(r.ri->local_uri_raw) && api_sse_proxy(&r) == 0)
+		goto done;
 	if (r.route == NULL) {
 		api_error(&r, 404, "NOT_FOUND", "no route for %s %s; "
 		    "/openapi.json lists them", r.method, r.ri->local_uri_raw);
@@ -407,8 +415,8 @@ api_dispatch(struct mg_connection *c, void *arg)
 		api_auth_deny(&r, auth);
 		goto done;
 	}
-	if (api_params_parse(&r.params, r.ri->query_string, err,
-	    sizeof(err)) == -1) {
+	if (api_params_parse(&r.params, r.ri->query_string, r.route->seed,
+	    err, sizeof(err)) == -1) {
 		api_error_details(&r, 400, "INVALID_PARAMETER", NULL, "%s",
 		    err);
 		goto done;

@@ -255,6 +255,14 @@ const struct conf_opt grilld_options[] = {
 	    "HTTPS. Needs api.tls_key."),
 	OPT("api.tls_key", CONF_STR, NULL, 0, 0, NULL, CONF_API,
 	    api.tls_key, "PEM private key of api.tls_cert (mode 600)."),
+	/* One base URL: the API relays WebSockets to grilld-stream. */
+	OPT("api.stream_upstream", CONF_STR, NULL, 0, 0, NULL, CONF_API,
+	    api.stream_upstream, "host:port where the API reaches "
+	    "grilld-stream to relay the WebSocket routes (default "
+	    "stream.listen, a wildcard address meaning loopback)."),
+	OPT("api.ws_proxy_max", CONF_INT, "8", 0, 100000, NULL, CONF_API,
+	    api.ws_proxy_max, "WebSockets the API relays at once (each holds "
+	    "a worker: at most api.threads - 2); raise api.threads with it."),
 
 	OPT("stream.feed", CONF_STR, "redis", 0, 0, "redis|nng", CONF_STREAM,
 	    stream.feed, "Where live events come from: redis (the events "

@@ -116,6 +116,8 @@ struct grilld_conf {
 		int64_t	 keep_alive;
 		char	*tls_cert;
 		char	*tls_key;
+		char	*stream_upstream;	/* ws_proxy.c */
+		int64_t	 ws_proxy_max;
 	} api;
 	struct {
 		char	*feed;

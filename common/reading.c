@@ -826,6 +826,31 @@ reading_to_json(const struct reading *r, char out_unit)
 	return o;
 }
 
+/*
+ * A value that is exactly a 32-bit float, as the cloud's are, taken at
+ * that precision: the double of the shortest decimal that reads back as
+ * the same float (158.8000030517578 is the float nearest 158.8: 158.8).
+ * Any other value is returned as it is.
+ */
+double
+reading_float_precision(double v)
+{
+	char num[32];
+	float f = (float)v;
+	int n;
+
+	if (!isfinite(v) || (double)f != v || fabs(v) >= 1e15)
+		return v;
+	for (int p = 1; p <= 9; p++) {
+		n = snprintf(num, sizeof(num), "%.*g", p, v);
+		if (n <= 0 || (size_t)n >= sizeof(num))
+			return v;
+		if (strtof(num, NULL) == f)
+			return strtod(num, NULL);
+	}
+	return v;
+}
+
 static int
 put_num(struct buf *b, double v)
 {

@@ -191,6 +191,11 @@ int	reading_write_json(struct buf *, const struct reading *, char);
  * has no value or an unknown unit.
  */
 double	reading_convert(double, char, char);
+/*
+ * A value that is exactly a 32-bit float (the cloud's), as the double of
+ * its shortest decimal: 158.8000030517578 gives 158.8. Others unchanged.
+ */
+double	reading_float_precision(double);
 double	reading_canonical(const struct reading *);
 bool	reading_unit_valid(char);
 

@@ -12,11 +12,21 @@
  * ETA: (target - value) / rate from the reading's time, when the rate is
  * at least eta_min_rate; none during a stall.
  *
- * Stall: once the probe has climbed (rate >= rising_rate), is at or
- * above stall_min_c, and the rate stays below stall_rate for stall_ns,
- * the stall starts; it ends when the value has climbed stall_exit_c
- * above where the plateau began. A slow reading resets the clock only
- * when the rate goes back above twice stall_rate, so noise does not.
+ * Stall: once the probe has climbed (rate >= rising_rate) and is at or
+ * above stall_min_c, the stall starts when either the readings have
+ * stayed within plateau_c of each other for plateau_ns (the plateau
+ * itself, seen as soon as it is there: 158.8-159.3 F for ten minutes),
+ * or the smoothed rate has stayed below stall_rate for stall_ns (a slow
+ * creep the band would not hold); it ends when the value has climbed
+ * stall_exit_c above where the plateau began and the rate is back above
+ * twice stall_rate (a stall creeps up a few degrees in its hours). A
+ * probe resting at or past its target is not stalled. A slow reading resets the
+ * rate's clock only when the rate goes back above twice stall_rate, so
+ * noise does not.
+ *
+ * No ETA during a stall, nor while a plateau is half way to being one:
+ * the rate then falls towards zero and (target - value) / rate would
+ * slide later with every reading.
  */
 #include <math.h>
 #include <string.h>
@@ -34,6 +44,26 @@ cook_conf_default(struct cook_conf *c)
 	c->stall_exit_c = 1.5;
 	c->eta_min_rate = 0.02;
 	c->warmup = 3;
+	c->plateau_ns = 10 * 60 * NS_PER_S;
+	c->plateau_c = 1.0;	/* stall_rate over plateau_ns */
+}
+
+/* The band the readings have kept since plat_since; 1: a stall now. */
+static int
+plateau_update(const struct cook_conf *c, struct cook_state *s, double x,
+    int64_t ts)
+{
+	if (s->plat_since == 0 || x > s->plat_lo + c->plateau_c ||
+	    x < s->plat_hi - c->plateau_c) {
+		s->plat_since = ts;
+		s->plat_lo = s->plat_hi = x;
+		return 0;
+	}
+	if (x < s->plat_lo)
+		s->plat_lo = x;
+	if (x > s->plat_hi)
+		s->plat_hi = x;
+	return ts - s->plat_since >= c->plateau_ns;
 }
 
 static void
@@ -43,15 +73,32 @@ stall_update(const struct cook_conf *c, struct cook_state *s, double x,
 	if (s->rate >= c->rising_rate && !s->stall)
 		s->rising = true;
 	if (s->stall) {
-		if (x >= s->stall_level + c->stall_exit_c) {
+		/* Climbing again, not creeping within the plateau. */
+		if (x >= s->stall_level + c->stall_exit_c &&
+		    s->rate > 2 * c->stall_rate) {
 			s->stall = false;
 			s->slow_since = 0;
+			s->plat_since = 0;
 			out->change = COOK_STALL_ENDED;
 		}
 		return;
 	}
-	if (!s->rising || x < c->stall_min_c) {
+	/* Resting at or past the target (or cooling after it) is not a
+	 * stall. */
+	if (isfinite(out->target_c) && x >= out->target_c)
+		s->reached = true;
+	if (!s->rising || x < c->stall_min_c || s->reached ||
+	    (isfinite(out->target_c) && x >= out->target_c - c->stall_exit_c)) {
 		s->slow_since = 0;
+		s->plat_since = 0;
+		return;
+	}
+	if (plateau_update(c, s, x, ts)) {
+		s->stall = true;
+		s->stall_since = s->plat_since;
+		s->stall_level = s->plat_lo;
+		s->slow_since = 0;
+		out->change = COOK_STALL_STARTED;
 		return;
 	}
 	if (s->rate < c->stall_rate) {
@@ -107,7 +154,10 @@ report:
 	out->has_rate = true;
 	out->rate_c = s->rate;
 	out->stall = s->stall;
-	if (isfinite(target_c) && !s->stall) {
+	/* A plateau half way to a stall: no ETA to slide. */
+	if (isfinite(target_c) && !s->stall && !(s->plat_since != 0 &&
+	    s->last_ts - s->plat_since >= c->plateau_ns / 2 &&
+	    s->last < target_c)) {
 		if (s->last >= target_c) {
 			out->has_eta = true;
 			out->eta_ns = s->last_ts;

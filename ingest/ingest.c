@@ -159,6 +159,9 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 		log_warnx("entry %s: out of memory, left pending", id);
 		return;
 	}
+	/* At the device's precision: 158.8, not 158.8000030517578. */
+	if (r->has_value)
+		r->value = reading_float_precision(r->value);
 	flags = anomaly_check(&ingest_anomaly_conf, &p->an, r);
 	r->flags |= flags;
 	for (int i = 0; i < 5; i++)

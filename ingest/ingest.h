@@ -105,6 +105,8 @@ struct cook_conf {
 	double		 stall_exit_c;
 	double		 eta_min_rate;		/* C/min */
 	unsigned	 warmup;
+	int64_t		 plateau_ns;		/* within plateau_c that long */
+	double		 plateau_c;
 };
 struct cook_state {
 	double		 rate;			/* C/min, smoothed */
@@ -116,6 +118,9 @@ struct cook_state {
 	int64_t		 slow_since;
 	int64_t		 stall_since;
 	double		 stall_level;
+	bool		 reached;		/* the target, once */
+	int64_t		 plat_since;		/* 0: no plateau */
+	double		 plat_lo, plat_hi;
 };
 enum cook_change { COOK_NONE, COOK_STALL_STARTED, COOK_STALL_ENDED };
 struct cook_info {

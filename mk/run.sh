@@ -177,7 +177,7 @@ metric() {	# metric URL NAME: the sum of a metric's series
 cat <<MSG
 
 grilld is running.
-  live page     $STREAM/
+  live page     $API/   (also $STREAM/, without device names)
   API           $API/api/temperature/current/<device>   (devices: $API/api/devices)
   health        $API/health
   metrics       $API/metrics, $POLLER/metrics, $INGEST/metrics, $STREAM/metrics

@@ -208,7 +208,9 @@ refill(struct client *c)
 	struct stats *s = &c->st->stats;
 	int64_t now = util_now_ns();
 	struct sev *e;
+	const char *p;
 	char tmp[64];
+	size_t len;
 
 	if (c->pend.len > 0) {
 		struct buf t = c->out;
@@ -233,8 +235,8 @@ refill(struct client *c)
 			sev_unref(e);
 			continue;
 		}
-		if ((c->kind == CLIENT_WS ? buf_append(&c->out, e->ws, e->wslen) :
-		    buf_append(&c->out, e->sse, e->sselen)) == 0) {
+		if ((p = sev_wire(e, c->kind, c->seed, &len)) != NULL &&
+		    buf_append(&c->out, p, len) == 0) {
 			metric_inc(s->events_out[c->kind == CLIENT_WS]);
 			metric_observe(s->latency,
 			    (double)(now - (int64_t)e->id.ms * NS_PER_MS) / 1e9);
@@ -406,9 +408,13 @@ static void
 send_now(struct client *c, struct sev *e)
 {
 	struct stats *s = &c->st->stats;
-	const char *p = c->kind == CLIENT_WS ? e->ws : e->sse;
-	size_t len = c->kind == CLIENT_WS ? e->wslen : e->sselen, taken;
-	int rc = write_some(c, p, len, &taken);
+	size_t len, taken;
+	const char *p = sev_wire(e, c->kind, c->seed, &len);
+	int rc;
+
+	if (p == NULL)
+		return;
+	rc = write_some(c, p, len, &taken);
 
 	if (rc == -1) {
 		client_close(c, DROP_CLIENT, 0);

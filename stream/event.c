@@ -12,6 +12,10 @@
  *
  *	WS	{"type":"reading","id":"1700000000000-0","data":{...}}
  *		in one unmasked text frame.
+ *
+ * and, for readings, the seed's two forms: an unnamed SSE event (id and
+ * data lines only, so that EventSource.onmessage fires) and a frame of
+ * the bare reading JSON, which the seed's WebSocket hook parses.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -135,6 +139,16 @@ render(struct sev *e, const char *json, size_t len)
 	e->sse = buf_steal(&sse);
 	e->wslen = ws.len;
 	e->ws = buf_steal(&ws);
+	if (e->type != SEV_READING)
+		return 0;
+	if (buf_printf(&sse, "id: %s\ndata: ", e->idstr) == -1 ||
+	    buf_append(&sse, json, len) == -1 || buf_puts(&sse, "\n\n") == -1 ||
+	    ws_frame_append(&ws, WS_TEXT, json, len) == -1)
+		goto fail;
+	e->seed_sselen = sse.len;
+	e->seed_sse = buf_steal(&sse);
+	e->seed_wslen = ws.len;
+	e->seed_ws = buf_steal(&ws);
 	return 0;
 fail:
 	buf_free(&sse);
@@ -208,6 +222,8 @@ sev_unref(struct sev *e)
 		return;
 	free(e->sse);
 	free(e->ws);
+	free(e->seed_sse);
+	free(e->seed_ws);
 	free(e);
 }
 
@@ -216,4 +232,15 @@ sev_json(const struct sev *e, size_t *len)
 {
 	*len = e->wslen - e->hdrlen - 1;
 	return e->ws + e->hdrlen;
+}
+
+const char *
+sev_wire(const struct sev *e, enum client_kind kind, bool seed, size_t *len)
+{
+	if (seed) {
+		*len = kind == CLIENT_WS ? e->seed_wslen : e->seed_sselen;
+		return kind == CLIENT_WS ? e->seed_ws : e->seed_sse;
+	}
+	*len = kind == CLIENT_WS ? e->wslen : e->sselen;
+	return kind == CLIENT_WS ? e->ws : e->sse;
 }

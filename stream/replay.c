@@ -6,7 +6,8 @@
  * loop's inbox; replay_done() applies it on the loop.
  *
  * JOB_SNAPSHOT: the latest reading of every probe the client follows
- *	(HGETALL latest), sent as one "current" WebSocket message.
+ *	(HGETALL latest), sent as one "current" WebSocket message, or to a
+ *	client of the seed's protocol as one bare reading per message.
  * JOB_REPLAY: the next chunk of events after client->replay_from
  *	(XRANGE events (from + COUNT n), filtered, rendered for the
  *	client's transport. The first chunk of a replay checks XINFO
@@ -49,6 +50,7 @@ struct job {
 	/* In, copied from the client. */
 	struct filter	 f;
 	enum client_kind ckind;
+	bool		 seed;		/* the seed's protocol */
 	struct sev_id	 from;
 	bool		 first;
 	uint64_t	 gen;
@@ -58,6 +60,7 @@ struct job {
 	struct sev_id	 last;
 	size_t		 seen, sent;
 	bool		 failed;
+	bool		 empty;		/* a seed snapshot with nothing */
 };
 
 struct replay {
@@ -78,8 +81,8 @@ chunk_entry(const struct rds_entry *en, void *arg)
 {
 	struct job *ch = arg;
 	struct stream *st = ch->c->st;
-	const char *t, *j;
-	size_t tl, jl;
+	const char *t, *j, *w;
+	size_t tl, jl, wl;
 	enum sev_type type;
 	struct sev *e;
 	struct sev_id id;
@@ -97,11 +100,9 @@ chunk_entry(const struct rds_entry *en, void *arg)
 		return 0;
 	}
 	if ((e = sev_new(type, obj, en->id, err, sizeof(err))) != NULL) {
-		if (filter_match(&ch->f, e->device, e->probe)) {
-			if (ch->ckind == CLIENT_WS)
-				buf_append(&ch->out, e->ws, e->wslen);
-			else
-				buf_append(&ch->out, e->sse, e->sselen);
+		if (filter_match(&ch->f, e->device, e->probe) &&
+		    (w = sev_wire(e, ch->ckind, ch->seed, &wl)) != NULL) {
+			buf_append(&ch->out, w, wl);
 			ch->sent++;
 		}
 		sev_unref(e);
@@ -260,7 +261,7 @@ static void
 run_snapshot(struct replay *r, struct rds *db, struct job *j)
 {
 	redisReply *rep;
-	cJSON *msg, *arr;
+	cJSON *msg, *arr, *it;
 	char *text;
 
 	if ((rep = rds_command(db, "HGETALL %s", r->k_latest)) == NULL ||
@@ -276,7 +277,17 @@ run_snapshot(struct replay *r, struct rds *db, struct job *j)
 		if (rep->element[i + 1]->type == REDIS_REPLY_STRING)
 			add_current(arr, &j->f, rep->element[i + 1]->str,
 			    rep->element[i + 1]->len);
-	if ((text = cJSON_PrintUnformatted(msg)) != NULL) {
+	if (j->seed) {
+		/* The seed sent the current reading first, bare. */
+		cJSON_ArrayForEach(it, arr) {
+			if ((text = cJSON_PrintUnformatted(it)) == NULL)
+				continue;
+			ws_frame_append(&j->out, WS_TEXT, text, strlen(text));
+			cJSON_free(text);
+		}
+		if (cJSON_GetArraySize(arr) == 0)
+			j->empty = true;
+	} else if ((text = cJSON_PrintUnformatted(msg)) != NULL) {
 		ws_frame_append(&j->out, WS_TEXT, text, strlen(text));
 		cJSON_free(text);
 	}
@@ -297,7 +308,7 @@ snapshot_apply(struct job *j)
 		return;
 	if (j->out.len > 0)
 		buf_append(&c->pend, j->out.data, j->out.len);
-	else
+	else if (!j->empty)
 		ws_note(c, "error", j->failed ?
 		    "{\"code\":\"REDIS_UNAVAILABLE\",\"message\":"
 		    "\"current readings are not available\"}" :
@@ -458,6 +469,7 @@ replay_submit(struct replay *r, struct client *c, enum job_kind kind)
 	j->c = c;
 	j->kind = kind;
 	j->ckind = c->kind;
+	j->seed = c->seed;
 	j->from = c->replay_from;
 	j->first = c->replay_first;
 	j->gen = c->replay_gen;

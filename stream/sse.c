@@ -6,7 +6,17 @@
  *	    [&token=...]
  *	Last-Event-ID: ID	(what a reconnecting EventSource sends)
  *
- * The answer opens with a retry: hint (stream.retry), then every event:
+ *	    [&protocol=seed|grilld]
+ *
+ * The answer opens with a retry: hint (stream.retry), then every event.
+ * On the seed's route, /stream/{device_id}, the events are the seed's:
+ * readings only, unnamed, so that EventSource.onmessage fires:
+ *
+ *	id: 1700000000000-0
+ *	data: {...reading...,"event_id":"1700000000000-0"}
+ *
+ * On /stream (every device, grilld's) or with protocol=grilld, grilld's
+ * named events:
  *
  *	id: 1700000000000-0
  *	event: reading | device | alert
@@ -83,13 +93,42 @@ sse_resume_point(const struct http_req *r, struct sev_id *id)
 	return -1;
 }
 
+/*
+ * Whether a stream speaks the seed's protocol: ?protocol=seed|grilld,
+ * else def. 1 or 0, -1 for another value.
+ */
+int
+stream_seed_protocol(const struct http_req *r, bool def)
+{
+	char v[16];
+	int rc = http_query(r->query, "protocol", v, sizeof(v));
+
+	if (rc == -1)
+		return def;
+	if (rc == 0 && strcmp(v, "seed") == 0)
+		return 1;
+	if (rc == 0 && strcmp(v, "grilld") == 0)
+		return 0;
+	return -1;
+}
+
 void
 sse_open(struct client *c, struct http_req *r, struct filter *f,
     const char *cors)
 {
 	struct sev_id since;
 	int resume = sse_resume_point(r, &since);
+	int seed = stream_seed_protocol(r, strncmp(r->path,
+	    "/api/temperature/stream/", 24) == 0);
 
+	if (seed == -1) {
+		filter_free(f);
+		metric_inc(c->st->stats.refused[STATS_REFUSED_BAD]);
+		http_error(&c->pend, 400, "BAD_PROTOCOL", "protocol is seed "
+		    "(unnamed reading events) or grilld (named events)", NULL,
+		    false);
+		return;
+	}
 	if (resume == -1) {
 		filter_free(f);
 		metric_inc(c->st->stats.refused[STATS_REFUSED_BAD]);
@@ -104,6 +143,7 @@ sse_open(struct client *c, struct http_req *r, struct filter *f,
 	    "Connection: close\r\n%s\r\nretry: %lld\n\n", cors,
 	    (long long)c->st->cf->stream.retry);
 	c->kind = CLIENT_SSE;
+	c->seed = seed == 1;
 	c->state = CS_STREAM;
 	c->close_after = true;
 	c->hold = resume ? HOLD_REPLAY : HOLD_NONE;

@@ -74,6 +74,13 @@ struct sev {
 	char		*ws;		/* a whole WebSocket text frame */
 	size_t		 wslen;
 	size_t		 hdrlen;	/* frame header bytes before the JSON */
+	/* The seed's forms, readings only: "id: ...\ndata: ...\n\n" (an
+	 * unnamed event, so EventSource.onmessage fires) and a frame of
+	 * the bare reading. NULL for other events. */
+	char		*seed_sse;
+	size_t		 seed_sselen;
+	char		*seed_ws;
+	size_t		 seed_wslen;
 };
 
 const char	*sev_type_name(enum sev_type);
@@ -172,6 +179,13 @@ int		 filter_from_query(struct filter *, const char *,
 /* --- client.c: one connection ---------------------------------------- */
 
 enum client_kind { CLIENT_HTTP, CLIENT_SSE, CLIENT_WS };
+
+/*
+ * event.c: the bytes of an event for a client of that kind speaking the
+ * seed's protocol or grilld's, with their length; NULL when the event is
+ * not for such a client (the seed's protocol carries readings only).
+ */
+const char	*sev_wire(const struct sev *, enum client_kind, bool, size_t *);
 enum client_state {
 	CS_REQUEST,	/* reading a request */
 	CS_RESPOND,	/* sending a response, then back to CS_REQUEST */
@@ -206,6 +220,7 @@ struct client {
 	int		 fd;			/* -1 once closed */
 	uint32_t	 events;		/* what epoll watches */
 	enum client_kind kind;
+	bool		 seed;			/* the seed's protocol (sev_wire) */
 	enum client_state state;
 	enum client_hold hold;
 	char		 addr[64];		/* peer, without the port */
@@ -315,6 +330,7 @@ bool		 page_ready(struct stream *, struct buf *);
 /* --- sse.c: Server-Sent Events ----------------------------------------- */
 
 /* Turns a client into an SSE stream (takes the filter). */
+int		 stream_seed_protocol(const struct http_req *, bool);
 void		 sse_open(struct client *, struct http_req *, struct filter *,
 		    const char *);
 int		 sse_note(struct client *, const char *, const char *);
@@ -348,6 +364,8 @@ void		 ws_open(struct client *, struct http_req *, struct filter *,
 /* Bytes arrived on a WebSocket. */
 void		 ws_input(struct client *);
 int		 ws_note(struct client *, const char *, const char *);
+/* The subprotocol that chooses grilld's WebSocket protocol. */
+#define WS_SUBPROTOCOL	"grilld.v1"
 void		 ws_close_frame(struct client *, int, const char *);
 
 /* --- hub.c: who follows what, and fan-out ----------------------------- */

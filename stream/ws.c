@@ -5,7 +5,13 @@
  *	    [?devices=..&probes=..&probe_id=..][&since=ID][&snapshot=0]
  *	    [&token=...]
  *
- * Every message is one JSON object with a "type".
+ * Two protocols. The seed's, the default: after the upgrade, the latest
+ * reading of each followed probe, then every new reading, each message
+ * one bare reading JSON, as the seed's web UI hook parses them; what
+ * the client sends is ignored. grilld's, chosen with the subprotocol
+ * "grilld.v1" (Sec-WebSocket-Protocol) or ?protocol=grilld, is below.
+ *
+ * Every message of grilld's protocol is one JSON object with a "type".
  *
  * Server to client:
  *	{"type":"current","data":[reading, ...]}	on connect: the latest
@@ -48,13 +54,15 @@ send_json(struct client *c, const char *json, size_t len)
 	return ws_frame_append(&c->pend, WS_TEXT, json, len);
 }
 
-/* {"type":name,<members of json>} */
+/* {"type":name,<members of json>}; nothing for the seed's protocol. */
 int
 ws_note(struct client *c, const char *name, const char *json)
 {
 	struct buf b;
 	int rc;
 
+	if (c->seed)
+		return 0;
 	buf_init(&b);
 	rc = buf_printf(&b, "{\"type\":\"%s\"%s%s", name,
 	    strcmp(json, "{}") ? "," : "", strcmp(json, "{}") ? json + 1 : "}");
@@ -131,6 +139,8 @@ on_message(struct client *c, const char *text, size_t len)
 	cJSON *m;
 	int rc;
 
+	if (c->seed)
+		return;		/* the seed's protocol has no client messages */
 	if ((m = cJSON_ParseWithLength(text, len)) == NULL ||
 	    !cJSON_IsObject(m) ||
 	    !cJSON_IsString(type = cJSON_GetObjectItemCaseSensitive(m,
@@ -291,9 +301,10 @@ ws_open(struct client *c, struct http_req *r, struct filter *f,
 {
 	const char *key = http_header(r, "Sec-WebSocket-Key");
 	const char *ver = http_header(r, "Sec-WebSocket-Version");
+	const char *sub = http_header(r, "Sec-WebSocket-Protocol");
 	struct sev_id since;
 	char accept[64], v[8];
-	int resume;
+	int resume, seed;
 
 	if (!http_header_has(r, "Upgrade", "websocket") ||
 	    !http_header_has(r, "Connection", "upgrade")) {
@@ -311,6 +322,16 @@ ws_open(struct client *c, struct http_req *r, struct filter *f,
 		    "Sec-WebSocket-Key", NULL, false);
 		goto refuse;
 	}
+	/* grilld's protocol when the client offers it as a subprotocol. */
+	if (sub != NULL && http_header_has(r, "Sec-WebSocket-Protocol",
+	    WS_SUBPROTOCOL))
+		seed = 0;
+	else if ((seed = stream_seed_protocol(r, true)) == -1) {
+		http_error(&c->pend, 400, "BAD_PROTOCOL", "protocol is seed "
+		    "(bare readings) or grilld (typed messages; or the "
+		    "subprotocol " WS_SUBPROTOCOL ")", NULL, false);
+		goto refuse;
+	}
 	if ((resume = sse_resume_point(r, &since)) == -1) {
 		http_error(&c->pend, 400, "BAD_EVENT_ID", "since is not an "
 		    "event id, a time in ms or RFC 3339", NULL, false);
@@ -318,9 +339,12 @@ ws_open(struct client *c, struct http_req *r, struct filter *f,
 	}
 	buf_printf(&c->pend, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Server: grilld-stream\r\nUpgrade: websocket\r\n"
-	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-	    accept, cors);
+	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s\r\n",
+	    accept, sub != NULL && seed == 0 && http_header_has(r,
+	    "Sec-WebSocket-Protocol", WS_SUBPROTOCOL) ?
+	    "Sec-WebSocket-Protocol: " WS_SUBPROTOCOL "\r\n" : "", cors);
 	c->kind = CLIENT_WS;
+	c->seed = seed == 1;
 	c->state = CS_STREAM;
 	c->close_after = true;
 	c->want_replay = resume == 1;

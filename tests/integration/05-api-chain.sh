@@ -47,10 +47,10 @@ check_match "devices: with probes" "^[^ ]+ [^ ]+$" "$dev $probe"
 
 cached() {
 	req GET "/api/temperature/current/$dev?probe_id=$probe"
-	[ "$CODE" = 200 ] && [ "$(jqr .data.source)" = cache ]
+	[ "$CODE" = 200 ] && [ "$(jqr .source)" = cache ]
 }
 wait_for "a reading cached by the ingester" 30 cached
-check_eq "current: what the ingester cached" "200 cache $dev" "$CODE $(jqr .data.source) $(jqr .data.device_id)"
+check_eq "current: what the ingester cached" "200 cache $dev" "$CODE $(jqr .source) $(jqr .data.device_id)"
 stored() {
 	req GET "/api/temperature/history/$dev?probe_id=$probe&start_time=$(date -u -d '-2 hours' +%FT%TZ)"
 	[ "$CODE" = 200 ] && [ "$(jqr .count)" -ge 1 ]
@@ -68,7 +68,7 @@ health() {
 wait_for "the daemons in /health" 15 health
 check_eq "health: poller and ingest up over nng, the stream down" "up up down" \
 	"$(jqr .daemons.poller.status) $(jqr .daemons.ingest.status) $(jqr .daemons.stream.status)"
-check_match "health: the cloud as the poller sees it" "^(up|down)$" "$(jqr .components.thermoworks_api.status)"
+check_match "health: the cloud as the poller sees it" "^(up|down)$" "$(jqr .component_details.thermoworks_api.status)"
 
 ts=$(date -u +%FT%TZ)
 req POST /api/temperature/batch -H "Content-Type: application/json" \

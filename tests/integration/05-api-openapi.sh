@@ -76,6 +76,8 @@ call GET /openapi.json /openapi.json
 call GET /api/devices /api/devices
 call GET "/api/devices/{device_id}" /api/devices/SIG-1
 call GET "/api/devices/{device_id}" /api/devices/NOPE
+call GET "/api/devices/{device_id}/health" /api/devices/SIG-1/health
+call GET "/api/devices/{device_id}/health" /api/devices/NOPE/health
 call GET /api/alerts "/api/alerts?limit=5"
 call GET /api/alerts "/api/alerts?limit=0"
 call POST /api/alerts/rules /api/alerts/rules "${J[@]}" -d '{"id": "r1", "kind": "above", "device_id": "SIG-1", "probe_id": "1", "threshold": 250}'

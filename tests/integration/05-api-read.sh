@@ -34,8 +34,8 @@ api_start GRILLD_API_STALE_AFTER=2m || bail "grilld-api starts"
 
 # --- current -----------------------------------------------------------
 req GET "/api/temperature/current/SIG-1?probe_id=1"
-check_eq "current: 200 from the cache" "200 cache 225.5 F false" \
-	"$CODE $(jqr '.data.source') $(jqr '.data.temperature') $(jqr '.data.unit') $(jqr '.data.stale')"
+check_eq "current: 200 from the cache (source at the top, as the seed)" "200 cache 225.5 F false" \
+	"$CODE $(jqr '.source') $(jqr '.data.temperature') $(jqr '.data.unit') $(jqr '.data.stale')"
 check_eq "current: the seed's fields are all there" "true" \
 	"$(jqr '.status == "success" and (.data | has("device_id") and has("probe_id") and has("temperature") and has("unit") and has("timestamp") and has("battery_level") and has("signal_strength") and has("age_s"))')"
 req GET "/api/temperature/current/SIG-1?probe_id=1&unit=C"
@@ -45,15 +45,22 @@ check_eq "current: ?unit=F converts a Celsius probe" "212 F" "$(jqr '.data.tempe
 req GET "/api/temperature/current/SIG-1"
 check_eq "current without probe_id: the newest, with every probe" "200 1 2" \
 	"$CODE $(jqr '.data.probe_id') $(jqr '.data.probes | length')"
+check_eq "  probes is a map keyed by probe id (the HA component's probes.items())" "object 1 2 225.5" \
+	"$(jqr '.data.probes | type') $(jqr '.data.probes | keys | join(" ")') $(jqr '.data.probes["1"].temperature')"
+ts=$(date -u -d "@$((NOW_S - 20))" +%Y-%m-%dT%H:%M:%SZ)
+redis_cli HSET grilld:latest COOK/1 "{\"device_id\":\"COOK\",\"probe_id\":\"1\",\"temperature\":158.9,\"unit\":\"F\",\"timestamp\":\"$ts\",\"label\":\"Brisket\",\"cook\":{\"rate\":0.012,\"rate_unit\":\"F/min\",\"target\":203.00,\"stall\":true}}" >/dev/null
+req GET "/api/temperature/current/COOK"
+check_eq "current: a followed probe carries the ingester's cook block" "203 true true null Brisket" \
+	"$(jqr .data.cook.target) $(jqr .data.cook.stall) $(jqr .data.probes[\"1\"].cook.stall) $(jqr .data.cook.eta) $(jqr .data.name)"
 req GET "/api/temperature/current/OLD?probe_id=1"
 check_eq "current: a reading older than api.stale_after is stale" "true" "$(jqr '.data.stale')"
 req GET "/api/temperature/current/INFLUXONLY?probe_id=7"
 check_eq "current: a cache miss is answered from InfluxDB" "200 influxdb 180" \
-	"$CODE $(jqr '.data.source') $(jqr '.data.temperature')"
+	"$CODE $(jqr '.source') $(jqr '.data.temperature')"
 req GET "/api/temperature/current/NOPE"
-check_eq "current: unknown device is 404" "404 DEVICE_NOT_FOUND" "$CODE $(jqr .code)"
+check_eq "current: unknown device is 404" "404 DEVICE_NOT_FOUND" "$CODE $(jqr .reason)"
 req GET "/api/temperature/current/SIG-1?probe_id=9"
-check_eq "current: unknown probe is 404" "404 PROBE_NOT_FOUND" "$CODE $(jqr .code)"
+check_eq "current: unknown probe is 404" "404 PROBE_NOT_FOUND" "$CODE $(jqr .reason)"
 req GET "/api/temperature/current/SIG-1?probe_id=$(printf 'x%.0s' $(seq 70))"
 check_eq "current: an over-long probe_id is 400 naming it" "400 probe_id" "$CODE $(jqr .details.parameter)"
 enc=$(jq -rn --arg s "$WEIRD" '$s|@uri')
@@ -80,8 +87,14 @@ latest SIG-1 1 225.5 F 10
 req GET "/api/temperature/history/SIG-1"
 check_eq "history: defaults (24 h, raw, limit 1000)" "200 480 raw none 1000" \
 	"$CODE $(jqr .count) $(jqr .query.retention_policy) $(jqr .query.aggregation) $(jqr .query.limit)"
-check_eq "history: points in time order" "true" \
+check_eq "history: newest first, as the seed (ORDER BY time DESC)" "true desc" \
+	"$(jqr '[.data[].timestamp] == ([.data[].timestamp] | sort | reverse)') $(jqr .query.order)"
+req GET "/api/temperature/history/SIG-1?order=asc&limit=5"
+check_eq "history: order=asc, oldest first" "true" \
 	"$(jqr '[.data[].timestamp] == ([.data[].timestamp] | sort)')"
+req GET "/api/temperature/history/SIG-1?probe_id=1&limit=1"
+check_eq "history: limit=1 is the latest point" "$(date -u -d @$((NOW_S - 5)) +%FT%T)" \
+	"$(jqr '.data[0].timestamp[0:19]')"
 check_eq "history: the seed's point fields" "true" \
 	"$(jqr '.data[0] | has("device_id") and has("timestamp") and has("temperature") and has("probe_id") and has("battery_level") and has("signal_strength")')"
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=10"
@@ -116,17 +129,17 @@ check_eq "history: aggregates convert to ?unit=C" "120.556 C" \
 req GET "/api/temperature/history/SIG-1?probe_id=1&aggregation=mean&start_time=$(date -u -d '-365 days' +%F)"
 check_eq "history: a year is planned onto the daily rollup" "200 daily 1d" \
 	"$CODE $(jqr .query.retention_policy) $(jqr .query.interval)"
-check_eq "history: ... and ends with the raw tail of today" "$(date -u +%F)" \
-	"$(jqr '.data[-1].timestamp[0:10]')"
+check_eq "history: ... and begins (newest first) with the raw tail of today" "$(date -u +%F)" \
+	"$(jqr '.data[0].timestamp[0:10]')"
 req GET "/api/temperature/history/SIG-1?aggregation=mean&interval=1s&start_time=$(date -u -d '-30 days' +%F)"
 check_match "history: past raw retention an interval is raised, and says so" \
 	"^200 1h .*raw points are kept for 7d" "$CODE $(jqr .query.interval) $(jqr .query.note)"
 req GET "/api/temperature/history/SIG-1?aggregation=mean&interval=10s&start_time=$(date -u -d '-6 days' +%F)"
 check_eq "history: more buckets than api.max_points is 400 TOO_MANY_POINTS" \
-	"400 TOO_MANY_POINTS 10000" "$CODE $(jqr .code) $(jqr .details.max_points)"
+	"400 TOO_MANY_POINTS 10000" "$CODE $(jqr .reason) $(jqr .details.max_points)"
 req GET "/api/temperature/history/SIG-1?start_time=yesterday"
 check_eq "history: a bad time is 400 naming start_time" "400 INVALID_PARAMETER start_time" \
-	"$CODE $(jqr .code) $(jqr .details.parameter)"
+	"$CODE $(jqr .reason) $(jqr .details.parameter)"
 req GET "/api/temperature/history/SIG-1?start_time=2026-01-02T00:00:00Z&end_time=2026-01-01T00:00:00Z"
 check_eq "history: start after end is 400" "400" "$CODE"
 req GET "/api/temperature/history/SIG-1?aggregation=avg"
@@ -135,15 +148,20 @@ for l in 0 10001 x; do
 	req GET "/api/temperature/history/SIG-1?limit=$l"
 	check_eq "history: limit=$l is 400" "400 limit" "$CODE $(jqr .details.parameter)"
 done
-req GET "/api/temperature/history/SIG-1?start=2026-01-01"
-check_eq "history: an unknown parameter is 400 naming it" "400 UNKNOWN_PARAMETER start" \
-	"$CODE $(jqr .code) $(jqr .details.parameter)"
+req GET "/api/temperature/history/SIG-1?probe_id=1&limit=2&_=1733500000&_=2"
+check_eq "history: unknown and repeated parameters are ignored, as the seed" "200 2" "$CODE $(jqr .count)"
+req GET "/api/temperature/history/SIG-1?probe_id=1&limit=5&limit=2"
+check_eq "  a repeated one takes its last value (FastAPI)" "2" "$(jqr .count)"
+req GET "/api/devices?start=2026-01-01"
+check_eq "grilld's own routes refuse an unknown parameter, naming it" "400 UNKNOWN_PARAMETER start" \
+	"$CODE $(jqr .reason) $(jqr .details.parameter)"
 req GET "/api/temperature/history/$enc"
 check_eq "history: the quoted id reads its own point" "200 1" "$CODE $(jqr .count)"
 req GET "/api/temperature/history/$(jq -rn '"x'"'"' OR '"'"'1'"'"'='"'"'1" | @uri')"
-check_eq "history: an injection attempt is an unknown device" "404" "$CODE"
+check_eq "history: an injection attempt is a device without data" "200 0" "$CODE $(jqr .count)"
 req GET "/api/temperature/history/NOPE"
-check_eq "history: unknown device is 404" "404 DEVICE_NOT_FOUND" "$CODE $(jqr .code)"
+check_eq "history: a device without data is 200 with an empty list, as the seed" "200 0 array" \
+	"$CODE $(jqr .count) $(jqr '.data | type')"
 
 # --- stats ---------------------------------------------------------------
 req GET "/api/temperature/stats/SIG-1?probe_id=1&low=210&high=229"
@@ -159,7 +177,10 @@ check_eq "stats: an old range is answered from the rollups, approximately" "200 
 req GET "/api/temperature/stats/SIG-1?low=300&high=200"
 check_eq "stats: low above high is 400" "400" "$CODE"
 req GET "/api/temperature/stats/NOPE"
-check_eq "stats: unknown device is 404" "404" "$CODE"
+check_eq "stats: a device without data is 200, count 0" "200 0" "$CODE $(jqr .data.count)"
+req GET "/api/temperature/stats/SIG-1?probe_id=1"
+check_eq "stats: the seed's identifiers" "SIG-1 1 true" \
+	"$(jqr .data.device_id) $(jqr .data.probe_id) $(jqr '.data | has("start_time") and has("end_time")')"
 
 # --- export ----------------------------------------------------------------
 { points BIG p0 F 6500 12 100 7 10; points BIG p1 F 6500 12 100 7 16; } >"$T/big.lp"
@@ -208,9 +229,11 @@ check_eq "device: unknown is 404" "404" "$CODE"
 req GET /health
 check_eq "health: degraded with the daemons down, Redis and InfluxDB up" \
 	"200 degraded up up unknown down" \
-	"$CODE $(jqr .status) $(jqr .components.redis.status) $(jqr .components.influxdb.status) $(jqr .components.thermoworks_api.status) $(jqr .daemons.poller.status)"
+	"$CODE $(jqr .status) $(jqr .component_details.redis.status) $(jqr .component_details.influxdb.status) $(jqr .component_details.thermoworks_api.status) $(jqr .daemons.poller.status)"
+check_eq "health: components are the seed's strings, also as dependencies" "healthy healthy degraded healthy" \
+	"$(jqr .components.redis) $(jqr .components.influxdb) $(jqr .components.thermoworks_api) $(jqr .dependencies.redis)"
 check_eq "health: latency and breaker state of each dependency" "true" \
-	"$(jqr '(.components.redis.latency_ms|type) == "number" and .components.influxdb.breaker == "closed" and (.daemons.ingest|has("breaker"))')"
+	"$(jqr '(.component_details.redis.latency_ms|type) == "number" and .component_details.influxdb.breaker == "closed" and (.daemons.ingest|has("breaker"))')"
 req GET /api/temperature/health
 check_eq "health: also at the seed's path" "200" "$CODE"
 tp=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
@@ -228,24 +251,24 @@ check_match "metrics: latency histogram by route" \
 # --- dependencies going away ---------------------------------------------
 kill -STOP "$INFLUX_PID"
 req GET "/api/temperature/current/SIG-1?probe_id=1"
-check_eq "InfluxDB hung: current still answers from the cache" "200 cache" "$CODE $(jqr .data.source)"
+check_eq "InfluxDB hung: current still answers from the cache" "200 cache" "$CODE $(jqr .source)"
 kill -CONT "$INFLUX_PID"
 kill "$INFLUX_PID"
 wait "$INFLUX_PID" 2>/dev/null
 req GET "/api/temperature/history/SIG-1"
-check_eq "InfluxDB down: history is 503" "503 INFLUXDB_UNAVAILABLE" "$CODE $(jqr .code)"
+check_eq "InfluxDB down: history is 503" "503 INFLUXDB_UNAVAILABLE" "$CODE $(jqr .reason)"
 for _ in $(seq 1 6); do req GET "/api/temperature/history/SIG-1"; done
 hdr=$(curl -sS -D - -o "$T/.body" "$API/api/temperature/history/SIG-1")
 check_match "InfluxDB down: the breaker opens and says when to retry" "Retry-After: [0-9]+" "$hdr"
 req GET /health
-check_eq "InfluxDB down: health is degraded, the breaker open" "200 degraded down open" \
-	"$CODE $(jqr .status) $(jqr .components.influxdb.status) $(jqr .components.influxdb.breaker)"
+check_eq "InfluxDB down: health is degraded, the breaker open" "200 degraded down open unhealthy" \
+	"$CODE $(jqr .status) $(jqr .component_details.influxdb.status) $(jqr .component_details.influxdb.breaker) $(jqr .components.influxdb)"
 kill "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null
 req GET "/api/temperature/current/SIG-1?probe_id=1"
 check_eq "both down: current is 503" "503" "$CODE"
 req GET /health
-check_eq "both down: health is 503 unhealthy" "503 unhealthy" "$CODE $(jqr .status)"
+check_eq "both down: health is 500 unhealthy, the seed's code" "500 unhealthy" "$CODE $(jqr .status)"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/health/ready")
 check_eq "both down: not ready" "503" "$code"
 check "the API is still alive" curl -sf "$API/health/live"

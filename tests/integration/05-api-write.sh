@@ -15,14 +15,14 @@ J=(-H "Content-Type: application/json")
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # --- batch ---------------------------------------------------------------
-req POST /api/temperature/batch "${J[@]}" -d "{\"readings\": [
+req POST "/api/temperature/batch?partial=true" "${J[@]}" -d "{\"readings\": [
 	{\"device_id\": \"SIG-1\", \"probe_id\": \"1\", \"temperature\": 225.5, \"timestamp\": \"$now\", \"battery_level\": 90},
 	{\"device_id\": \"SIG-1\", \"probe_id\": \"2\", \"temperature\": 99, \"unit\": \"C\"},
 	{\"device_id\": \"\", \"temperature\": \"hot\"},
 	{\"device_id\": \"SIG-1\", \"temperature\": 5000},
 	{\"device_id\": \"SIG-1\", \"temperature\": 70, \"timestamp\": \"2999-01-01T00:00:00Z\"},
 	[1, 2]]}"
-check_eq "batch: the seed's answer fields, partial" "200 partial 2 6" \
+check_eq "batch: the seed's answer fields, partial=true" "200 partial 2 6" \
 	"$CODE $(jqr .status) $(jqr .stored_count) $(jqr .total_count)"
 check_eq "batch: one item per reading, in order" "accepted accepted rejected rejected rejected rejected" \
 	"$(jqr '[.items[].status] | join(" ")')"
@@ -38,24 +38,30 @@ check_eq "batch: the reading as sent, source api, a trace to continue" "SIG-1 1 
 check_eq "batch: the stream ids are in the answer" "$(redis_cli XRANGE grilld:readings - + COUNT 1 | head -1)" \
 	"$(jqr '.items[0].id')"
 req POST /api/temperature/batch "${J[@]}" -d '{"readings": [{"device_id": "x", "temperature": "y"}]}'
-check_eq "batch: nothing valid is 422 with the reasons" "422 error 0 temperature" \
-	"$CODE $(jqr .status) $(jqr .stored_count) $(jqr '.details[0].errors[0].field')"
+check_eq "batch: nothing valid is FastAPI's 422 with the reasons" "422 422 body readings 0 temperature" \
+	"$CODE $(jqr .code) $(jqr '.detail[0].loc | map(tostring) | join(" ")')"
+req POST /api/temperature/batch "${J[@]}" -d "{\"readings\": [{\"device_id\": \"SIG-9\", \"temperature\": 200}, {\"device_id\": \"SIG-9\", \"temperature\": 5000}]}"
+check_eq "batch: one invalid reading refuses the batch, as the seed (pydantic)" "422 1 2" \
+	"$CODE $(jqr '.detail | length') $(redis_cli XLEN grilld:readings)"
+req POST /api/temperature/batch -d "{\"readings\": [{\"device_id\": \"SIG-9\", \"temperature\": \"204.5\", \"battery_level\": \"80\"}]}"
+check_eq "batch: numeric strings coerced, no JSON Content-Type needed (the seed's scripts)" "200 success 1 204.5 80" \
+	"$CODE $(jqr .status) $(jqr .stored_count) $(redis_cli --raw XREVRANGE grilld:readings + - COUNT 1 | sed -n 5p | jq -r '"\(.temperature) \(.battery_level)"')"
 req POST /api/temperature/batch "${J[@]}" -d '{"readings": []}'
-check_eq "batch: empty is 400" "400 EMPTY_BATCH" "$CODE $(jqr .code)"
+check_eq "batch: empty is 400" "400 EMPTY_BATCH" "$CODE $(jqr .reason)"
 req POST /api/temperature/batch "${J[@]}" -d '{"reading": []}'
-check_eq "batch: no readings array is 400" "400" "$CODE"
+check_eq "batch: no readings array is 422" "422 readings" "$CODE $(jqr '.detail[0].loc[1]')"
 req POST /api/temperature/batch "${J[@]}" -d '{"readings": [}'
-check_eq "batch: malformed JSON is 400" "400 INVALID_JSON" "$CODE $(jqr .code)"
+check_eq "batch: malformed JSON is FastAPI's 422" "422 value_error.jsondecode" "$CODE $(jqr '.detail[0].type')"
 req POST /api/temperature/batch -H "Content-Type: text/plain" -d '{"readings": []}'
-check_eq "batch: another content type is 415" "415" "$CODE"
+check_eq "batch: the body is JSON whatever its type (empty is the seed's 400)" "400 EMPTY_BATCH" "$CODE $(jqr .reason)"
 many=$(jq -nc '{readings: [range(51) | {device_id: "M", temperature: 100}]}')
 req POST /api/temperature/batch "${J[@]}" -d "$many"
 check_match "batch: past api.max_batch is 413 with the limit" "^413 BATCH_TOO_LARGE .*at most 50" \
-	"$CODE $(jqr .code) $(jqr .message)"
+	"$CODE $(jqr .reason) $(jqr .message)"
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 req POST /api/temperature/batch "${J[@]}" --data-binary "@$T/big.json"
-check_match "batch: past api.max_body is 413" "^413 PAYLOAD_TOO_LARGE" "$CODE $(jqr .code)"
-check_eq "batch: nothing more was stored" "2" "$(redis_cli XLEN grilld:readings)"
+check_match "batch: past api.max_body is 413" "^413 PAYLOAD_TOO_LARGE" "$CODE $(jqr .reason)"
+check_eq "batch: nothing more was stored" "3" "$(redis_cli XLEN grilld:readings)"
 
 # --- rules -----------------------------------------------------------------
 v0=$(redis_cli GET grilld:rules:version)
@@ -64,13 +70,13 @@ check_eq "rules: create is 201 with Location" "201 brisket target" "$CODE $(jqr 
 check_eq "rules: stored in the rules hash" "brisket" "$(redis_cli HGET grilld:rules brisket | jq -r .id)"
 check_eq "rules: rules:version moved" "$(( ${v0:-0} + 1 ))" "$(redis_cli GET grilld:rules:version)"
 req POST /api/alerts/rules "${J[@]}" -d '{"id": "brisket", "kind": "target", "device_id": "SIG-1", "threshold": 200}'
-check_eq "rules: the same id again is 409" "409 RULE_EXISTS" "$CODE $(jqr .code)"
+check_eq "rules: the same id again is 409" "409 RULE_EXISTS" "$CODE $(jqr .reason)"
 req POST /api/alerts/rules "${J[@]}" -d '{"kind": "above", "device_id": "*", "threshold": 300}'
 check_match "rules: an id is made when the rule has none" "^201 rule-[0-9a-f]{12}$" "$CODE $(jqr .data.id)"
 made=$(jqr .data.id)
 req POST /api/alerts/rules "${J[@]}" -d '{"id": "bad", "kind": "sideways", "device_id": "SIG-1", "thresold": 1}'
 check_eq "rules: an invalid rule is 422, field by field" "422 INVALID_RULE kind thresold" \
-	"$CODE $(jqr .code) $(jqr '[.details[].field] | sort | join(" ")')"
+	"$CODE $(jqr .reason) $(jqr '[.details[].field] | sort | join(" ")')"
 req GET /api/alerts/rules
 check_eq "rules: list" "200 2" "$CODE $(jqr .count)"
 req GET /api/alerts/rules/brisket
@@ -86,7 +92,7 @@ check_eq "rules: a bad rule id is 400" "400" "$CODE"
 req DELETE "/api/alerts/rules/$made"
 check_eq "rules: delete is 204" "204" "$CODE"
 req DELETE "/api/alerts/rules/$made"
-check_eq "rules: delete again is 404" "404 RULE_NOT_FOUND" "$CODE $(jqr .code)"
+check_eq "rules: delete again is 404" "404 RULE_NOT_FOUND" "$CODE $(jqr .reason)"
 check_eq "rules: every change moved rules:version" "$(( ${v0:-0} + 5 ))" "$(redis_cli GET grilld:rules:version)"
 
 # --- acknowledge, snooze ---------------------------------------------------
@@ -99,7 +105,7 @@ check_eq "ack: written where the ingester reads it (docs/alerts.md)" "a-42 127.0
 req POST /api/alerts/rules/brisket/acknowledge "${J[@]}" -d '{"alert_id": "a-other", "by": "pitmaster"}'
 check_eq "ack: another firing's alert_id acknowledges nothing" "409" "$CODE"
 req POST /api/alerts/rules/ribs/acknowledge "${J[@]}" -d '{}'
-check_eq "ack: nothing firing is 409" "409 NOT_FIRING" "$CODE $(jqr .code)"
+check_eq "ack: nothing firing is 409" "409 NOT_FIRING" "$CODE $(jqr .reason)"
 req POST /api/alerts/rules/nope/acknowledge
 check_eq "ack: unknown rule is 404" "404" "$CODE"
 req POST /api/alerts/rules/brisket/snooze "${J[@]}" -d '{"duration": "30m"}'
@@ -151,11 +157,11 @@ api_start GRILLD_API_KEYS="k-one,k-two" GRILLD_API_KEYS_FILE="$T/keys" || bail "
 KEYED=$API
 body='{"readings": [{"device_id": "K", "temperature": 100}]}'
 req POST /api/temperature/batch "${J[@]}" -d "$body"
-check_eq "keys: a write without a key is 401" "401 UNAUTHORIZED" "$CODE $(jqr .code)"
+check_eq "keys: a write without a key is 401" "401 UNAUTHORIZED" "$CODE $(jqr .reason)"
 hdr=$(curl -sS -D - -o /dev/null -X POST "${J[@]}" -d "$body" "$API/api/temperature/batch")
 check_match "keys: ... with WWW-Authenticate" "WWW-Authenticate: Bearer" "$hdr"
 req POST /api/temperature/batch "${J[@]}" -H "Authorization: Bearer k-wrong" -d "$body"
-check_eq "keys: a wrong key is 403" "403 FORBIDDEN" "$CODE $(jqr .code)"
+check_eq "keys: a wrong key is 403" "403 FORBIDDEN" "$CODE $(jqr .reason)"
 req POST /api/temperature/batch "${J[@]}" -H "Authorization: Bearer k-two" -d "$body"
 check_eq "keys: a key from api.keys writes" "200" "$CODE"
 req PUT /api/alerts/rules/k "${J[@]}" -H "Authorization: Bearer filekey" -d '{"kind": "offline", "device_id": "K"}'
@@ -192,7 +198,7 @@ _pids+=($!)
 wait_for "wide grilld-api" 15 curl -sf "http://127.0.0.1:$port/health/live"
 code=$(curl -sS -o "$T/.body" -w '%{http_code}' -X POST "${J[@]}" -d "$body" "http://127.0.0.1:$port/api/temperature/batch")
 check_match "no keys, not loopback: writes are 403 saying how to set keys" \
-	"^403 WRITES_DISABLED .*api.keys" "$code $(jq -r '.code + " " + .message' "$T/.body")"
+	"^403 WRITES_DISABLED .*api.keys" "$code $(jq -r '.reason + " " + .message' "$T/.body")"
 check_match "no keys, not loopback: said at start-up" "without api.keys" "$(cat "$T/api.wide.log")"
 
 # --- rate limits -----------------------------------------------------------

@@ -12,15 +12,17 @@ start_stream_env GRILLD_STREAM_RETRY=250ms GRILLD_STREAM_HEARTBEAT=300ms
 
 # --- the format ----------------------------------------------------------
 out=$T/basic.out
-curl -s -N -m 2 -D "$T/basic.hdr" "$STREAM_URL/api/temperature/stream/devA" >"$out" &
+curl -s -N -m 2 -D "$T/basic.hdr" "$STREAM_URL/api/temperature/stream/devA?protocol=grilld" >"$out" &
 cpid=$!
+curl -s -N -m 2 "$STREAM_URL/api/temperature/stream/devA" >"$T/seedfmt.out" &
+cpid2=$!
 sleep 0.3
 ev "r devA p1 201.5"
 ev "r devB p1 150"
 ev "d devA offline"
 ev "a devA p1 high"
 ev_sync
-wait $cpid
+wait $cpid $cpid2
 check_match "the answer is an event stream" "text/event-stream" "$(cat "$T/basic.hdr")"
 check_match "it opens with the retry hint of stream.retry" "^retry: 250" "$(head -1 "$out")"
 ida=$(ev_ids devA | head -1)
@@ -33,6 +35,11 @@ check_eq "the path's device filters: 3 events of devA, none of devB" "3 0" \
 check_match "device and alert events are named" \
 	"event: device"$'\n'".*event: alert" "$(tr -d '\r' <"$out" | grep '^event:' | tr '\n' ' ' | sed 's/ event/\nevent/g')"
 check "an idle stream gets heartbeat comments" grep -q '^:$' "$out"
+check_match "the seed's route: a reading is an unnamed event (onmessage), with its id" \
+	"id: $ida"$'\n'"data: \\{\"device_id\":\"devA\",\"probe_id\":\"p1\",\"temperature\":201.5" \
+	"$(cat "$T/seedfmt.out")"
+check_eq "  readings only, no event: line (the seed sent readings)" "1 0" \
+	"$(grep -c '^id: ' "$T/seedfmt.out") $(grep -c '^event: \(reading\|device\|alert\)' "$T/seedfmt.out")"
 
 # --- filters ---------------------------------------------------------------
 out=$T/filter.out
@@ -51,7 +58,7 @@ check_eq "?devices= and ?probes= (name or device/probe) select" \
 	"$(grep '^data:' "$out" | sed -E 's/.*"device_id":"([^"]*)"(,"probe_id":"([^"]*)")?.*/\1\/\3/; s/\/$/\/-/' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "the seed's ?probe_id= on a device's stream" "1" \
 	"$(grep -c '"probe_id":"p2"' "$T/seed.out")"
-check_eq "  and nothing else of it but device events" "2" "$(grep -c '^id:' "$T/seed.out")"
+check_eq "  and nothing else of it (readings only)" "1" "$(grep -c '^id:' "$T/seed.out")"
 
 # --- resume ----------------------------------------------------------------
 for i in 1 2 3 4 5; do ev "r devR p1 $i"; done
@@ -69,7 +76,7 @@ check_match "?since= takes an RFC 3339 time" "id: ${ids[4]}" "$out"
 # The seam, for real: events flow while the stream restarts; the client
 # (the eventsource package) reconnects with Last-Event-ID by itself.
 : >"$T/seam.out"
-node_run sse-collect.mjs "$STREAM_URL/api/temperature/stream/seam" "$T/seam.out" 120 40 &
+node_run sse-collect.mjs "$STREAM_URL/api/temperature/stream/seam?protocol=grilld" "$T/seam.out" 120 40 &
 npid=$!
 wait_for "the client to connect" 10 grep -q open "$T/seam.out"
 ev "steady 120 60 seam p1"
@@ -127,7 +134,7 @@ wait_for "the bad events to be counted" 5 \
 	bash -c "[ \"\$(curl -s $STREAM_URL/metrics | awk '\$1 == \"grilld_stream_events_invalid_total\" {print \$2}')\" = $((before + 2)) ]"
 check_eq "malformed messages from the ingester are counted and dropped" \
 	$((before + 2)) "$(metric grilld_stream_events_invalid_total)"
-out=$(sse_get "/api/temperature/stream/devOK?since=0" 1)
+out=$(sse_get "/api/temperature/stream/devOK?since=0&protocol=grilld" 1)
 check_match "and the stream still serves" "event: reading" "$out"
 check "the stream is still ready" curl -sf "$STREAM_URL/health/ready"
 done_testing

@@ -19,9 +19,8 @@ ev_sync
 # --- current readings, then live ------------------------------------------
 node_run ws-client.mjs "$WS/devW" '[{"wait":"current"},{"wait":"reading"},{"close":1000}]' >"$T/w1.out" &
 npid=$!
-# Live events only once the current readings arrived: the snapshot reads
-# `latest` when the client connects, which a loaded machine delays.
-wait_for "the current readings" 10 grep -q '"type":"current"' "$T/w1.out"
+# Connected once the snapshot came (node may take a while to start).
+wait_for "the snapshot" 15 grep -q '"type":"current"' "$T/w1.out"
 ev "r devV p1 61"
 ev "r devW p1 181"
 ev_sync
@@ -35,6 +34,17 @@ idw=$(ev_ids devW | tail -1)
 check_match "then live events, with their id" \
 	"\\{\"type\":\"reading\",\"id\":\"$idw\",\"data\":\\{\"device_id\":\"devW\"" "$(sed -n 2p "$T/w1.out")"
 check_match "a normal close is echoed" '"closed":1000' "$(tail -1 "$T/w1.out")"
+
+# --- the seed's protocol, the default ----------------------------------------
+node_run ws-client.mjs "$WS/devW?protocol=seed" '[{"wait":"bare","n":2},{"raw":"hello"},{"wait":"bare","n":3},{"close":1000}]' >"$T/seed.out" &
+npid=$!
+wait_for "the seed snapshot" 15 grep -q devW "$T/seed.out"
+ev "r devW p1 182"
+ev_sync
+wait $npid
+check_eq "seed protocol: the current readings, then live ones, each a bare reading" "3 0" \
+	"$(grep -c '^{"device_id":"devW"' "$T/seed.out") $(grep -c '"type":"\(current\|reading\|error\)"' "$T/seed.out")"
+check_match "  client text is ignored, the session goes on" '"closed":1000' "$(tail -1 "$T/seed.out")"
 
 # --- subscribe, unsubscribe, ping ----------------------------------------------
 node_run ws-client.mjs "$WS?snapshot=0" '[

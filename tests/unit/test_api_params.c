@@ -12,7 +12,7 @@ static int
 parse(struct params *p, const char *qs, char *err)
 {
 	err[0] = '\0';
-	return api_params_parse(p, qs, err, 128);
+	return api_params_parse(p, qs, false, err, 128);
 }
 
 static void

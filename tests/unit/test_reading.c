@@ -852,6 +852,21 @@ test_json_out_nulls(void)
 	buf_free(&b);
 }
 
+/* The cloud's 32-bit floats at their own precision; the rest as given. */
+static void
+test_float_precision(void)
+{
+	CHECK(reading_float_precision((double)158.8f) == 158.8);
+	CHECK(reading_float_precision((double)-5.2f) == -5.2);
+	CHECK(reading_float_precision((double)46.7f) == 46.7);
+	CHECK(reading_float_precision(225.5) == 225.5);
+	CHECK(reading_float_precision(100.0) == 100.0);
+	CHECK(reading_float_precision(0.1) == 0.1);	/* not a float */
+	CHECK(reading_float_precision(70.0 / 3) == 70.0 / 3);
+	CHECK(reading_float_precision(1e21) == 1e21);
+	CHECK(isnan(reading_float_precision(NAN)));
+}
+
 static void
 test_json_numbers(void)
 {
@@ -954,6 +969,7 @@ main(void)
 	UNIT_RUN(test_status_names);
 	UNIT_RUN(test_json_out);
 	UNIT_RUN(test_json_out_nulls);
+	UNIT_RUN(test_float_precision);
 	UNIT_RUN(test_json_numbers);
 	UNIT_RUN(test_copy);
 	UNIT_RUN(test_from_json);

@@ -37,7 +37,8 @@ start_stream_env() {
 
 sse_sees_probe() {
 	local out=$T/.probe.out pid
-	curl -s -N -m 1 "$STREAM_URL/api/temperature/stream/probe-device${PROBE_QUERY:-}" \
+	# grilld's named events: device events are not in the seed's protocol.
+	curl -s -N -m 1 "$STREAM_URL/api/temperature/stream/probe-device?protocol=grilld${PROBE_QUERY:+&${PROBE_QUERY#?}}" \
 		>"$out" &
 	pid=$!
 	sleep 0.2

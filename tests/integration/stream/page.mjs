@@ -71,6 +71,42 @@ try {
   const end = await page.evaluate(() => window.grilld);
   check('no event came twice', end.duplicates === 0, `${end.duplicates} duplicates`);
   check('no script error on the page', errors.length === 0, errors.join('; '));
+
+  // What a cook reads: the ingester's cook block, the thermometer's alarm,
+  // humidity in %, the F/C switch, a future reading kept off the chart.
+  // Published as raw events with ids after every other (the page drops
+  // older ids as duplicates).
+  let seq = 0;
+  const base = Date.now() + 3600e3;
+  const raw = (o) => ev(`raw reading ${JSON.stringify({ ...o, event_id: `${base}-${seq++}` })}`);
+  const ts = new Date().toISOString();
+  raw({ device_id: 'smoker', probe_id: '2', temperature: 158.9, unit: 'F', timestamp: ts, label: 'Brisket',
+    status: 'NORMAL', cook: { rate: 0.01, rate_unit: 'F/min', target: 203, stall: true } });
+  raw({ device_id: 'smoker', probe_id: '1', temperature: 301.5, unit: 'F', timestamp: ts, label: 'Pit', status: 'HIGH' });
+  raw({ device_id: 'smoker', probe_id: 'h', temperature: 46.7, unit: 'H', timestamp: ts, label: 'Humidity' });
+  raw({ device_id: 'smoker', probe_id: '1', temperature: 999, unit: 'F', timestamp: '2029-01-01T00:00:00Z', label: 'Pit', status: 'HIGH' });
+  await page.waitForSelector(card('smoker', 'h'), { timeout: 5000 });
+  const brisket = await page.locator(card('smoker', '2')).innerText();
+  check('the target and the stall come from the cook block (no ETA while stalled)',
+    /Brisket[\s\S]*158\.9°F[\s\S]*Target\s*203\.0°F[\s\S]*ETA\s*stalled/.test(brisket), brisket);
+  const pit = await page.locator(card('smoker', '1')).innerText();
+  check("the thermometer's own alarm state is shown and marks the card",
+    /Alert\s*alarm HIGH/.test(pit) && await page.locator(`${card('smoker', '1')}.alert`).count() === 1, pit);
+  const hum = await page.locator(card('smoker', 'h')).innerText();
+  check('humidity is in %, not °H', /46\.7%/.test(hum) && !/°H/.test(hum), hum);
+  check('the alarm was announced (notifications are opt-in)',
+    (await page.evaluate(() => window.grilld.notified)).some((t) => /Pit HIGH/.test(t)), 'not announced');
+  await page.click('#unit');
+  await page.waitForFunction((sel) => /70\.5°C/.test(document.querySelector(sel).innerText), card('smoker', '2'), { timeout: 3000 })
+    .then(() => check('the F/C switch shows Celsius', true), () => check('the F/C switch shows Celsius', false, 'no 70.5°C'));
+  check('humidity stays in % in Celsius', /46\.7%/.test(await page.locator(card('smoker', 'h')).innerText()), 'changed');
+  await sleep(1300);
+  const span = await page.evaluate(() => {
+    const u = document.querySelector('section[data-device="smoker"] .chart');
+    return u ? u.innerText : '';
+  });
+  check('a reading stamped in 2029 does not stretch the chart', !/2029/.test(span), span.slice(0, 200));
+  await page.click('#unit');
   await sleep(1200);		/* one chart redraw */
   await page.screenshot({ path: shot });
 } catch (e) {

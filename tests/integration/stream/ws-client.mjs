@@ -10,11 +10,15 @@
 // {"ping": true} sends a ping frame and waits for the pong; {"sleep": ms};
 // {"close": code}. After the steps it prints {"closed": code, "reason"}
 // when the server closes within 5 s, or {"open": true}.
+// It speaks grilld's protocol (the subprotocol grilld.v1) unless the URL
+// asks for protocol=seed; the seed's bare readings are printed with
+// "type": "bare" added.
 import WebSocket from 'ws';
 
 const [url, stepsText] = process.argv.slice(2);
 const steps = JSON.parse(stepsText || '[]');
-const ws = new WebSocket(url, { perMessageDeflate: false });
+const seed = /[?&]protocol=seed\b/.test(url);
+const ws = new WebSocket(url, seed ? [] : ['grilld.v1'], { perMessageDeflate: false });
 const counts = {};
 const waiters = [];
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -23,6 +27,7 @@ let closed = null;
 ws.on('message', (data, binary) => {
   let m;
   try { m = JSON.parse(data.toString()); } catch { m = { unparsed: data.toString() }; }
+  if (seed && m && m.type === undefined) m.type = 'bare';
   print(m);
   counts[m.type] = (counts[m.type] || 0) + 1;
   for (const w of waiters.splice(0)) w();
