@@ -427,7 +427,8 @@ registry_flush(struct poller *p, struct rds *db, const char *key)
 /*
  * Whether this poller polls every account: a standby's registry is
  * empty or stale, and the API then reads the active poller's state from
- * the `devices` hash instead.
+ * the `devices` hash instead. devices_reply() also calls an answer
+ * incomplete while a device found is not polled yet.
  */
 static bool
 polls_all(struct poller *p)
@@ -459,6 +460,10 @@ devices_reply(struct registry *r, const cJSON *req, bool complete,
 	buf_puts(&body, "{\"devices\":[");
 	pthread_mutex_lock(&r->mu);
 	total = r->n;
+	/* Found but not polled yet (a lease just taken over): the hash
+	 * still has what the last active poller knew of it. */
+	for (i = 0; i < r->n && complete; i++)
+		complete = r->e[i]->json != NULL;
 	for (i = start; i < r->n && count < limit; i++) {
 		const struct reg_entry *e = r->e[i];
 
