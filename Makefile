@@ -112,7 +112,11 @@ unit: all $(UNIT_BINS)
 integration: all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration
 
-test: deps-check all $(UNIT_BINS)
+# The targets a new machine starts with install the packages first, and
+# only then build (a sub-make: with -j, or a bare machine with no cc yet,
+# nothing may compile before deps-check has finished).
+test: deps-check
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run
 
 # The whole suite again, built with ASan and UBSan into a tree of its own.
@@ -121,7 +125,8 @@ sanitize: deps-check
 
 # Every daemon under valgrind through a normal cook (about 1.5 min):
 # tests/integration/08-valgrind-cook.sh.
-valgrind: deps-check all
+valgrind: deps-check
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration 08-valgrind
 
 deps-check:
@@ -132,17 +137,20 @@ sample-config: $(BUILD)/tools/confgen
 	$(BUILD)/tools/confgen -m > docs/man/grilld.yaml.5
 	cp deploy/etc/grilld.yaml deploy/k8s/base/grilld.yaml
 
-run: deps-check all
+run: deps-check
+	@$(MAKE) --no-print-directory all
 	@BIN=$(BIN) RESET=$(RESET) bash mk/run.sh
 
-bench: deps-check all
+bench: deps-check
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BIN=$(BIN) bash bench/run.sh
 
 # The fault suite's long form (docs/faults.md): every fault, then random
 # ones for CHAOS_MINUTES; figures, per-point files and logs are kept in
 # build/chaos/<date>/. make test runs the short form (08-faults-*).
 CHAOS_MINUTES ?= 30
-chaos: deps-check all
+chaos: deps-check
+	@$(MAKE) --no-print-directory all
 	@CHAOS_MINUTES=$(CHAOS_MINUTES) BUILD=$(BUILD) BIN=$(BIN) \
 	    CHAOS_OUT=$(BUILD)/chaos/$$(date +%Y%m%d-%H%M%S) \
 	    bash tests/chaos/chaos.sh -p long
