@@ -69,7 +69,9 @@ out=$("$BIN/grilld-ingest" -h 2>&1)
 check_eq "-h exits 1" 1 "$?"
 check_match "-h prints the usage" "usage: grilld-ingest \[-dhnv\] \[-f file\]" "$out"
 
-ports=($(freeport 9))
+# Every address on a free port: nothing of this test may collide with a
+# `make run` (8080-8090, 9101-9103, nng 9201-9204) on the same machine.
+ports=($(freeport 10))
 export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${ports[5]}
 export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${ports[6]}
 export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${ports[7]}
@@ -79,6 +81,7 @@ export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${ports[1]}
 export GRILLD_API_LISTEN=127.0.0.1:${ports[2]}
 export GRILLD_STREAM_LISTEN=127.0.0.1:${ports[3]}
 export GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${ports[4]}
+export GRILLD_TWSIM_LISTEN=127.0.0.1:${ports[9]}
 i=0
 for d in poller ingest api stream twsim; do
 	url=http://127.0.0.1:${ports[$i]}
