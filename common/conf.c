@@ -1145,3 +1145,40 @@ conf_write_sample(const struct conf_opt *opts, size_t n, FILE *fp)
 		fputc('\n', fp);
 	}
 }
+
+void
+conf_write_markdown(const struct conf_opt *opts, size_t n, FILE *fp)
+{
+	static const char *const types[] = { "string", "secret", "integer",
+		"number", "boolean", "duration", "size", "structured" };
+	char section[64] = "", who[64], env[128];
+
+	fputs("<!-- Generated from common/options.c by `make sample-config`; "
+	    "00-daemons fails when it drifts. -->\n", fp);
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_opt *o = &opts[i];
+		size_t slen = (size_t)(strchr(o->name, '.') - o->name);
+
+		if (strlen(section) != slen ||
+		    strncmp(section, o->name, slen) != 0) {
+			snprintf(section, sizeof(section), "%.*s", (int)slen,
+			    o->name);
+			fprintf(fp, "\n### %s\n\n", section);
+		}
+		who_names(o->who, who, sizeof(who));
+		conf_env_name(o->name, env, sizeof(env));
+		fprintf(fp, "- `%s` (%s", o->name, types[o->type]);
+		if (o->def != NULL && o->type != CONF_TREE)
+			fprintf(fp, ", default `%s`", o->def);
+		if (o->min < o->max) {
+			char lo[32], hi[32];
+
+			fmt_bound(o, o->min, lo, sizeof(lo));
+			fmt_bound(o, o->max, hi, sizeof(hi));
+			fprintf(fp, ", %s to %s", lo, hi);
+		}
+		if (o->choices != NULL)
+			fprintf(fp, ", one of `%s`", o->choices);
+		fprintf(fp, "; `%s`; read by %s): %s\n", env, who, o->help);
+	}
+}

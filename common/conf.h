@@ -129,5 +129,7 @@ void	conf_env_name(const char *, char *, size_t);
 void	conf_print(const struct conf *, unsigned, FILE *);
 /* Writes the documented sample configuration of every option. */
 void	conf_write_sample(const struct conf_opt *, size_t, FILE *);
+/* The same as a Markdown list, for docs/configuration.md. */
+void	conf_write_markdown(const struct conf_opt *, size_t, FILE *);
 
 #endif

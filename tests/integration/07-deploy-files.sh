@@ -81,12 +81,60 @@ for k in Deployment Service ConfigMap Secret HorizontalPodAutoscaler \
 	check_match "prod has a $k" "kind: $k " "$kinds"
 done
 
-mkdir -p "$T/units"
-for u in "$D"/systemd/*.service; do
-	sed "s|/usr/local/bin/|$BIN/|" "$u" >"$T/units/$(basename "$u")"
+# make install: into a PREFIX (the units rewritten for it), then verified
+# as installed; and into a DESTDIR for /usr/local, which uninstall empties.
+# BIN/BUILD as this run's, so that install builds nothing.
+inst() { make -C "$GRILLD_TOP" --no-print-directory BIN="$BIN" BUILD="$BUILD" "$@" >>"$T/install.log" 2>&1; }
+P=$T/prefix
+check "make install PREFIX= SYSCONFDIR= installs" inst install PREFIX="$P/usr" SYSCONFDIR="$P/etc"
+for f in usr/bin/grilld-poller usr/bin/grilld-ingest usr/bin/grilld-api \
+	usr/bin/grilld-stream usr/bin/grilld-twsim usr/share/grilld/www/index.html \
+	usr/share/grilld/www/node_modules/uplot/dist/uPlot.iife.min.js \
+	usr/share/man/man8/grilld-api.8 usr/share/man/man5/grilld.yaml.5 \
+	usr/share/doc/grilld/README.md usr/share/doc/grilld/configuration.md \
+	etc/grilld/grilld.yaml usr/lib/systemd/system/grilld-stream.service; do
+	check "installed: $f" test -s "$P/$f"
 done
-check "systemd-analyze verify accepts every unit" \
-	systemd-analyze verify --man=no "$T"/units/*.service
+check_eq "the credentials folder is root's alone" 700 "$(stat -c %a "$P/etc/grilld/credentials")"
+check "the installed units run the installed programs" \
+	grep -q "^ExecStart=$P/usr/bin/grilld-api -d -f $P/etc/grilld/grilld.yaml\$" \
+	"$P/usr/lib/systemd/system/grilld-api.service"
+check "systemd-analyze verify accepts every installed unit" \
+	systemd-analyze verify --man=no "$P"/usr/lib/systemd/system/grilld-*.service
+for u in "$P"/usr/lib/systemd/system/grilld-*.service; do
+	check "$(basename "$u") loads the credentials folder" \
+		grep -qx "LoadCredential=grilld:$P/etc/grilld/credentials" "$u"
+done
+# The installed stream daemon, with its unit's environment, serves the
+# installed page and its chart library.
+port=$(freeport)
+env_page=$(sed -n 's/^Environment=GRILLD_STREAM_PAGE_DIR=//p' "$P/usr/lib/systemd/system/grilld-stream.service")
+check_eq "the stream unit points stream.page_dir at the installed page" "$P/usr/share/grilld/www" "$env_page"
+GRILLD_STREAM_PAGE_DIR=$env_page GRILLD_STREAM_LISTEN=127.0.0.1:$port \
+	GRILLD_REDIS_URL=redis://127.0.0.1:1/0 "$P/usr/bin/grilld-stream" -d \
+	-f "$P/etc/grilld/grilld.yaml" >"$T/stream.log" 2>&1 &
+spid=$!
+_pids+=("$spid")
+if wait_for grilld-stream 15 curl -sf "http://127.0.0.1:$port/health/live"; then
+	check_match "the installed stream serves the page" "<html" \
+		"$(curl -s "http://127.0.0.1:$port/")"
+	check_eq "and the chart library" 200 \
+		"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/vendor/uplot/uPlot.iife.min.js")"
+else
+	not_ok "the installed stream starts" "$(tail -5 "$T/stream.log")"
+fi
+stop_pid "$spid"
+
+R=$T/destdir
+check "make install DESTDIR= installs for /usr/local" inst install DESTDIR="$R"
+check "DESTDIR: the unit still names /usr/local/bin" \
+	grep -q '^ExecStart=/usr/local/bin/grilld-poller ' "$R/usr/local/lib/systemd/system/grilld-poller.service"
+printf 'poller:\n  interval: 1m\n' >"$R/etc/grilld/grilld.yaml"
+inst install DESTDIR="$R"
+check "a second install keeps the configuration" grep -q 'interval: 1m' "$R/etc/grilld/grilld.yaml"
+check "make uninstall DESTDIR= uninstalls" inst uninstall DESTDIR="$R"
+left=$(cd "$R" && find . -type f | grep -v '^./etc/grilld/' | sort | tr '\n' ' ')
+check_eq "uninstall leaves only /etc/grilld" "" "$left"
 for u in "$D"/systemd/*.service; do
 	n=$(grep -cE '^(Type=notify|Restart=on-failure|DynamicUser=yes|ProtectSystem=strict|NoNewPrivileges=yes|PrivateTmp=yes)$' "$u")
 	check_eq "$(basename "$u") is hardened and restarts on failure" 6 "$n"
