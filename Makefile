@@ -160,9 +160,12 @@ sample-config: $(BUILD)/tools/confgen
 	    $(BUILD)/tools/confgen -d; } > docs/configuration.md.new
 	mv docs/configuration.md.new docs/configuration.md
 
+# On a terminal, mk/run.sh runs as a job of its own (set -m) that owns the
+# terminal: Ctrl-C reaches it alone, it stops the stack in order and exits
+# 0, and make, which never sees the signal, ends quietly.
 run: deps-check
 	@$(MAKE) --no-print-directory all
-	@BIN=$(BIN) RESET=$(RESET) bash mk/run.sh
+	@BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
 
 bench: deps-check
 	@$(MAKE) --no-print-directory all
