@@ -7,8 +7,17 @@
 . "$(dirname "$0")/lib.sh"
 D=$GRILLD_TOP/deploy
 
+# Secrets come from an env file the operator writes; none is in the file.
+out=$(GRILLD_ENV_FILE=$T/none.env docker-compose -f "$D/docker-compose.yml" config -q 2>&1)
+check_match "compose refuses to run without the env file of secrets" "none.env" "$out"
+export GRILLD_ENV_FILE=$T/grilld.env
+printf 'GRILLD_API_KEYS=test-key-0123456789abcdef\nGRILLD_THERMOWORKS_PASSWORD=demo\n' >"$GRILLD_ENV_FILE"
 check "docker-compose accepts deploy/docker-compose.yml" \
 	docker-compose -f "$D/docker-compose.yml" config -q
+lits=$(grep -nE '(PASSWORD|API_KEYS|SECRET)[A-Z_]*: *[^$ ]' "$D/docker-compose.yml")
+check_eq "no password or key is written in the compose file" "" "$lits"
+check_match "the API gets its keys from the env file" "GRILLD_API_KEYS: test-key-0123456789abcdef" \
+	"$(docker-compose -f "$D/docker-compose.yml" config | awk '/^  api:$/{a=1} /^  [a-z]+:$/ && !/api/{a=0} a')"
 services=$(docker-compose -f "$D/docker-compose.yml" config --services | sort | tr '\n' ' ')
 check_eq "compose runs Redis, InfluxDB, the four daemons and the simulator" \
 	"api influxdb ingest poller redis stream twsim " "$services"
