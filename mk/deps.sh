@@ -15,7 +15,7 @@ libnng-dev libcurl4-openssl-dev libhiredis-dev libcjson-dev libcivetweb-dev
 libyaml-dev zlib1g-dev
 redis-server redis-tools influxdb influxdb-client
 curl jq procps iproute2 valgrind binutils docker-compose systemd
-chromium nginx libnginx-mod-nchan wrk gnuplot-nox python3 prometheus"
+chromium nginx libnginx-mod-nchan wrk gnuplot-nox python3 python3-yaml prometheus"
 # Tools wanted as commands: the Debian package is installed only when no
 # such command exists yet (a machine may have node, npm or kubectl from
 # elsewhere, whose packages conflict with Debian's).

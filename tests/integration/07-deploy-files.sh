@@ -19,8 +19,8 @@ check_eq "no password or key is written in the compose file" "" "$lits"
 check_match "the API gets its keys from the env file" "GRILLD_API_KEYS: test-key-0123456789abcdef" \
 	"$(docker-compose -f "$D/docker-compose.yml" config | awk '/^  api:$/{a=1} /^  [a-z]+:$/ && !/api/{a=0} a')"
 services=$(docker-compose -f "$D/docker-compose.yml" config --services | sort | tr '\n' ' ')
-check_eq "compose runs Redis, InfluxDB, the four daemons and the simulator" \
-	"api influxdb ingest poller redis stream twsim " "$services"
+check_eq "compose runs Redis, InfluxDB, the four daemons, the simulator, Prometheus and Grafana" \
+	"api grafana influxdb ingest poller prometheus redis stream twsim " "$services"
 check "every grilld service has a health check on /health/ready" bash -c "
 	docker-compose -f '$D/docker-compose.yml' config |
 	awk '/^  [a-z]+:\$/{s=\$1} /health\/ready/{print s}' | sort | tr -d ':' |

@@ -32,6 +32,8 @@ current() {
 		jq -e '.data.temperature' >/dev/null
 }
 wait_for readings 90 current || not_ok "readings reach the API" "$(tail -5 "$T/run.log")"
+known() { curl -sf "http://$GRILLD_API_LISTEN/api/devices" | grep -q S2A4C6E8; }
+wait_for devices 60 known || not_ok "the API knows the demo device" "$(tail -5 "$T/run.log")"
 
 # The README's commands, on this run's addresses.
 swap() {
@@ -74,6 +76,24 @@ done < <(block "## The API at a glance")
 cmd=$(block "## The live feed")
 out=$(timeout 12 bash -c "$(swap <<<"$cmd")" 2>&1)
 check_match "live feed: $cmd" "data: \{" "$out"
+
+# The cook on ingest's /metrics: a gauge per probe (the live value for a
+# dashboard without InfluxDB), at most INGEST_PROBE_SERIES_MAX of them.
+INGEST=http://$GRILLD_INGEST_ADMIN_LISTEN
+check_match "ingest's /metrics has the demo probe's temperature" \
+	'grilld_ingest_probe_temperature_celsius\{device="S2A4C6E8",probe="2"\} [0-9.]+' \
+	"$(curl -s "$INGEST/metrics")"
+cap=$(sed -n 's/^#define INGEST_PROBE_SERIES_MAX[[:space:]]*\([0-9]*\).*/\1/p' ingest/ingest.h)
+now=$(date +%s)
+for i in $(seq 1 $((cap + 50))); do
+	printf 'XADD grilld:readings * v 1 r '\''{"device_id":"flood","probe_id":"p%d","temperature":70,"unit":"F","timestamp":%d}'\''\n' "$i" "$now"
+done | redis-cli -p "$GRILLD_RUN_REDIS_PORT" >/dev/null
+series() { curl -s "$INGEST/metrics" | grep -c '^grilld_ingest_probe_temperature_celsius{'; }
+flooded() { curl -s "$INGEST/metrics" | grep -q '^grilld_ingest_probe_series_dropped_total [1-9]'; }
+check "past the cap, probes are counted, not given series" wait_for flood 30 flooded
+n=$(series)
+if [ "$n" -le "$cap" ] && [ "$n" -gt 10 ]; then ok "the per-probe series stay at or below $cap ($n)"; else
+	not_ok "the per-probe series stay at or below $cap" "$n series"; fi
 
 touch "$T/stop"
 wait "$run"
