@@ -33,7 +33,7 @@ TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/
 
 .PHONY: all help deps deps-check test unit integration sanitize valgrind \
 	fuzz fuzz-build fuzz-bins bench run chaos clean checksrc format \
-	sample-config install uninstall
+	sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS)
 
 # Every target of the .PHONY list above, each on a line of its own
@@ -62,6 +62,8 @@ help:
 	@echo "make install      install into DESTDIR PREFIX ($(PREFIX)): programs, page,"
 	@echo "                  man pages, sample configuration, systemd units"
 	@echo "make uninstall    remove what make install installed (not /etc/grilld)"
+	@echo "make bare-test    as root: make test in a fresh Debian 12 chroot with only"
+	@echo "                  git and make (tests/bare/chroot.sh; not part of make test)"
 	@echo "make clean        remove build/ and bin/"
 
 $(LIB): $(COMMON_OBJ)
@@ -226,6 +228,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard docs/man/*.5)))
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	@echo "uninstall: $(SYSCONFDIR)/grilld (configuration, credentials) kept"
+
+# Not part of make test: downloads a Debian system (tests/bare/chroot.sh).
+bare-test:
+	bash tests/bare/chroot.sh $(BARE_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
