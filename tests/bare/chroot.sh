@@ -35,6 +35,15 @@ for m in proc sys dev dev/pts; do
 	mountpoint -q "$DIR/$m" || { mount --bind "/$m" "$DIR/$m"; mounts+=("$DIR/$m"); }
 done
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
+# Behind a proxy that re-signs TLS, the CAs this machine's administrator
+# added are trusted in the chroot too (apt, git and npm need them).
+extra=()
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+	mkdir -p "$DIR/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$DIR/usr/local/share/ca-certificates/"
+	chroot "$DIR" update-ca-certificates >/dev/null
+	extra=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+fi
 # No service may start inside the chroot (the packages' own redis, influxd).
 printf '#!/bin/sh\nexit 101\n' >"$DIR/usr/sbin/policy-rc.d"
 chmod 755 "$DIR/usr/sbin/policy-rc.d"
@@ -44,5 +53,5 @@ git clone -q "$TOP" "$DIR/root/grilld"
 git -C "$TOP" diff HEAD --binary | git -C "$DIR/root/grilld" apply --allow-empty 2>/dev/null || true
 echo "chroot.sh: make test in the chroot (transcript: $DIR.log)"
 chroot "$DIR" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-	TERM=dumb LANG=C.UTF-8 bash -c "cd /root/grilld && ${BARE_RUN:-.ci/run}" 2>&1 |
+	TERM=dumb LANG=C.UTF-8 "${extra[@]}" bash -c "cd /root/grilld && ${BARE_RUN:-.ci/run}" 2>&1 |
 	tee "$DIR.log"
