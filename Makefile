@@ -31,20 +31,40 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all help deps test unit integration sanitize valgrind fuzz \
-	fuzz-build fuzz-bins bench run chaos clean checksrc format sample-config
+.PHONY: all help deps deps-check test unit integration sanitize valgrind \
+	fuzz fuzz-build fuzz-bins bench run chaos clean checksrc format \
+	sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS)
 
+# Every target of the .PHONY list above, each on a line of its own
+# (07-docs checks that none is missing).
 help:
-	@echo "make              build every program into $(BIN)/"
+	@echo "make              build every program into $(BIN)/ (same as make all)"
+	@echo "make all          build every program into $(BIN)/"
+	@echo "make help         this list"
 	@echo "make deps         install the Debian packages grilld needs (idempotent)"
+	@echo "make deps-check   the same, quiet when nothing is missing"
 	@echo "make test         unit and integration tests (real redis-server, influxd)"
+	@echo "make unit         the unit tests only"
+	@echo "make integration  the integration scenarios only"
 	@echo "make sanitize     the whole suite under ASan and UBSan"
 	@echo "make valgrind     every daemon under valgrind through a cook: no leak, no error"
+	@echo "make fuzz         every libFuzzer target for FUZZ_SECONDS (60) seconds"
+	@echo "make fuzz-build   build the fuzzers (clang) without running them"
+	@echo "make fuzz-bins    the fuzzer binaries (what fuzz-build makes)"
 	@echo "make run          the whole stack on this machine, in the foreground"
 	@echo "make bench        the benchmarks"
 	@echo "make chaos        the fault suite for CHAOS_MINUTES (30) minutes"
-	@echo "make sample-config  regenerate deploy/etc/grilld.yaml from the option table"
+	@echo "make checksrc     the check for banned string calls"
+	@echo "make format       clang-format every C file"
+	@echo "make sample-config  regenerate deploy/etc/grilld.yaml, grilld.yaml(5) and"
+	@echo "                  docs/configuration.md from the option table"
+	@echo "make install      install into DESTDIR PREFIX ($(PREFIX)): programs, page,"
+	@echo "                  man pages, sample configuration, systemd units"
+	@echo "make uninstall    remove what make install installed (not /etc/grilld)"
+	@echo "make bare-test    as root: make test in a fresh Debian 12 chroot with only"
+	@echo "                  git and make (tests/bare/chroot.sh; not part of make test)"
+	@echo "make clean        remove build/ and bin/"
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
@@ -112,7 +132,11 @@ unit: all $(UNIT_BINS)
 integration: all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration
 
-test: deps-check all $(UNIT_BINS)
+# The targets a new machine starts with install the packages first, and
+# only then build (a sub-make: with -j, or a bare machine with no cc yet,
+# nothing may compile before deps-check has finished).
+test: deps-check
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run
 
 # The whole suite again, built with ASan and UBSan into a tree of its own.
@@ -121,31 +145,93 @@ sanitize: deps-check
 
 # Every daemon under valgrind through a normal cook (about 1.5 min):
 # tests/integration/08-valgrind-cook.sh.
-valgrind: deps-check all
+valgrind: deps-check
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BIN=$(BIN) bash tests/run integration 08-valgrind
 
 deps-check:
 	@sh mk/deps.sh --check-or-install
 
+# docs/configuration.md: the hand-written part up to "## Every option",
+# then the generated list.
 sample-config: $(BUILD)/tools/confgen
 	$(BUILD)/tools/confgen > deploy/etc/grilld.yaml
 	$(BUILD)/tools/confgen -m > docs/man/grilld.yaml.5
 	cp deploy/etc/grilld.yaml deploy/k8s/base/grilld.yaml
+	{ sed '/^## Every option$$/q' docs/configuration.md && echo && \
+	    $(BUILD)/tools/confgen -d; } > docs/configuration.md.new
+	mv docs/configuration.md.new docs/configuration.md
 
-run: deps-check all
-	@BIN=$(BIN) RESET=$(RESET) bash mk/run.sh
+# On a terminal, mk/run.sh runs as a job of its own (set -m) that owns the
+# terminal: Ctrl-C reaches it alone, it stops the stack in order and exits
+# 0, and make, which never sees the signal, ends quietly.
+run: deps-check
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
 
-bench: deps-check all
+bench: deps-check
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BIN=$(BIN) bash bench/run.sh
 
 # The fault suite's long form (docs/faults.md): every fault, then random
 # ones for CHAOS_MINUTES; figures, per-point files and logs are kept in
 # build/chaos/<date>/. make test runs the short form (08-faults-*).
 CHAOS_MINUTES ?= 30
-chaos: deps-check all
+chaos: deps-check
+	@$(MAKE) --no-print-directory all
 	@CHAOS_MINUTES=$(CHAOS_MINUTES) BUILD=$(BUILD) BIN=$(BIN) \
 	    CHAOS_OUT=$(BUILD)/chaos/$$(date +%Y%m%d-%H%M%S) \
 	    bash tests/chaos/chaos.sh -p long
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+# [UNITDIR=$(PREFIX)/lib/systemd/system]. The units are rewritten for
+# PREFIX; an existing /etc/grilld/grilld.yaml is kept.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DATADIR    := $(PREFIX)/share/grilld
+MANDIR     := $(PREFIX)/share/man
+DOCDIR     := $(PREFIX)/share/doc/grilld
+UNITS      := $(wildcard deploy/systemd/*.service)
+PAGE_FILES := index.html app.js style.css
+UPLOT_DIST := stream/www/node_modules/uplot/dist
+
+install: all
+	@test -f $(UPLOT_DIST)/uPlot.iife.min.js || { echo \
+	    "install: no chart library in $(UPLOT_DIST): run make deps" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/www \
+	    $(DESTDIR)$(DATADIR)/www/node_modules/uplot/dist \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/grilld
+	install -d -m 700 $(DESTDIR)$(SYSCONFDIR)/grilld/credentials
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(addprefix stream/www/,$(PAGE_FILES)) $(DESTDIR)$(DATADIR)/www/
+	install -m 644 $(UPLOT_DIST)/* $(DESTDIR)$(DATADIR)/www/node_modules/uplot/dist/
+	install -m 644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 deploy/etc/grilld.yaml $(DESTDIR)$(DATADIR)/grilld.yaml.sample
+	test -e $(DESTDIR)$(SYSCONFDIR)/grilld/grilld.yaml || install -m 644 \
+	    deploy/etc/grilld.yaml $(DESTDIR)$(SYSCONFDIR)/grilld/grilld.yaml
+	for u in $(UNITS); do \
+	    sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' \
+	        -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
+	        -e 's|/etc/grilld/|$(SYSCONFDIR)/grilld/|g' "$$u" \
+	        > $(DESTDIR)$(UNITDIR)/$$(basename "$$u") || exit 1; \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u"); \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/grilld-,$(DAEMONS))
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard docs/man/*.8)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard docs/man/*.5)))
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	@echo "uninstall: $(SYSCONFDIR)/grilld (configuration, credentials) kept"
+
+# Not part of make test: downloads a Debian system (tests/bare/chroot.sh).
+bare-test:
+	bash tests/bare/chroot.sh $(BARE_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "conf.h"
@@ -553,6 +554,51 @@ unknown_key(const struct conf *cf, const char *name, const struct cnode *n,
 		err_add(errs, "%s: unknown key '%s'", where, name);
 }
 
+/*
+ * GRILLD_* variables that name no option: a typo the environment would
+ * otherwise ignore. make run's own (GRILLD_RUN_*) and the tests'
+ * (GRILLD_TOP) are not options and are left alone.
+ */
+void
+conf_env_unknown(const struct conf *cf, struct conf_errs *warns)
+{
+	char name[128], env[128], best[128];
+
+	warns->n = 0;
+	for (char **e = environ; *e != NULL; e++) {
+		size_t n = strcspn(*e, "="), bd = 3;
+		const struct conf_opt *hit = NULL;
+
+		if (n < 8 || n >= sizeof(name) || strncmp(*e, "GRILLD_", 7) != 0)
+			continue;
+		memcpy(name, *e, n);
+		name[n] = '\0';
+		if (strncmp(name, "GRILLD_RUN_", 11) == 0 ||
+		    strcmp(name, "GRILLD_TOP") == 0)
+			continue;
+		best[0] = '\0';
+		for (size_t i = 0; i < cf->nopts && hit == NULL; i++) {
+			size_t d;
+
+			conf_env_name(cf->opts[i].name, env, sizeof(env));
+			if (strcmp(env, name) == 0)
+				hit = &cf->opts[i];
+			else if ((d = distance(name + 7, env + 7)) < bd) {
+				bd = d;
+				util_strlcpy(best, env, sizeof(best));
+			}
+		}
+		if (hit != NULL && hit->type == CONF_TREE)
+			err_add(warns, "environment %s: %s is a list; it can "
+			    "only be set in the file", name, hit->name);
+		else if (hit == NULL && best[0] != '\0')
+			err_add(warns, "environment %s names no option (did "
+			    "you mean %s?)", name, best);
+		else if (hit == NULL)
+			err_add(warns, "environment %s names no option", name);
+	}
+}
+
 /* Joins a list of scalars with commas, for list-valued string options. */
 static char *
 seq_join(const struct cnode *seq)
@@ -780,6 +826,55 @@ apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
 	}
 }
 
+/*
+ * Secrets systemd passes with LoadCredential= (systemd.exec(5)): under
+ * DynamicUser= the daemon cannot read a root-owned file, but the service
+ * manager copies each credential into $CREDENTIALS_DIRECTORY, readable
+ * by the service alone. A secret option still unset takes the first line
+ * of the credential named after it ("thermoworks.password"), or of
+ * "grilld_thermoworks.password", the name a whole folder loaded with
+ * LoadCredential=grilld:/etc/grilld/credentials gives it.
+ */
+static void
+apply_credentials(struct conf *cf, void *target, struct conf_errs *errs)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	static const char *const prefixes[] = { "", "grilld_" };
+
+	if (dir == NULL || *dir == '\0')
+		return;
+	for (size_t i = 0; i < cf->nopts; i++) {
+		const struct conf_opt *o = &cf->opts[i];
+		char **slot, path[4096], line[4096];
+		FILE *fp = NULL;
+
+		if (o->type != CONF_SECRET)
+			continue;
+		slot = (char **)((char *)target + o->off);
+		if (*slot != NULL && **slot != '\0')
+			continue;	/* the file or the environment wins */
+		for (size_t f = 0; f < ARRAY_LEN(prefixes) && fp == NULL; f++) {
+			snprintf(path, sizeof(path), "%s/%s%s", dir, prefixes[f],
+			    o->name);
+			fp = fopen(path, "r");
+		}
+		if (fp == NULL)
+			continue;
+		if (fgets(line, sizeof(line), fp) == NULL)
+			line[0] = '\0';
+		fclose(fp);
+		line[strcspn(line, "\r\n")] = '\0';
+		free(*slot);
+		*slot = strdup(line);
+		explicit_bzero(line, sizeof(line));
+		if (*slot == NULL) {
+			err_add(errs, "%s: %s: out of memory", o->name, path);
+			continue;
+		}
+		util_strlcpy(cf->origin[i], "credential", sizeof(cf->origin[0]));
+	}
+}
+
 /* Keeps s until conf_free(). */
 static void
 retire_str(struct conf *cf, char *s)
@@ -853,6 +948,7 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 	}
 	apply_env(cf, t, errs);
 	apply_secret_files(cf, t, errs);
+	apply_credentials(cf, t, errs);
 	if (errs->n > 0) {
 		target_free(cf, t);
 		free(t);
@@ -1047,5 +1143,42 @@ conf_write_sample(const struct conf_opt *opts, size_t n, FILE *fp)
 		fprintf(fp, "  %s: ", dot + 1);
 		yaml_scalar(fp, o->def);
 		fputc('\n', fp);
+	}
+}
+
+void
+conf_write_markdown(const struct conf_opt *opts, size_t n, FILE *fp)
+{
+	static const char *const types[] = { "string", "secret", "integer",
+		"number", "boolean", "duration", "size", "structured" };
+	char section[64] = "", who[64], env[128];
+
+	fputs("<!-- Generated from common/options.c by `make sample-config`; "
+	    "00-daemons fails when it drifts. -->\n", fp);
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_opt *o = &opts[i];
+		size_t slen = (size_t)(strchr(o->name, '.') - o->name);
+
+		if (strlen(section) != slen ||
+		    strncmp(section, o->name, slen) != 0) {
+			snprintf(section, sizeof(section), "%.*s", (int)slen,
+			    o->name);
+			fprintf(fp, "\n### %s\n\n", section);
+		}
+		who_names(o->who, who, sizeof(who));
+		conf_env_name(o->name, env, sizeof(env));
+		fprintf(fp, "- `%s` (%s", o->name, types[o->type]);
+		if (o->def != NULL && o->type != CONF_TREE)
+			fprintf(fp, ", default `%s`", o->def);
+		if (o->min < o->max) {
+			char lo[32], hi[32];
+
+			fmt_bound(o, o->min, lo, sizeof(lo));
+			fmt_bound(o, o->max, hi, sizeof(hi));
+			fprintf(fp, ", %s to %s", lo, hi);
+		}
+		if (o->choices != NULL)
+			fprintf(fp, ", one of `%s`", o->choices);
+		fprintf(fp, "; `%s`; read by %s): %s\n", env, who, o->help);
 	}
 }

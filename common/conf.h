@@ -8,9 +8,11 @@
  * GRILLD_SECTION_KEY), -n validation, the printed configuration (secrets
  * masked) and the documented sample deploy/etc/grilld.yaml.
  *
- * Precedence: default, then the file, then the environment. Durations are
- * written 250ms, 30s, 5m, 2h, 7d and stored in milliseconds; sizes 512,
- * 64KiB, 16MiB and stored in bytes.
+ * Precedence: default, then the file, then the environment; a secret
+ * still unset then comes from its *_file option, or from systemd's
+ * $CREDENTIALS_DIRECTORY (a credential named after the option). Durations
+ * are written 250ms, 30s, 5m, 2h, 7d and stored in milliseconds; sizes
+ * 512, 64KiB, 16MiB and stored in bytes.
  *
  * Errors name the key, the file and the line ("grilld.yaml:12: poller.
  * interval: 2s is below the minimum 5s"). conf_load() reports every
@@ -113,6 +115,11 @@ void	conf_init(struct conf *, const struct conf_opt *, size_t, void *,
  */
 int	conf_load(struct conf *, const char *, struct conf_errs *);
 void	conf_free(struct conf *);
+/*
+ * The GRILLD_* environment variables that match no option (typos), one
+ * warning each in warns, with "did you mean" the closest option's.
+ */
+void	conf_env_unknown(const struct conf *, struct conf_errs *);
 /* Parses one value of an option's type into its slot (tests, reload). */
 int	conf_set(struct conf *, const char *, const char *, char *, size_t);
 const struct conf_opt *conf_find(const struct conf *, const char *);
@@ -122,5 +129,7 @@ void	conf_env_name(const char *, char *, size_t);
 void	conf_print(const struct conf *, unsigned, FILE *);
 /* Writes the documented sample configuration of every option. */
 void	conf_write_sample(const struct conf_opt *, size_t, FILE *);
+/* The same as a Markdown list, for docs/configuration.md. */
+void	conf_write_markdown(const struct conf_opt *, size_t, FILE *);
 
 #endif

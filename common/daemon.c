@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -14,7 +15,9 @@
 #include "admin.h"
 #include "daemon.h"
 #include "log.h"
+#include "rds.h"
 #include "util.h"
+#include "version.h"
 
 static daemon_check_fn		 check_fn;
 static struct rlimit		 core_limit;	/* as the daemon was started */
@@ -111,18 +114,21 @@ daemon_sleep(int64_t ms)
 	}
 }
 
+/* -h: the usage on stdout, status 0; a wrong command line: stderr, 1. */
 static void __attribute__((noreturn))
-usage(const char *name)
+usage(const char *name, int status)
 {
-	fprintf(stderr, "usage: %s [-dhnv] [-f file]\n"
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: %s [-dhnvV] [-f file]\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -f file  YAML configuration (default: none, built-in defaults\n"
 	    "           and the environment GRILLD_SECTION_KEY)\n"
-	    "  -h       this help\n"
+	    "  -h       this help (also --help)\n"
 	    "  -n       check the configuration, print \"configuration OK\"\n"
-	    "  -v       more verbose; with -n, print the configuration\n",
+	    "  -v       more verbose; with -n, print the configuration\n"
+	    "  -V       print the version (also --version)\n",
 	    name);
-	exit(1);
+	exit(status);
 }
 
 static void
@@ -145,13 +151,55 @@ daemon_set_check(daemon_check_fn fn)
 	check_fn = fn;
 }
 
-/* Runs the daemon's own checks; prints each problem on its own line. */
+/*
+ * What the daemons refuse when they start beyond the option table's types
+ * and bounds, checked here so that -n and a reload refuse it as well: the
+ * Redis URL as the Redis client reads it, and the InfluxDB URL's scheme.
+ */
+static int
+check_common(const struct conf *conf, const struct grilld_conf *cf,
+    unsigned who, char *errs, size_t len)
+{
+	const struct conf_opt *o;
+	struct rds_url u;
+	char why[256];
+	size_t n = strlen(errs);
+	int rc = 0;
+
+	if ((o = conf_find(conf, "redis.url")) != NULL && (o->who & who) &&
+	    cf->redis.url != NULL &&
+	    rds_url_parse(cf->redis.url, &u, why, sizeof(why)) == -1) {
+		snprintf(errs + n, len - n, "redis.url: %s\n", why);
+		rc = -1;
+	}
+	explicit_bzero(&u, sizeof(u));	/* a password in the URL */
+	n = strlen(errs);
+	if ((o = conf_find(conf, "influx.url")) != NULL && (o->who & who) &&
+	    cf->influx.url != NULL &&
+	    strncmp(cf->influx.url, "http://", 7) != 0 &&
+	    strncmp(cf->influx.url, "https://", 8) != 0) {
+		snprintf(errs + n, len - n, "influx.url: the scheme is not "
+		    "http:// or https://\n");
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Runs the common and the daemon's own checks; one problem a line. */
 static int
 check_trees(struct daemon *d)
 {
 	char errs[4096] = "", *line, *nl;
+	int rc;
 
-	if (check_fn == NULL || check_fn(&d->cf, errs, sizeof(errs)) == 0)
+	rc = check_common(&d->conf, &d->cf, d->who, errs, sizeof(errs));
+	if (check_fn != NULL) {
+		size_t n = strlen(errs);
+
+		if (check_fn(&d->cf, errs + n, sizeof(errs) - n) == -1)
+			rc = -1;
+	}
+	if (rc == 0)
 		return 0;
 	for (line = errs; line != NULL && *line != '\0'; line = nl) {
 		if ((nl = strchr(line, '\n')) != NULL)
@@ -166,6 +214,9 @@ load(struct daemon *d)
 {
 	struct conf_errs errs;
 
+	conf_env_unknown(&d->conf, &errs);
+	for (int i = 0; i < errs.n; i++)
+		log_warnx("%s", errs.msg[i]);
 	if (conf_load(&d->conf, d->file, &errs) == 0)
 		return check_trees(d);
 	for (int i = 0; i < errs.n; i++)
@@ -214,13 +265,19 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 	struct sigaction sa;
 	bool check = false;
 	int ch;
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL,	'h' },
+		{ "version",	no_argument,	NULL,	'V' },
+		{ NULL,		0,		NULL,	0 },
+	};
 
 	d->name = name;
 	d->who = who;
 	d->file = NULL;
 	d->foreground = false;
 	d->verbose = 0;
-	while ((ch = getopt(argc, argv, "df:hnv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:hnvV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			d->foreground = true;
@@ -234,12 +291,17 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 		case 'v':
 			d->verbose++;
 			break;
+		case 'V':
+			printf("%s %s\n", name, GRILLD_VERSION);
+			exit(0);
+		case 'h':
+			usage(name, 0);
 		default:
-			usage(name);
+			usage(name, 1);
 		}
 	}
 	if (optind != argc)
-		usage(name);
+		usage(name, 1);
 
 	log_init(true, name);
 	protect_memory();
@@ -294,11 +356,11 @@ reload_check(struct daemon *d)
 	char why[4096] = "", *line, *nl;
 	int rc = 0;
 
-	if (check_fn == NULL)
-		return 0;
 	conf_init(&scratch, grilld_options, grilld_noptions, &cf, sizeof(cf));
 	if (conf_load(&scratch, d->file, &errs) == 0 &&
-	    check_fn(&cf, why, sizeof(why)) == -1) {
+	    (check_common(&scratch, &cf, d->who, why, sizeof(why)) == -1 ||
+	    (check_fn != NULL && check_fn(&cf, why + strlen(why),
+	    sizeof(why) - strlen(why)) == -1))) {
 		for (line = why; line != NULL && *line != '\0'; line = nl) {
 			if ((nl = strchr(line, '\n')) != NULL)
 				*nl++ = '\0';

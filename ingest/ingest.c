@@ -41,6 +41,8 @@ struct probe {
 	double			 target_c;
 	bool			 want_cook;
 	bool			 want_stall;
+	/* Live value and cook target on /metrics; NULL past the cap. */
+	struct metric_series	*m_temp, *m_target;
 };
 
 struct ingest {
@@ -70,6 +72,9 @@ struct ingest {
 	struct alert_sink	 sink;
 	struct log_limit	 ll_reject;
 	struct metric_series	*m_lag, *m_pending, *m_oldest, *m_probes;
+	struct metric		*m_probe_temp, *m_probe_target;
+	struct metric_series	*m_probe_series_dropped;
+	size_t			 nprobe_series;
 	struct metric_series	*m_flags[5];
 };
 
@@ -103,6 +108,24 @@ reject(struct ingest *in, enum reject why, const char *id, const char *raw,
 		    "stays pending", id, in->rds->errstr);
 }
 
+/*
+ * The per-probe gauges (docs/ingest.md): one series per probe seen since
+ * the start, for the first INGEST_PROBE_SERIES_MAX probes only, so that a
+ * flood of made-up ids cannot grow /metrics; the rest are counted.
+ */
+static void
+probe_series(struct ingest *in, struct probe *p, const struct reading *r)
+{
+	if (in->nprobe_series >= INGEST_PROBE_SERIES_MAX) {
+		metric_inc(in->m_probe_series_dropped);
+		return;
+	}
+	in->nprobe_series++;
+	p->m_temp = metric_with(in->m_probe_temp, r->device_id, r->probe_id);
+	p->m_target = metric_with(in->m_probe_target, r->device_id,
+	    r->probe_id);
+}
+
 static struct probe *
 probe_of(struct ingest *in, const struct reading *r, char *key, size_t len)
 {
@@ -112,6 +135,8 @@ probe_of(struct ingest *in, const struct reading *r, char *key, size_t len)
 	snprintf(key, len, "%s/%s", r->device_id, r->probe_id);
 	if ((p = table_put(in->probes, key, &created)) == NULL)
 		return NULL;
+	if (created)
+		probe_series(in, p, r);
 	if (p->gen != alerts_generation(in->alerts)) {
 		p->want_cook = alerts_cook_wanted(in->alerts, r->device_id,
 		    r->probe_id, &p->target_c, &p->want_stall);
@@ -198,6 +223,10 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	if (r->ts_ns > p->latest_ts) {
 		it->latest = true;
 		p->latest_ts = r->ts_ns;
+		if (p->m_temp != NULL && r->has_value && r->unit != 'H')
+			metric_set(p->m_temp, reading_canonical(r));
+		if (p->m_target != NULL && p->want_cook)
+			metric_set(p->m_target, p->target_c);
 	}
 }
 
@@ -510,6 +539,16 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 	    "this replica holds unacknowledged.", NULL));
 	in->m_probes = metric_with(metric_gauge("grilld_ingest_probes",
 	    "Probes whose state is kept.", NULL));
+	in->m_probe_temp = metric_gauge("grilld_ingest_probe_temperature_celsius",
+	    "Latest temperature of each probe, for as many probes as "
+	    "docs/ingest.md says.", "device,probe");
+	in->m_probe_target = metric_gauge("grilld_ingest_probe_target_celsius",
+	    "Target of the probe's cook rule, when it has one.",
+	    "device,probe");
+	in->m_probe_series_dropped = metric_with(metric_counter(
+	    "grilld_ingest_probe_series_dropped_total", "Probes seen past "
+	    "the cap, which have no gauges of their own.",
+	    NULL));
 	flags = metric_counter("grilld_ingest_anomalies_total", "Readings "
 	    "flagged, by anomaly.", "flag");
 	for (int i = 0; i < 5; i++)

@@ -41,6 +41,7 @@
 #define ALERT_ID_LEN		24
 #define ALERT_KEY_LEN		(ALERTRULE_ID_LEN + 2 * READING_ID_LEN + 4)
 #define INGEST_PROBES_MAX	16384	/* per-probe state kept */
+#define INGEST_PROBE_SERIES_MAX	512	/* probes with gauges on /metrics */
 #define INGEST_ALERTS_MAX	16384	/* alert instances kept */
 #define INGEST_RULES_MAX	1024	/* rules loaded */
 #define INGEST_STOP_MS		8000	/* flush budget on SIGTERM */

@@ -6,12 +6,16 @@
 #   mk/deps.sh --list           print the package list
 set -eu
 
-PKGS="build-essential pkg-config clang
+# libclang-rt-14-dev holds the sanitizer runtimes (libclang_rt.asan*),
+# only recommended by clang and so skipped by --no-install-recommends;
+# libssl-dev is what api/tls.c builds against; prometheus brings promtool,
+# which checks the alert rules; groff-base and man-db check the man pages.
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev
 libnng-dev libcurl4-openssl-dev libhiredis-dev libcjson-dev libcivetweb-dev
 libyaml-dev zlib1g-dev
 redis-server redis-tools influxdb influxdb-client
-curl jq procps iproute2 valgrind binutils docker-compose systemd
-chromium nginx libnginx-mod-nchan wrk gnuplot-nox python3"
+curl jq procps iproute2 valgrind binutils docker-compose systemd groff-base man-db
+chromium nginx libnginx-mod-nchan wrk gnuplot-nox python3 python3-yaml prometheus"
 # Tools wanted as commands: the Debian package is installed only when no
 # such command exists yet (a machine may have node, npm or kubectl from
 # elsewhere, whose packages conflict with Debian's).

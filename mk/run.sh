@@ -181,6 +181,8 @@ grilld is running.
   API           $API/api/temperature/current/<device>   (devices: $API/api/devices)
   health        $API/health
   metrics       $API/metrics, $POLLER/metrics, $INGEST/metrics, $STREAM/metrics
+  Redis         redis-cli -p $REDIS_PORT   (keys under grilld:)
+  InfluxDB      influx -port $INFLUX_PORT -database grilld
   logs          $VAR/log/
 Ctrl-C stops everything.
 

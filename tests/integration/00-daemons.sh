@@ -65,11 +65,58 @@ check_match "-n refuses an account configured twice" "account A@x.example is con
 accounts "    - {email: a@x.example, pasword: p}"
 check_match "-n refuses an unknown account key" "unknown account key 'pasword'" "$out"
 
-out=$("$BIN/grilld-ingest" -h 2>&1)
-check_eq "-h exits 1" 1 "$?"
-check_match "-h prints the usage" "usage: grilld-ingest \[-dhnv\] \[-f file\]" "$out"
+out=$("$BIN/grilld-ingest" -h 2>/dev/null)
+check_eq "-h exits 0" 0 "$?"
+check_match "-h prints the usage on stdout" "usage: grilld-ingest \[-dhnvV\] \[-f file\]" "$out"
+out=$("$BIN/grilld-ingest" --help 2>/dev/null)
+check_match "--help prints the usage on stdout" "usage: grilld-ingest " "$out"
+out=$("$BIN/grilld-ingest" -x 2>&1 >/dev/null)
+check_eq "a wrong option exits 1" 1 "$?"
+check_match "a wrong option prints the usage on stderr" "usage: grilld-ingest " "$out"
+version=$(sed -n 's/.*GRILLD_VERSION "\(.*\)".*/\1/p' "$GRILLD_TOP/common/version.h")
+for d in poller ingest api stream twsim; do
+	check_eq "grilld-$d -V prints its version" "grilld-$d $version" \
+		"$("$BIN/grilld-$d" -V 2>&1)"
+done
+check_eq "--version prints it too" "grilld-api $version" "$("$BIN/grilld-api" --version 2>&1)"
 
-ports=($(freeport 9))
+# -n refuses what the start would refuse.
+for u in notaurl ftp://x rediss://x:1/0; do
+	out=$(GRILLD_REDIS_URL=$u "$BIN/grilld-stream" -n 2>&1)
+	check_eq "-n refuses redis.url $u" 1 "$?"
+	check_match "and says why ($u)" "redis.url: bad redis URL" "$out"
+done
+out=$(GRILLD_REDIS_URL=ftp://x "$BIN/grilld-twsim" -n 2>&1)
+check_eq "the simulator, which has no Redis, ignores redis.url" "configuration OK" "$out"
+out=$(GRILLD_INFLUX_URL=ftp://x "$BIN/grilld-ingest" -n 2>&1)
+check_eq "-n refuses an influx.url that is not http(s)" 1 "$?"
+check_match "and says so" "influx.url: the scheme is not http:// or https://" "$out"
+
+# A GRILLD_ variable that names no option: a warning, with the option meant.
+out=$(GRILLD_POLLER_INTERVALL=45s GRILLD_NOSUCH=1 "$BIN/grilld-poller" -n 2>&1)
+check_eq "an unknown GRILLD_ variable is a warning, not an error" 0 "$?"
+check_match "it says which option was meant" \
+	"environment GRILLD_POLLER_INTERVALL names no option \(did you mean GRILLD_POLLER_INTERVAL\?\)" "$out"
+check_match "one with no near option is named too" "environment GRILLD_NOSUCH names no option" "$out"
+out=$(GRILLD_TOP=/x GRILLD_RUN_VAR=/x "$BIN/grilld-poller" -n 2>&1)
+check_eq "the tools' own GRILLD_TOP and GRILLD_RUN_* are no typo" "configuration OK" "$out"
+
+# systemd's LoadCredential=: a secret from $CREDENTIALS_DIRECTORY, under
+# its option's name or, from a whole folder, grilld_<option>.
+mkdir -p "$T/cred"
+printf 'from-credential\n' >"$T/cred/grilld_thermoworks.password"
+printf 'redis-credential\n' >"$T/cred/redis.password"
+out=$(CREDENTIALS_DIRECTORY=$T/cred "$BIN/grilld-poller" -n -v 2>&1)
+check_match "a secret comes from \$CREDENTIALS_DIRECTORY/grilld_<option>" \
+	'thermoworks.password: "\*+"  # credential' "$out"
+check_match "or from \$CREDENTIALS_DIRECTORY/<option>" 'redis.password: "\*+"  # credential' "$out"
+out=$(CREDENTIALS_DIRECTORY=$T/cred GRILLD_THERMOWORKS_PASSWORD=env "$BIN/grilld-poller" -n -v 2>&1)
+check_match "the environment still wins over a credential" \
+	'thermoworks.password: "\*+"  # GRILLD_THERMOWORKS_PASSWORD' "$out"
+
+# Every address on a free port: nothing of this test may collide with a
+# `make run` (8080-8090, 9101-9103, nng 9201-9204) on the same machine.
+ports=($(freeport 10))
 export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${ports[5]}
 export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${ports[6]}
 export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${ports[7]}
@@ -79,6 +126,7 @@ export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${ports[1]}
 export GRILLD_API_LISTEN=127.0.0.1:${ports[2]}
 export GRILLD_STREAM_LISTEN=127.0.0.1:${ports[3]}
 export GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${ports[4]}
+export GRILLD_TWSIM_LISTEN=127.0.0.1:${ports[9]}
 i=0
 for d in poller ingest api stream twsim; do
 	url=http://127.0.0.1:${ports[$i]}

@@ -429,6 +429,53 @@ test_env_name(void)
 	CHECK_STR(env, "GRILLD_THERMOWORKS_PASSWORD_FILE");
 }
 
+/* A GRILLD_ name of no option: a warning with the closest one. */
+static void
+test_env_unknown(void)
+{
+	struct conf_errs w;
+
+	setenv("GRILLD_POLLER_INTERVALL", "45s", 1);
+	setenv("GRILLD_RUN_VAR", "/x", 1);		/* make run's own */
+	setenv("GRILLD_THERMOWORKS_ACCOUNTS", "x", 1);	/* a tree */
+	CHECK(load(NULL) == 0);
+	conf_env_unknown(&cf, &w);
+	CHECK_INT(w.n, 2);
+	for (int i = 0; i < w.n; i++)
+		CHECK(strstr(w.msg[i], "did you mean GRILLD_POLLER_INTERVAL?") !=
+		    NULL || strstr(w.msg[i], "is a list") != NULL);
+	unsetenv("GRILLD_POLLER_INTERVALL");
+	unsetenv("GRILLD_RUN_VAR");
+	unsetenv("GRILLD_THERMOWORKS_ACCOUNTS");
+	conf_env_unknown(&cf, &w);
+	CHECK_INT(w.n, 0);
+}
+
+/* systemd's credentials fill the secrets left unset, not the others. */
+static void
+test_credentials(void)
+{
+	char dir[512];
+
+	util_strlcpy(dir, write_file("grilld_thermoworks.password",
+	    "from-cred\n"), sizeof(dir));
+	*strrchr(dir, '/') = '\0';
+	write_file("redis.password", "redis-cred\n");
+	write_file("api.listen", "0.0.0.0:1\n");	/* not a secret */
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	CHECK(load(NULL) == 0);
+	CHECK_STR(g.thermoworks.password, "from-cred");
+	CHECK_STR(g.redis.password, "redis-cred");
+	CHECK_STR(g.api.listen, "127.0.0.1:8080");
+	setenv("GRILLD_REDIS_PASSWORD", "from-env", 1);
+	CHECK(load(NULL) == 0);
+	CHECK_STR(g.redis.password, "from-env");
+	unsetenv("GRILLD_REDIS_PASSWORD");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	CHECK(load(NULL) == 0);
+	CHECK(g.thermoworks.password == NULL);
+}
+
 static void
 test_every_default_valid(void)
 {
@@ -463,6 +510,8 @@ main(void)
 	UNIT_RUN(test_url_password_masked);
 	UNIT_RUN(test_reload_keeps_strings_set);
 	UNIT_RUN(test_env_name);
+	UNIT_RUN(test_env_unknown);
+	UNIT_RUN(test_credentials);
 	UNIT_RUN(test_every_default_valid);
 	conf_free(&cf);
 	return unit_done();

@@ -45,6 +45,25 @@ test_reload_runs_check(void)
 	CHECK_INT(d.cf.twsim.seed, 7);
 }
 
+/* A reload refuses what the start refuses: URLs no client could use. */
+static void
+test_reload_checks_urls(void)
+{
+	unsigned who = d.who;
+
+	d.who = CONF_INGEST;
+	write_conf("twsim:\n  seed: 7\nredis:\n  url: ftp://x\n");
+	CHECK(daemon_reload(&d) == -1);
+	CHECK_STR(d.cf.redis.url, "redis://127.0.0.1:6379/0");
+	write_conf("twsim:\n  seed: 7\ninflux:\n  url: redis://x:1\n");
+	CHECK(daemon_reload(&d) == -1);
+	CHECK_STR(d.cf.influx.url, "http://127.0.0.1:8086");
+	write_conf("twsim:\n  seed: 7\nredis:\n  url: redis://h:1/2\n");
+	CHECK(daemon_reload(&d) == 0);
+	CHECK_STR(d.cf.redis.url, "redis://h:1/2");
+	d.who = who;
+}
+
 static void
 test_flags(void)
 {
@@ -99,6 +118,7 @@ main(void)
 	daemon_set_check(check);
 	daemon_setup(&d, "test_daemon", CONF_TWSIM, 4, argv);
 	UNIT_RUN(test_reload_runs_check);
+	UNIT_RUN(test_reload_checks_urls);
 	UNIT_RUN(test_flags);
 	UNIT_RUN(test_no_core_dumps);
 	UNIT_RUN(test_stop_seen_by_threads);

@@ -129,7 +129,11 @@ flood(void)
 {
 	for (int i = 0; i < 6; i++)
 		log_limited(&lim, 3600 * 1000, LOG_LVL_WARN, "flood %d", i);
-	lim.last_ms = 1;	/* as if the hour had passed */
+	/*
+	 * As if the hour had passed: the last line an interval ago, whatever
+	 * the monotonic clock reads (a machine booted minutes ago included).
+	 */
+	lim.last_ms = util_mono_ms() - 3600 * 1000;
 	log_limited(&lim, 3600 * 1000, LOG_LVL_WARN, "flood again");
 }
 
