@@ -206,7 +206,8 @@ const struct conf_opt grilld_options[] = {
 	    api.keys, "Comma-separated API keys for writes and rule changes."),
 	OPT("api.keys_file", CONF_STR, NULL, 0, 0, NULL,
 	    CONF_API | CONF_STREAM, api.keys_file,
-	    "File whose first line holds the API keys (mode 600)."),
+	    "File of API keys, one a line (or comma-separated), # comments "
+	    "(mode 600)."),
 	OPT("api.read_auth", CONF_BOOL, "false", 0, 0, NULL,
 	    CONF_API | CONF_STREAM, api.read_auth,
 	    "Require a key for reads too."),

@@ -6,8 +6,8 @@
  * "Authorization: Bearer T" or, since browsers' EventSource and
  * WebSocket cannot set headers, as ?token=T. Two kinds are accepted:
  *
- *   an API key (api.keys, or the first line of api.keys_file), compared
- *	in constant time;
+ *   an API key (api.keys, api.keys_file: common/keys.c reads them as
+ *	the API does), compared in constant time;
  *   a signed short-lived token "<exp>.<hex>", where exp is a Unix time in
  *	seconds at most STREAM_TOKEN_MAX_S ahead and hex is
  *	HMAC-SHA256(key, "grilld-stream:<exp>") (common/hmac.h) with any
@@ -25,12 +25,12 @@
 #include <string.h>
 
 #include "hmac.h"
+#include "keys.h"
 #include "log.h"
 #include "stream.h"
 
 #define STREAM_TOKEN_MAX_S	(24 * 3600)
 #define ADDR_BUCKETS		1024
-#define KEYS_MAX		64
 
 struct addr_ent {
 	struct addr_ent	*next;
@@ -41,8 +41,7 @@ struct addr_ent {
 struct limits {
 	int64_t		 per_address;
 	bool		 auth;
-	size_t		 nkeys;
-	char		*keys[KEYS_MAX];
+	struct keylist	 keys;
 	pthread_mutex_t	 mtx;
 	struct addr_ent	*buckets[ADDR_BUCKETS];
 };
@@ -57,37 +56,10 @@ hash(const char *s)
 	return h;
 }
 
-static int
-add_keys(struct limits *l, const char *list, char *err, size_t errlen)
-{
-	while (*list) {
-		size_t n = strcspn(list, ", \t\r\n");
-
-		if (n > 0) {
-			if (l->nkeys == KEYS_MAX) {
-				snprintf(err, errlen, "more than %d API keys",
-				    KEYS_MAX);
-				return -1;
-			}
-			if ((l->keys[l->nkeys] = strndup(list, n)) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			log_secret(l->keys[l->nkeys]);
-			l->nkeys++;
-		}
-		list += n;
-		list += strspn(list, ", \t\r\n");
-	}
-	return 0;
-}
-
 struct limits *
 limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 {
 	struct limits *l;
-	char line[4096];
-	FILE *fp;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -96,23 +68,10 @@ limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 	pthread_mutex_init(&l->mtx, NULL);
 	l->per_address = cf->stream.per_address;
 	l->auth = cf->api.read_auth;
-	if (cf->api.keys != NULL && add_keys(l, cf->api.keys, err,
+	if (keys_load(&l->keys, cf->api.keys, cf->api.keys_file, err,
 	    errlen) == -1)
 		goto fail;
-	if (cf->api.keys_file != NULL) {
-		if ((fp = fopen(cf->api.keys_file, "r")) == NULL) {
-			snprintf(err, errlen, "api.keys_file %s: cannot read",
-			    cf->api.keys_file);
-			goto fail;
-		}
-		if (fgets(line, sizeof(line), fp) != NULL &&
-		    add_keys(l, line, err, errlen) == -1) {
-			fclose(fp);
-			goto fail;
-		}
-		fclose(fp);
-	}
-	if (l->auth && l->nkeys == 0) {
+	if (l->auth && l->keys.n == 0) {
 		snprintf(err, errlen, "api.read_auth is on but no API key is "
 		    "set (api.keys or api.keys_file)");
 		goto fail;
@@ -128,8 +87,7 @@ limits_free(struct limits *l)
 {
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->nkeys; i++)
-		free(l->keys[i]);
+	keys_clear(&l->keys);
 	for (size_t i = 0; i < ADDR_BUCKETS; i++) {
 		struct addr_ent *e, *next;
 
@@ -237,10 +195,9 @@ limits_auth(struct limits *l, const char *tok, int64_t now_ns)
 	if (tok == NULL || tok[0] == '\0')
 		return 401;
 	/* Every key is tried, so the time taken says nothing of which. */
-	for (size_t i = 0; i < l->nkeys; i++) {
-		ok |= util_streq_ct(tok, l->keys[i]);
-		ok |= limits_token_check(l->keys[i], tok,
+	ok = keys_match(&l->keys, tok);
+	for (size_t i = 0; i < l->keys.n; i++)
+		ok |= limits_token_check(l->keys.key[i], tok,
 		    now_ns / NS_PER_S) == 0;
-	}
 	return ok ? 0 : 403;
 }
