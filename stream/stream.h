@@ -53,6 +53,9 @@
 #define WS_CLOSE_TRY_LATER	1013	/* slow consumer */
 #define WS_CLOSE_IDLE		4000	/* silent for stream.idle_timeout */
 
+enum ws_op { WS_CONT = 0, WS_TEXT = 1, WS_BIN = 2, WS_CLOSE = 8,
+	WS_PING = 9, WS_PONG = 10 };
+
 /* --- event.c: events, their ids and their wire forms --------------- */
 
 enum sev_type { SEV_READING, SEV_DEVICE, SEV_ALERT };
@@ -263,8 +266,10 @@ void		 client_io(struct client *, uint32_t);
 void		 client_release(struct client *);
 /* Offers an event (filter checked here); may coalesce or drop. */
 void		 client_offer(struct client *, struct sev *);
-/* Private bytes, before any queued event. */
+/* Private bytes, before any queued event; -1 past STREAM_PEND_MAX. */
 int		 client_send(struct client *, const void *, size_t);
+int		 client_send_frame(struct client *, enum ws_op, const void *,
+		    size_t);
 /* Writes what is due, as far as the socket takes it. */
 void		 client_flush(struct client *);
 /* Politely (a last note or close frame) unless the peer is gone. */
@@ -322,9 +327,6 @@ int		 sse_note(struct client *, const char *, const char *);
 int		 sse_resume_point(const struct http_req *, struct sev_id *);
 
 /* --- ws.c and ws_frame.c: WebSocket ------------------------------------ */
-
-enum ws_op { WS_CONT = 0, WS_TEXT = 1, WS_BIN = 2, WS_CLOSE = 8,
-	WS_PING = 9, WS_PONG = 10 };
 
 struct ws_frame {
 	bool		 fin;

@@ -43,9 +43,7 @@
 static int
 send_json(struct client *c, const char *json, size_t len)
 {
-	if (c->pend.len + len > STREAM_PEND_MAX)
-		return -1;
-	return ws_frame_append(&c->pend, WS_TEXT, json, len);
+	return client_send_frame(c, WS_TEXT, json, len);
 }
 
 /* {"type":name,<members of json>} */
@@ -189,7 +187,9 @@ on_frame(struct client *c, const struct ws_frame *f, uint8_t *p)
 
 	switch (f->op) {
 	case WS_PING:
-		ws_frame_append(&c->pend, WS_PONG, p, f->len);
+		/* Counted like every byte the client makes us hold. */
+		if (client_send_frame(c, WS_PONG, p, f->len) == -1)
+			client_close(c, DROP_SLOW, WS_CLOSE_POLICY);
 		return;
 	case WS_PONG:
 		return;

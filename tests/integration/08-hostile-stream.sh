@@ -107,6 +107,28 @@ check_eq "deep, huge and mistyped messages: errors, and the session goes on" \
 	"BAD_MESSAGE BAD_EVENT_ID BAD_SUBSCRIPTION pong" \
 	"$(jq -r 'select(.type == "error") .code, select(.type == "pong") .type' <<<"$out" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 
+# --- clients that write and never read -----------------------------------------
+# What one such client costs: the stream's resident memory and CPU time
+# while it writes for 5 s. Before, a ping flood grew the stream by
+# ~15 MB/s (pongs queued without a bound) and a never-reading pipelining
+# client kept a loop busy (EPOLLIN level-triggered, never read).
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$PID_stream/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID_stream/stat"; }
+ABUSE=$BUILD/tools/wsabuse
+r0=$(rss_kb)
+"$ABUSE" -a "$ADDR" -m ping -t 5 >"$T/flood.out"
+r1=$(rss_kb)
+echo "# ping flood: $(cat "$T/flood.out"), RSS ${r0} -> ${r1} KiB"
+check "a 5 s ping flood that never reads: the stream grows by less than 16 MiB" \
+	test $((r1 - r0)) -lt 16384
+c0=$(cpu_ticks)
+"$ABUSE" -a "$ADDR" -m pipeline -t 5 >"$T/pipe.out"
+c1=$(cpu_ticks)
+echo "# pipelining, never reading: $(cat "$T/pipe.out"), $((c1 - c0)) CPU ticks of $(getconf CLK_TCK)/s in 5 s"
+check "a 5 s pipelining client that never reads: under 0.8 CPU-s (no busy loop)" \
+	test $((c1 - c0)) -lt $(( $(getconf CLK_TCK) * 8 / 10 ))
+check "after them, a plain request is answered" good
+
 # --- and the well-behaved follower got everything -----------------------------
 ev_sync
 send 1
