@@ -84,6 +84,8 @@ int		 sev_type_parse(const char *, size_t, enum sev_type *);
 /* "1700000000000-3", or "1700000000000" (seq 0). */
 int		 sev_id_parse(const char *, struct sev_id *);
 int		 sev_id_cmp(struct sev_id, struct sev_id);
+/* Whether an id can be resumed after: the largest one cannot. */
+bool		 sev_id_has_next(struct sev_id);
 void		 sev_id_format(struct sev_id, char *, size_t);
 /*
  * A new event (one reference) from the event's JSON object, which it

@@ -157,7 +157,8 @@ on_message(struct client *c, const char *text, size_t len)
 	} else if (strcmp(type->valuestring, "resume") == 0) {
 		since = cJSON_GetObjectItemCaseSensitive(m, "since");
 		if (!cJSON_IsString(since) ||
-		    sev_id_parse(since->valuestring, &id) == -1) {
+		    sev_id_parse(since->valuestring, &id) == -1 ||
+		    !sev_id_has_next(id)) {
 			bad_message(c, "BAD_EVENT_ID", "since must be an "
 			    "event id");
 			goto out;
