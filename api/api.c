@@ -208,6 +208,8 @@ main(int argc, char *argv[])
 	a.cf = &d.cf;
 	a.started_ns = util_now_ns();
 	a.loopback = api_is_loopback(d.cf.api.listen);
+	if (api_stream_url_check(&d.cf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	redis_url(&d.cf, a.redis_url, sizeof(a.redis_url));
 	keys(&a);
 	if (api_auth_init(&a, err, sizeof(err)) == -1)

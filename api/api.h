@@ -113,6 +113,7 @@ struct req {
 	const char			*origin;	/* CORS origin allowed */
 	int64_t				 t0;		/* monotonic ns */
 	int				 status;	/* answered; 0: not yet */
+	bool				 close;		/* the connection ends */
 	/* The last dependency failure, for api_error_dep(). */
 	int				 dep_status;	/* 503, 502, 504 */
 	char				 dep_code[32];
@@ -420,6 +421,7 @@ int	 api_route_devices(struct req *);
 int	 api_route_device(struct req *);
 int	 api_route_health(struct req *);
 int	 api_route_stream(struct req *);
+int	 api_stream_url_check(const struct grilld_conf *, char *, size_t);
 int	 api_route_openapi(struct req *);
 int	 api_openapi_init(void);
 void	 api_openapi_free(void);

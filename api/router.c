@@ -26,6 +26,7 @@
 #include "metrics.h"
 
 #define SEG_ANY	"{}"
+#define SMUGGLE_DRAIN_MAX	(64 * 1024)
 
 /*
  * The routes. civetweb's own /metrics, /health/live and /health/ready
@@ -310,19 +311,51 @@ req_finish(struct req *r)
 }
 
 /*
- * More than one Content-Length: civetweb reads one of them, a proxy in
- * front may have read another, and the rest of the body would be taken
- * for the next request (request smuggling). RFC 9112 6.3: refused.
+ * Request smuggling: a body whose length two readers can see two ways.
+ * More than one Content-Length (civetweb reads one, a proxy in front
+ * may have read another), Content-Length together with
+ * Transfer-Encoding (civetweb reads the chunks, a proxy may read the
+ * length), or Transfer-Encoding given twice: the rest of the body would
+ * be taken for the next request. RFC 9112 6.1 and 6.3: refused with
+ * 400 and the connection closed. NULL when the framing is clear.
  */
-static bool
-length_twice(const struct mg_request_info *ri)
+static const char *
+smuggling(const struct mg_request_info *ri)
 {
-	int n = 0;
+	int cl = 0, te = 0;
 
-	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
 		if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0)
-			n++;
-	return n > 1;
+			cl++;
+		else if (strcasecmp(ri->http_headers[i].name,
+		    "Transfer-Encoding") == 0)
+			te++;
+	}
+	if (cl > 1)
+		return "Content-Length given more than once";
+	if (te > 1)
+		return "Transfer-Encoding given more than once";
+	if (cl > 0 && te > 0)
+		return "Content-Length and Transfer-Encoding together";
+	return NULL;
+}
+
+/*
+ * Reads and drops what the client sent after a request refused with
+ * Connection: close, up to SMUGGLE_DRAIN_MAX bytes: closing a socket
+ * with unread bytes sends a reset, which can destroy the answer before
+ * the client reads it.
+ */
+static void
+drain(struct mg_connection *c)
+{
+	char tmp[4096];
+	size_t total = 0;
+	int n;
+
+	while (total < SMUGGLE_DRAIN_MAX &&
+	    (n = mg_read(c, tmp, sizeof(tmp))) > 0)
+		total += (size_t)n;
 }
 
 /* Answers civetweb's request: everything in the file comment. */
@@ -332,6 +365,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	struct req r;
 	const char *origin;
 	char err[128];
+	const char *why;
 	unsigned methods = 0;
 	uint64_t who = 0;
 	route_fn fn;
@@ -360,10 +394,12 @@ api_dispatch(struct mg_connection *c, void *arg)
 		    "headers are read", MG_MAX_HEADERS - 1);
 		goto done;
 	}
-	if (length_twice(r.ri)) {
+	if ((why = smuggling(r.ri)) != NULL) {
 		mg_disable_connection_keep_alive(c);
-		api_error(&r, 400, "BAD_REQUEST", "Content-Length given more "
-		    "than once");
+		r.close = true;
+		api_error(&r, 400, "BAD_REQUEST", "%s: the body's length is "
+		    "not clear", why);
+		drain(c);
 		goto done;
 	}
 	if (n == -1) {

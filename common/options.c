@@ -246,6 +246,11 @@ const struct conf_opt grilld_options[] = {
 	    "HTTPS. Needs api.tls_key."),
 	OPT("api.tls_key", CONF_STR, NULL, 0, 0, NULL, CONF_API,
 	    api.tls_key, "PEM private key of api.tls_cert (mode 600)."),
+	/* Behind a proxy (docs/security.md). */
+	OPT("api.trusted_proxies", CONF_STR, NULL, 0, 0, NULL,
+	    CONF_API | CONF_STREAM, api.trusted_proxies, "Comma-separated "
+	    "CIDRs of proxies whose Forwarded or X-Forwarded-For names the "
+	    "client; limits and keyless writes then use that address."),
 
 	OPT("stream.listen", CONF_STR, "127.0.0.1:8081", 0, 0, NULL,
 	    CONF_STREAM, stream.listen,
@@ -284,6 +289,18 @@ const struct conf_opt grilld_options[] = {
 	OPT("stream.request_timeout", CONF_DURATION, "10s", 100, 10 * MIN,
 	    NULL, CONF_STREAM, stream.request_timeout, "Longest a client may "
 	    "take to send a whole request, headers dribbled or not (408)."),
+	/* Hostile clients and proxies (docs/security.md). */
+	OPT("stream.max_conns", CONF_INT, "1024", 1, 1000000, NULL,
+	    CONF_STREAM, stream.max_conns, "Plain HTTP connections (not yet "
+	    "streams) in all; every connection also stays below the "
+	    "descriptor limit."),
+	OPT("stream.per_address_conns", CONF_INT, "64", 1, 1000000, NULL,
+	    CONF_STREAM, stream.per_address_conns,
+	    "Plain HTTP connections from one address."),
+	OPT("stream.public_url", CONF_STR, NULL, 0, 0, NULL, CONF_API,
+	    stream.public_url, "Where clients reach grilld-stream "
+	    "(https://host:port), for the API's redirect of the seed's live "
+	    "routes (unset: stream.listen, https with api.tls_cert)."),
 
 	OPT("twsim.listen", CONF_STR, "127.0.0.1:8090", 0, 0, NULL,
 	    CONF_TWSIM, twsim.listen,

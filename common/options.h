@@ -114,6 +114,7 @@ struct grilld_conf {
 		int64_t	 keep_alive;
 		char	*tls_cert;
 		char	*tls_key;
+		char	*trusted_proxies;
 	} api;
 	struct {
 		char	*listen;
@@ -130,6 +131,9 @@ struct grilld_conf {
 		int64_t	 sndbuf;
 		char	*page_dir;
 		int64_t	 request_timeout;
+		char	*public_url;
+		int64_t	 max_conns;
+		int64_t	 per_address_conns;
 	} stream;
 	struct {
 		char	*listen;

@@ -106,6 +106,25 @@ check_eq "Content-Length twice (smuggling): 400" "HTTP/1.1 400 Bad Request" \
 	"$(raw "POST /api/temperature/batch HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}")"
 check_eq "Content-Length and chunked together (smuggling): 400" "HTTP/1.1 400 Bad Request" \
 	"$(raw "POST /api/temperature/batch HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")"
+# rawall TEXT: every line of what the server answers until it closes.
+rawall() {
+	exec 3<>"/dev/tcp/127.0.0.1/$API_PORT" || return 1
+	printf '%b' "$1" >&3
+	timeout 5 cat <&3 | tr -d '\r'
+	exec 3<&-
+}
+# A chunked body that is a valid batch, a Content-Length that says
+# otherwise, and a second request pipelined behind: before, the chunked
+# body was stored, the connection kept and the second request answered.
+SB='{"readings":[{"device_id":"smuggled","temperature":1,"timestamp":"2026-01-01T00:00:00Z"}]}'
+SMUG="POST /api/temperature/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n$(printf '%x' ${#SB})\r\n$SB\r\n0\r\n\r\nGET /api/devices HTTP/1.1\r\nHost: x\r\n\r\n"
+rawall "$SMUG" >"$T/smug.out"
+check_eq "Content-Length with chunked, a request behind: one answer, 400" "HTTP/1.1 400 Bad Request" \
+	"$(grep '^HTTP/' "$T/smug.out")"
+check "  with Connection: close, and the connection closed" grep -qi '^Connection: close$' "$T/smug.out"
+check_eq "  and nothing of the chunked body stored" "0" "$(redis_cli XLEN grilld:readings)"
+check_eq "Transfer-Encoding twice: 400" "HTTP/1.1 400 Bad Request" \
+	"$(raw "POST /api/temperature/batch HTTP/1.1\r\n${H}Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")"
 check_eq "a Content-Length of 10^20: 413" "HTTP/1.1 413 Payload Too Large" \
 	"$(raw "POST /api/temperature/batch HTTP/1.1\r\n${H}Content-Length: 99999999999999999999\r\n\r\n")"
 check_eq "a control character in a header: 400" "HTTP/1.1 400 Bad Request" \
@@ -121,6 +140,21 @@ printf '{"id": "x\xc0\xaf", "kind": "above", "device_id": "d", "threshold": 1}' 
 code=$(curl -sS -o "$T/.b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 	--data-binary "@$T/bad.json" "$API/api/alerts/rules")
 check_eq "a rule with an overlong UTF-8 slash: 400" "400" "$code"
+
+# The seed's live routes: a 307 to the stream, whose Location comes from
+# the configuration, never from the client's Host (an open redirect, and
+# cache poisoning behind a proxy), with its reason phrase.
+curl -s -D "$T/redir.h" -o /dev/null -H 'Host: evil.example:666' "$API/api/temperature/stream/d%201?probe_id=p1"
+tr -d '\r' <"$T/redir.h" >"$T/redir"
+check_eq "the live route: 307 Temporary Redirect" "HTTP/1.1 307 Temporary Redirect" "$(head -1 "$T/redir")"
+check_eq "  to stream.listen, not to the client's Host" \
+	"Location: http://127.0.0.1:8081/api/temperature/stream/d%201?probe_id=p1" "$(grep '^Location' "$T/redir")"
+api_start GRILLD_STREAM_PUBLIC_URL=https://grill.example.org:8443/ || bail "grilld-api starts"
+check_eq "  or to stream.public_url when set" \
+	"Location: https://grill.example.org:8443/api/temperature/ws/d1" \
+	"$(curl -s -D - -o /dev/null -H 'Host: evil.example' "$API/api/temperature/ws/d1" | tr -d '\r' | grep '^Location')"
+check_match "a stream.public_url that is no http(s) URL is refused at start-up" "stream.public_url" \
+	"$(GRILLD_STREAM_PUBLIC_URL='javascript:alert(1)' "$BIN/grilld-api" -d 2>&1 | head -3)"
 
 # Path traversal, every spelling: never a file, always a JSON refusal.
 for p in "/api/temperature/current/%252e%252e/%252e%252e/etc/passwd" \
