@@ -32,6 +32,12 @@
  * (DROP_STALL). Either way the others never wait for it, and its memory
  * is bounded by its queue.
  *
+ * Closing after an answer or a close frame lingers, as nginx does: the
+ * write side is shut (FIN), then what the peer still sends is read and
+ * dropped until it closes too or LINGER_MS pass. Closing a socket with
+ * unread bytes makes the kernel send a reset, which destroys the last
+ * answer (a 400, a close frame) before the peer has read it.
+ *
  * Lifetime: users counts the connection and a Redis job in flight.
  * Closing releases the socket at once and puts the client on the loop's
  * reap list; client_finish() unlinks it and drops the connection's use;
@@ -52,6 +58,7 @@
 #define IN_INITIAL	1024
 #define SSE_IN_SIZE	256
 #define CLOSING_MAX_MS	5000
+#define LINGER_MS	2000
 
 static const char *const drop_names[DROP_NREASONS] = {
 	"client", "slow", "stall", "idle", "protocol", "too_big", "shutdown",
@@ -292,6 +299,20 @@ blocked(struct client *c)
 	loop_watch(c->loop, c, EPOLLOUT);
 }
 
+/* Everything is sent: FIN, then drop what comes until EOF (see above). */
+static void
+linger(struct client *c)
+{
+	if (c->lingering)
+		return;
+	shutdown(c->fd, SHUT_WR);
+	c->state = CS_CLOSING;
+	c->lingering = true;
+	c->closing_ms = util_mono_ms();
+	c->inlen = 0;
+	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP);
+}
+
 static void
 drained(struct client *c)
 {
@@ -303,12 +324,11 @@ drained(struct client *c)
 	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP);
 	switch (c->state) {
 	case CS_CLOSING:
-		shutdown(c->fd, SHUT_WR);
-		client_abort(c);
+		linger(c);
 		break;
 	case CS_RESPOND:
 		if (c->close_after) {
-			client_abort(c);
+			linger(c);
 			break;
 		}
 		c->state = CS_REQUEST;
@@ -680,7 +700,8 @@ client_tick(struct client *c, int64_t now)
 		if ((c->blocked_ms != 0 &&
 		    now - c->blocked_ms >= cf->stream.write_timeout) ||
 		    (c->state == CS_CLOSING &&
-		    now - c->closing_ms >= CLOSING_MAX_MS))
+		    now - c->closing_ms >= (c->lingering ? LINGER_MS :
+		    CLOSING_MAX_MS)))
 			client_abort(c);
 		break;
 	default:

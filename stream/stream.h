@@ -127,6 +127,7 @@ struct http_req {
  */
 int		 http_parse(char *, size_t, struct http_req *, int *);
 const char	*http_header(const struct http_req *, const char *);
+size_t		 http_header_count(const struct http_req *, const char *);
 bool		 http_header_has(const struct http_req *, const char *,
 		    const char *);
 /* A query parameter, decoded: 0, -1 when absent, -2 when bad or long. */
@@ -230,6 +231,7 @@ struct client {
 	int64_t		 req_since_ms;		/* a request awaited since */
 	struct buf	 msg;			/* a fragmented message */
 	bool		 ws_frag;
+	size_t		 msg_utf8;		/* bytes of msg checked */
 	int		 bad_msgs;		/* in a row */
 
 	/* Output: out is being written; then pend; then the queue. */
@@ -246,6 +248,7 @@ struct client {
 	struct sev_id	 skip_upto;		/* replayed: drop live <= */
 	bool		 skip;
 	bool		 close_after;		/* no keep-alive */
+	bool		 lingering;		/* sent all, reading till EOF */
 	enum drop_reason drop;
 
 	/* Subscriptions. */
@@ -342,9 +345,13 @@ struct ws_frame {
 int		 ws_frame_parse(const uint8_t *, size_t, struct ws_frame *,
 		    int *);
 void		 ws_unmask(uint8_t *, size_t, const uint8_t [4]);
+bool		 ws_close_code_valid(int);
+/* -1 invalid UTF-8; 0 valid up to *done (a character may be cut). */
+int		 ws_utf8_check(const uint8_t *, size_t, size_t *);
 /* Writes a server frame header (no mask) for len bytes; its length. */
 size_t		 ws_frame_header(uint8_t [10], enum ws_op, size_t);
 int		 ws_frame_append(struct buf *, enum ws_op, const void *, size_t);
+/* -1 unless the key is base64 of 16 bytes (RFC 6455, 4.1). */
 int		 ws_accept_key(const char *, char *, size_t);
 
 void		 ws_open(struct client *, struct http_req *, struct filter *,
