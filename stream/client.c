@@ -309,7 +309,6 @@ linger(struct client *c)
 	c->state = CS_CLOSING;
 	c->lingering = true;
 	c->closing_ms = util_mono_ms();
-	c->inlen = 0;
 	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP);
 }
 
