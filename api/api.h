@@ -219,6 +219,7 @@ enum auth_verdict {
 	AUTH_MISSING,		/* 401: no Bearer key */
 	AUTH_WRONG,		/* 403: a key, not one of ours */
 	AUTH_NO_KEYS,		/* 403: writes off: no keys, not loopback */
+	AUTH_CROSS_ORIGIN,	/* 403: keyless write from another origin */
 };
 int	 api_auth_init(struct api *, char *, size_t);
 int	 api_auth_reload(struct api *, char *, size_t);

@@ -11,7 +11,12 @@
  * Writes and rule changes need a key (401 without, 403 with a wrong one).
  * With no keys configured, writes are accepted only while the API
  * listens on a loopback address; listening wider, they are refused with
- * 403 and a message saying how to set keys. Reads need a key only with
+ * 403 and a message saying how to set keys. A keyless write is also
+ * refused (403 CROSS_ORIGIN) when a browser sends it from a page of
+ * another origin (an Origin not in api.cors_origins): a form or a
+ * fetch without a body needs no preflight, so without this any page
+ * the user opens could acknowledge or snooze alerts on a keyless
+ * install on localhost. Reads need a key only with
  * api.read_auth. /health and /openapi.json never do.
  *
  * The key set is immutable; SIGHUP builds a new one and swaps the
@@ -166,6 +171,25 @@ bearer(struct req *r)
 }
 
 /*
+ * A browser's request from a page of another origin: an Origin header
+ * (sent on every cross-origin POST, PUT, DELETE) that api.cors_origins
+ * does not allow, or Sec-Fetch-Site: cross-site. Tools (curl, scripts)
+ * send neither.
+ */
+static bool
+cross_origin(struct req *r)
+{
+	const char *origin = mg_get_header(r->conn, "Origin");
+	const char *site = mg_get_header(r->conn, "Sec-Fetch-Site");
+
+	if (origin != NULL && !api_cors_allowed(r->api->cf->api.cors_origins,
+	    origin))
+		return true;
+	return origin == NULL && site != NULL &&
+	    strcasecmp(site, "cross-site") == 0;
+}
+
+/*
  * Whether the request may go on, and who it is: *who is a hash of the
  * valid key it carries, or 0 (the router then uses the address).
  * Answers nothing: the router rate-limits first, then calls
@@ -190,8 +214,11 @@ api_auth_check(struct req *r, enum auth_class cls, uint64_t *who)
 		need = true;	/* writes, and every other method */
 	if (!need)
 		return AUTH_OK;
-	if (ks == NULL || ks->kl.n == 0)
-		return r->api->loopback ? AUTH_OK : AUTH_NO_KEYS;
+	if (ks == NULL || ks->kl.n == 0) {
+		if (!r->api->loopback)
+			return AUTH_NO_KEYS;
+		return cross_origin(r) ? AUTH_CROSS_ORIGIN : AUTH_OK;
+	}
 	if (token == NULL)
 		return AUTH_MISSING;
 	return match ? AUTH_OK : AUTH_WRONG;
@@ -215,6 +242,11 @@ api_auth_deny(struct req *r, enum auth_verdict v)
 		    "while the API listens beyond loopback without keys: set "
 		    "api.keys (or GRILLD_API_KEYS, or api.keys_file) and "
 		    "send Authorization: Bearer KEY");
+	case AUTH_CROSS_ORIGIN:
+		metric_inc(m_fail_nokeys);
+		return api_error(r, 403, "CROSS_ORIGIN", "a write without an API "
+		    "key is refused from a page of another origin; set api.keys "
+		    "or add the origin to api.cors_origins");
 	case AUTH_OK:
 		break;
 	}

@@ -80,9 +80,12 @@ instances(struct req *r, const struct alertrule *ru, const cJSON *body,
 	int rounds = 0, rc = -1;
 
 	in->n = 0;
-	if (strcmp(dev, "*") == 0 && strcmp(ru->device_id, "*") != 0)
+	/* A rule stores "any" as "*" (device) or "" (probe: alertrule.c). */
+	if (strcmp(dev, "*") == 0 && ru->device_id[0] != '\0' &&
+	    strcmp(ru->device_id, ALERTRULE_ANY) != 0)
 		dev = ru->device_id;
-	if (strcmp(probe, "*") == 0 && strcmp(ru->probe_id, "*") != 0)
+	if (strcmp(probe, "*") == 0 && ru->probe_id[0] != '\0' &&
+	    strcmp(ru->probe_id, ALERTRULE_ANY) != 0)
 		probe = ru->probe_id;
 	if (alertrule_device_level(ru->kind))
 		probe = "";

@@ -156,6 +156,31 @@ check_eq "  or to stream.public_url when set" \
 check_match "a stream.public_url that is no http(s) URL is refused at start-up" "stream.public_url" \
 	"$(GRILLD_STREAM_PUBLIC_URL='javascript:alert(1)' "$BIN/grilld-api" -d 2>&1 | head -3)"
 
+# --- acknowledge and snooze: rules about any probe, and other origins ------------
+# A rule without probe_id is stored with "" (any probe); acknowledge
+# looked for "*" and answered 409 while the alert fired, and snooze
+# wrote "<rule>/<device>/" which the ingester never reads.
+jpost() { curl -s -o "$T/.b" -w '%{http_code}' -X POST "$@"; }
+code=$(jpost -H 'Content-Type: application/json' "$API/api/alerts/rules" \
+	-d '{"id": "anyprobe", "kind": "above", "device_id": "SIG-1", "threshold": 100}')
+check_eq "a rule about any probe of a device: 201" 201 "$code"
+redis_cli HSET grilld:alertstate anyprobe/SIG-1/2 \
+	'{"rule_id":"anyprobe","kind":"above","device_id":"SIG-1","probe_id":"2","state":"firing","alert_id":"a-7","notified":true}' >/dev/null
+# A page of another origin may POST without a body and without a
+# preflight: on a keyless install it must not act.
+check_eq "a keyless acknowledge from another origin (no body, no preflight): 403" "403 CROSS_ORIGIN" \
+	"$(jpost -H 'Origin: http://evil.example' "$API/api/alerts/rules/anyprobe/acknowledge") $(jq -r .code "$T/.b")"
+check_eq "  nor with Sec-Fetch-Site: cross-site" 403 \
+	"$(jpost -H 'Sec-Fetch-Site: cross-site' "$API/api/alerts/rules/anyprobe/snooze")"
+check_eq "  and nothing was acknowledged" 0 "$(redis_cli HEXISTS grilld:alertstate 'anyprobe/SIG-1/2#ack')"
+check_eq "acknowledging it while it fires: 200, the firing instance" "200 anyprobe/SIG-1/2 a-7" \
+	"$(jpost "$API/api/alerts/rules/anyprobe/acknowledge") $(jq -r '.data[0].instance // .data[0].key // empty' "$T/.b") $(jq -r '.data[0].alert_id' "$T/.b")"
+check_eq "  written where the ingester reads it" a-7 \
+	"$(redis_cli HGET grilld:alertstate 'anyprobe/SIG-1/2#ack' | jq -r .alert_id)"
+check_eq "snoozing it: the instance that exists" "200 anyprobe/SIG-1/2" \
+	"$(jpost -H 'Content-Type: application/json' -d '{"duration": "10m"}' "$API/api/alerts/rules/anyprobe/snooze") $(jq -r '.data[0]' "$T/.b")"
+check_eq "  and no key for a probe called \"\"" 0 "$(redis_cli HEXISTS grilld:alertstate 'anyprobe/SIG-1/#snooze')"
+
 # Path traversal, every spelling: never a file, always a JSON refusal.
 for p in "/api/temperature/current/%252e%252e/%252e%252e/etc/passwd" \
 	"/api/temperature/current/..%2f..%2f..%2fetc%2fpasswd" \
