@@ -10,7 +10,8 @@
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 HOLD=$BUILD/tools/connhold
-start_stream_env GRILLD_STREAM_REQUEST_TIMEOUT=1s GRILLD_STREAM_HEARTBEAT=500ms
+start_stream_env GRILLD_STREAM_REQUEST_TIMEOUT=1s GRILLD_STREAM_HEARTBEAT=500ms \
+	GRILLD_API_CORS_ORIGINS=http://page.example
 ADDR=127.0.0.1:$STREAM_PORT
 
 # follow NAME: a well-behaved SSE client of devG in the background.
@@ -111,6 +112,19 @@ check_eq "one that is base64 of 17 bytes: 400" "HTTP/1.1 400 Bad Request" \
 	"$(sraw "GET /api/temperature/ws/devG HTTP/1.1\r\nHost: x\r\n${UPG}Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n$NEXT")"
 check_eq "HTTP/1.0 without Host is still answered" "HTTP/1.1 200 OK" \
 	"$(sraw "GET /health/live HTTP/1.0\r\n\r\n")"
+
+# A CORS preflight, as a fetch-based SSE client of an allowed origin
+# sends one (for Authorization or Last-Event-ID): before, 405 without
+# CORS headers, and the browser gave up.
+curl -s -o /dev/null -D "$T/pre.h" -X OPTIONS -H 'Origin: http://page.example' \
+	-H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: last-event-id' \
+	"$STREAM_URL/api/temperature/stream/devG"
+tr -d '\r' <"$T/pre.h" >"$T/pre"
+check_eq "OPTIONS preflight from an allowed origin: 204" "HTTP/1.1 204 No Content" "$(head -1 "$T/pre")"
+check "  with Access-Control-Allow-Origin" grep -qx 'Access-Control-Allow-Origin: http://page.example' "$T/pre"
+check "  and Last-Event-ID among the allowed headers" grep -qi '^Access-Control-Allow-Headers: .*Last-Event-ID' "$T/pre"
+check_eq "from another origin: 204 without CORS headers" "204 0" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: http://evil.example' "$STREAM_URL/api/temperature/stream") $(curl -s -D - -o /dev/null -X OPTIONS -H 'Origin: http://evil.example' "$STREAM_URL/api/temperature/stream" | grep -ci '^Access-Control')"
 
 # The largest id: nothing comes after it and Redis refuses "(" of it.
 # Before, it reached XRANGE, was taken for Redis failing, and flipped
