@@ -153,6 +153,9 @@ client_finish(struct client *c)
 	}
 	if (c->counted)
 		limits_addr_give(st->limits, c->addr);
+	if (c->conn_counted)
+		limits_conn_give(st->limits, c->addr);
+	atomic_fetch_sub(&st->nconns, 1);
 	loop_forget(c->loop, c);
 	client_release(c);
 }

@@ -15,9 +15,11 @@
  *	is checked when the client connects. Made by limits_token_sign()
  *	(and by `openssl dgst -sha256 -hmac KEY` from the shell).
  *
- * The per-address table holds one entry per address with streams open,
- * so its size is bounded by the number of connections; the loops share
- * it under a mutex.
+ * The per-address table holds one entry per address with connections
+ * open: its streams (stream.per_address) and its plain HTTP connections
+ * (stream.per_address_conns; a connection that becomes a stream moves
+ * from one count to the other), so its size is bounded by the number of
+ * connections; the loops share it under a mutex.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,12 +36,14 @@
 
 struct addr_ent {
 	struct addr_ent	*next;
-	int64_t		 n;
+	int64_t		 n;		/* streams */
+	int64_t		 nconn;		/* plain connections */
 	char		 addr[64];
 };
 
 struct limits {
 	int64_t		 per_address;
+	int64_t		 per_address_conns;
 	bool		 auth;
 	struct keylist	 keys;
 	pthread_mutex_t	 mtx;
@@ -67,6 +71,7 @@ limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&l->mtx, NULL);
 	l->per_address = cf->stream.per_address;
+	l->per_address_conns = cf->stream.per_address_conns;
 	l->auth = cf->api.read_auth;
 	if (keys_load(&l->keys, cf->api.keys, cf->api.keys_file, err,
 	    errlen) == -1)
@@ -100,8 +105,9 @@ limits_free(struct limits *l)
 	free(l);
 }
 
-bool
-limits_addr_take(struct limits *l, const char *addr)
+/* Counts one more stream (conn false) or connection of an address. */
+static bool
+addr_take(struct limits *l, const char *addr, bool conn)
 {
 	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
 	bool ok = false;
@@ -115,16 +121,19 @@ limits_addr_take(struct limits *l, const char *addr)
 		e->next = *pp;
 		*pp = e;
 	}
-	if (e != NULL && e->n < l->per_address) {
+	if (e != NULL && !conn && e->n < l->per_address) {
 		e->n++;
+		ok = true;
+	} else if (e != NULL && conn && e->nconn < l->per_address_conns) {
+		e->nconn++;
 		ok = true;
 	}
 	pthread_mutex_unlock(&l->mtx);
 	return ok;
 }
 
-void
-limits_addr_give(struct limits *l, const char *addr)
+static void
+addr_give(struct limits *l, const char *addr, bool conn)
 {
 	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
 
@@ -132,13 +141,41 @@ limits_addr_give(struct limits *l, const char *addr)
 	for (; (e = *pp) != NULL; pp = &e->next) {
 		if (strcmp(e->addr, addr) != 0)
 			continue;
-		if (--e->n <= 0) {
+		if (conn)
+			e->nconn--;
+		else
+			e->n--;
+		if (e->n <= 0 && e->nconn <= 0) {
 			*pp = e->next;
 			free(e);
 		}
 		break;
 	}
 	pthread_mutex_unlock(&l->mtx);
+}
+
+bool
+limits_addr_take(struct limits *l, const char *addr)
+{
+	return addr_take(l, addr, false);
+}
+
+void
+limits_addr_give(struct limits *l, const char *addr)
+{
+	addr_give(l, addr, false);
+}
+
+bool
+limits_conn_take(struct limits *l, const char *addr)
+{
+	return addr_take(l, addr, true);
+}
+
+void
+limits_conn_give(struct limits *l, const char *addr)
+{
+	addr_give(l, addr, true);
 }
 
 bool

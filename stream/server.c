@@ -138,8 +138,13 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 	if (c->kind == CLIENT_HTTP) {
 		limits_addr_give(st->limits, c->addr);
 		stream_give(st);
-	} else
+	} else {
+		/* A stream now: counted as one, no longer as a connection. */
 		c->counted = true;
+		if (c->conn_counted)
+			limits_conn_give(st->limits, c->addr);
+		c->conn_counted = false;
+	}
 }
 
 static void

@@ -218,7 +218,8 @@ struct client {
 	int		 users;			/* the connection, a job */
 	bool		 jbusy;			/* a Redis job in flight */
 	bool		 linked;		/* in the hub */
-	bool		 counted;		/* in the per-address table */
+	bool		 counted;		/* a stream of its address */
+	bool		 conn_counted;		/* a plain connection of it */
 	bool		 reaped;		/* on the loop's reap list */
 	struct client	*prev, *next;		/* the loop's list */
 	struct client	*reap_next;
@@ -406,6 +407,9 @@ void		 limits_free(struct limits *);
 /* Counts a connection of an address; false when over the limit. */
 bool		 limits_addr_take(struct limits *, const char *);
 void		 limits_addr_give(struct limits *, const char *);
+/* The same for plain connections (stream.per_address_conns). */
+bool		 limits_conn_take(struct limits *, const char *);
+void		 limits_conn_give(struct limits *, const char *);
 bool		 limits_auth_needed(const struct limits *);
 /* 0 allowed, 401 no token, 403 a wrong or expired one. */
 int		 limits_auth(struct limits *, const char *, int64_t);
@@ -455,6 +459,8 @@ struct stream {
 	_Atomic unsigned next_loop;	/* for the next connection */
 	int		 lfd;		/* the listening socket */
 	_Atomic size_t	 nstreams;	/* SSE and WebSocket clients */
+	_Atomic size_t	 nconns;	/* every connection, streams too */
+	size_t		 conns_max;	/* below the descriptor limit */
 	struct replay	*replay;
 	struct limits	*limits;
 	char		 prefix[128];	/* redis.prefix */

@@ -30,8 +30,9 @@ hold() {
 	_pids+=("$HOLD_PID")
 }
 kv() { sed -n "s/^$2=//p" "$T/$1"; }
-# good: a plain request, answered within 10 s.
-good() { [ "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$STREAM_URL/health/live")" = 200 ]; }
+# good: a plain request, answered within 10 s, from another address than
+# the attackers' (one address gets stream.per_address_conns).
+good() { [ "$(curl -s -m 10 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$STREAM_URL/health/live")" = 200 ]; }
 
 follow sse.out
 sent=0
