@@ -208,7 +208,9 @@ main(int argc, char *argv[])
 	a.cf = &d.cf;
 	a.started_ns = util_now_ns();
 	a.loopback = api_is_loopback(d.cf.api.listen);
-	if (api_stream_url_check(&d.cf, err, sizeof(err)) == -1)
+	if (api_stream_url_check(&d.cf, err, sizeof(err)) == -1 ||
+	    netaddr_cidrs_parse(&a.proxies, d.cf.api.trusted_proxies, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	redis_url(&d.cf, a.redis_url, sizeof(a.redis_url));
 	keys(&a);

@@ -28,6 +28,7 @@
 #include <nng/nng.h>
 
 #include "msg.h"
+#include "netaddr.h"
 #include "options.h"
 #include "trace.h"
 #include "util.h"
@@ -69,6 +70,7 @@ struct api {
 	const struct grilld_conf *cf;		/* d->cf */
 	struct mg_context	*ctx;
 	bool			 loopback;	/* api.listen on loopback */
+	struct cidrlist		 proxies;	/* api.trusted_proxies */
 	char			 redis_url[1024];
 	char			 key_readings[128];
 	char			 key_latest[128];
@@ -111,6 +113,9 @@ struct req {
 	struct span			*span;		/* the server span */
 	char				 traceparent[TRACEPARENT_LEN + 1];
 	const char			*origin;	/* CORS origin allowed */
+	char				 client[NETADDR_LEN];	/* address */
+	bool				 forwarded;	/* names a client */
+	bool				 proxied;	/* from a trusted proxy */
 	int64_t				 t0;		/* monotonic ns */
 	int				 status;	/* answered; 0: not yet */
 	bool				 close;		/* the connection ends */

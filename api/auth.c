@@ -9,9 +9,13 @@
  * exit: the time says neither which key nor how much of it matched).
  *
  * Writes and rule changes need a key (401 without, 403 with a wrong one).
- * With no keys configured, writes are accepted only while the API
- * listens on a loopback address; listening wider, they are refused with
- * 403 and a message saying how to set keys. A keyless write is also
+ * With no keys configured, writes are accepted only from a client on
+ * loopback: the client's address (behind a trusted proxy, the one it
+ * forwards: router.c), not the address the API listens on, so that a
+ * proxy on the same host does not make every client local. A request
+ * that names a forwarded client through a proxy that is not trusted is
+ * not local either. Others are refused with 403 and a message saying
+ * how to set keys. A keyless write is also
  * refused (403 CROSS_ORIGIN) when a browser sends it from a page of
  * another origin (an Origin not in api.cors_origins): a form or a
  * fetch without a body needs no preflight, so without this any page
@@ -215,7 +219,8 @@ api_auth_check(struct req *r, enum auth_class cls, uint64_t *who)
 	if (!need)
 		return AUTH_OK;
 	if (ks == NULL || ks->kl.n == 0) {
-		if (!r->api->loopback)
+		if (!netaddr_loopback(r->client) ||
+		    (r->forwarded && !r->proxied))
 			return AUTH_NO_KEYS;
 		return cross_origin(r) ? AUTH_CROSS_ORIGIN : AUTH_OK;
 	}
@@ -238,8 +243,8 @@ api_auth_deny(struct req *r, enum auth_verdict v)
 		    "valid");
 	case AUTH_NO_KEYS:
 		metric_inc(m_fail_nokeys);
-		return api_error(r, 403, "WRITES_DISABLED", "writes are refused "
-		    "while the API listens beyond loopback without keys: set "
+		return api_error(r, 403, "WRITES_DISABLED", "without API keys "
+		    "only a client on loopback may write: set "
 		    "api.keys (or GRILLD_API_KEYS, or api.keys_file) and "
 		    "send Authorization: Bearer KEY");
 	case AUTH_CROSS_ORIGIN:

@@ -219,7 +219,7 @@ api_route_rule_ack(struct req *r)
 		buf_printf(&j, "{\"alert_id\":\"%s\",\"by\":\"",
 		    in->v[i].alert_id);
 		buf_json_escape(&j, cJSON_IsString(by) && api_id_valid(
-		    by->valuestring) ? by->valuestring : r->ri->remote_addr);
+		    by->valuestring) ? by->valuestring : r->client);
 		buf_printf(&j, "\",\"at\":\"%s\"}", now);
 		if (side_set(r, in->v[i].key, "#ack", j.data) == -1)
 			goto fail;

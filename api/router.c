@@ -305,7 +305,7 @@ req_finish(struct req *r)
 	span_end(r->span);
 	r->span = NULL;
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("%s %s %s %d %.3f ms", r->ri->remote_addr, r->method,
+		log_debug("%s %s %s %d %.3f ms", r->client, r->method,
 		    r->ri->local_uri_raw ? r->ri->local_uri_raw : "-",
 		    r->status, (double)ns / 1e6);
 }
@@ -358,6 +358,37 @@ drain(struct mg_connection *c)
 		total += (size_t)n;
 }
 
+/* Every value of a header, joined by commas (RFC 9110 5.3). */
+static void
+header_all(const struct mg_request_info *ri, const char *name, struct buf *b)
+{
+	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+		if (strcasecmp(ri->http_headers[i].name, name) == 0)
+			buf_printf(b, "%s%s", b->len ? "," : "",
+			    ri->http_headers[i].value);
+}
+
+/*
+ * Who the client is: the peer, or behind a trusted proxy the address it
+ * forwarded (common/netaddr.h). Limits and keyless writes use it.
+ */
+static void
+client_addr(struct req *r)
+{
+	struct buf fw, xff;
+
+	buf_init(&fw);
+	buf_init(&xff);
+	header_all(r->ri, "Forwarded", &fw);
+	header_all(r->ri, "X-Forwarded-For", &xff);
+	r->forwarded = fw.len > 0 || xff.len > 0;
+	r->proxied = netaddr_in(&r->api->proxies, r->ri->remote_addr);
+	netaddr_client(&r->api->proxies, r->ri->remote_addr, fw.data,
+	    xff.data, r->client, sizeof(r->client));
+	buf_free(&fw);
+	buf_free(&xff);
+}
+
 /* Answers civetweb's request: everything in the file comment. */
 int
 api_dispatch(struct mg_connection *c, void *arg)
@@ -379,6 +410,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	r.t0 = util_mono_ns();
 	r.method = r.ri->request_method;
 	r.head = strcmp(r.method, "HEAD") == 0;
+	client_addr(&r);
 	n = api_path_split(r.ri->local_uri_raw, r.path, sizeof(r.path), r.seg,
 	    &r.nseg, err, sizeof(err));
 	if (n >= 0)
@@ -424,8 +456,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	/* A valid key picks the bucket; otherwise the address does. */
 	auth = api_auth_check(&r, r.route->auth, &who);
 	if (who == 0)
-		who = api_auth_hash(r.ri->remote_addr,
-		    strlen(r.ri->remote_addr)) | 1;
+		who = api_auth_hash(r.client, strlen(r.client)) | 1;
 	if (r.api->cf->api.rate > 0) {
 		int64_t wait_ms = 0;
 

@@ -96,6 +96,7 @@ client_new(struct loop *l, int fd, const char *addr)
 	c->opened_ms = c->last_read_ms = c->last_write_ms = util_mono_ms();
 	c->req_since_ms = c->opened_ms;
 	util_strlcpy(c->addr, addr, sizeof(c->addr));
+	util_strlcpy(c->peer, addr, sizeof(c->peer));
 	return c;
 }
 
@@ -154,7 +155,7 @@ client_finish(struct client *c)
 	if (c->counted)
 		limits_addr_give(st->limits, c->addr);
 	if (c->conn_counted)
-		limits_conn_give(st->limits, c->addr);
+		limits_conn_give(st->limits, c->peer);
 	atomic_fetch_sub(&st->nconns, 1);
 	loop_forget(c->loop, c);
 	client_release(c);

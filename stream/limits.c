@@ -25,9 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hmac.h"
 #include "keys.h"
+#include "netaddr.h"
 #include "log.h"
 #include "stream.h"
 
@@ -46,6 +48,7 @@ struct limits {
 	int64_t		 per_address_conns;
 	bool		 auth;
 	struct keylist	 keys;
+	struct cidrlist	 proxies;	/* api.trusted_proxies */
 	pthread_mutex_t	 mtx;
 	struct addr_ent	*buckets[ADDR_BUCKETS];
 };
@@ -74,7 +77,8 @@ limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 	l->per_address_conns = cf->stream.per_address_conns;
 	l->auth = cf->api.read_auth;
 	if (keys_load(&l->keys, cf->api.keys, cf->api.keys_file, err,
-	    errlen) == -1)
+	    errlen) == -1 || netaddr_cidrs_parse(&l->proxies,
+	    cf->api.trusted_proxies, err, errlen) == -1)
 		goto fail;
 	if (l->auth && l->keys.n == 0) {
 		snprintf(err, errlen, "api.read_auth is on but no API key is "
@@ -176,6 +180,37 @@ void
 limits_conn_give(struct limits *l, const char *addr)
 {
 	addr_give(l, addr, true);
+}
+
+bool
+limits_trusted(const struct limits *l, const char *peer)
+{
+	return netaddr_in(&l->proxies, peer);
+}
+
+/* Every value of a header, joined by commas. */
+static void
+header_all(const struct http_req *r, const char *name, struct buf *b)
+{
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			buf_printf(b, "%s%s", b->len ? "," : "",
+			    r->hdrs[i].value);
+}
+
+void
+limits_client(const struct limits *l, const char *peer,
+    const struct http_req *r, char *out, size_t len)
+{
+	struct buf fw, xff;
+
+	buf_init(&fw);
+	buf_init(&xff);
+	header_all(r, "Forwarded", &fw);
+	header_all(r, "X-Forwarded-For", &xff);
+	netaddr_client(&l->proxies, peer, fw.data, xff.data, out, len);
+	buf_free(&fw);
+	buf_free(&xff);
 }
 
 bool

@@ -315,7 +315,9 @@ adopt(struct loop *l, int fd, const char *addr)
 		close(fd);
 		return;
 	}
-	if (!limits_conn_take(st->limits, addr)) {
+	/* A trusted proxy carries many clients: it is not one of them. */
+	if (!limits_trusted(st->limits, addr) &&
+	    !limits_conn_take(st->limits, addr)) {
 		atomic_fetch_sub(&st->nconns, 1);
 		metric_inc(st->stats.refused[STATS_REFUSED_ADDR]);
 		close(fd);
@@ -326,20 +328,22 @@ adopt(struct loop *l, int fd, const char *addr)
 	if (l->st->cf->stream.sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if ((c = client_new(l, fd, addr)) == NULL) {
-		limits_conn_give(st->limits, addr);
+		if (!limits_trusted(st->limits, addr))
+			limits_conn_give(st->limits, addr);
 		atomic_fetch_sub(&st->nconns, 1);
 		close(fd);
 		return;
 	}
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
+	c->conn_counted = !limits_trusted(st->limits, addr);
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		limits_conn_give(st->limits, addr);
+		if (c->conn_counted)
+			limits_conn_give(st->limits, addr);
 		atomic_fetch_sub(&st->nconns, 1);
 		client_release(c);
 		return;
 	}
-	c->conn_counted = true;
 	c->events = ev.events;
 	c->next = l->clients;
 	if (l->clients != NULL)

@@ -97,6 +97,8 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 	struct filter f;
 	int status;
 
+	/* Behind a trusted proxy the limits are the client's, not its. */
+	limits_client(st->limits, c->peer, r, c->addr, sizeof(c->addr));
 	if (limits_auth_needed(st->limits) && (status = limits_auth(
 	    st->limits, bearer(r, tok, sizeof(tok)), util_now_ns())) != 0) {
 		metric_inc(st->stats.refused[STATS_REFUSED_AUTH]);
@@ -142,7 +144,7 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 		/* A stream now: counted as one, no longer as a connection. */
 		c->counted = true;
 		if (c->conn_counted)
-			limits_conn_give(st->limits, c->addr);
+			limits_conn_give(st->limits, c->peer);
 		c->conn_counted = false;
 	}
 }

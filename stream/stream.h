@@ -214,7 +214,9 @@ struct client {
 	enum client_kind kind;
 	enum client_state state;
 	enum client_hold hold;
-	char		 addr[64];		/* peer, without the port */
+	char		 addr[64];		/* client: the peer, or whom
+						 * a trusted proxy names */
+	char		 peer[64];		/* the socket's peer */
 	int		 users;			/* the connection, a job */
 	bool		 jbusy;			/* a Redis job in flight */
 	bool		 linked;		/* in the hub */
@@ -411,6 +413,11 @@ void		 limits_addr_give(struct limits *, const char *);
 bool		 limits_conn_take(struct limits *, const char *);
 void		 limits_conn_give(struct limits *, const char *);
 bool		 limits_auth_needed(const struct limits *);
+/* Whether a peer is a trusted proxy (api.trusted_proxies). */
+bool		 limits_trusted(const struct limits *, const char *);
+/* The client of a request: the peer, or whom a trusted proxy names. */
+void		 limits_client(const struct limits *, const char *,
+		    const struct http_req *, char *, size_t);
 /* 0 allowed, 401 no token, 403 a wrong or expired one. */
 int		 limits_auth(struct limits *, const char *, int64_t);
 /* Signs "<exp>.<hex hmac>" (for tests and tools). */
