@@ -218,7 +218,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if (!a.loopback && api_auth_nkeys(&a) == 0)
 		log_warnx("listening on %s without api.keys: writes are "
-		    "refused until keys are set", d.cf.api.listen);
+		    "refused but from clients on loopback until keys are set",
+		    d.cf.api.listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	a.influx_breaker = breaker("api_influxdb", 5000);
 	a.redis_breaker = breaker("api_redis", 2000);
