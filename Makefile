@@ -22,9 +22,11 @@ dir_twsim  := sim
 objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir_$(1))/*.c))
 
 # civetweb opens "libssl.so" at run time for HTTPS: grilld-api answers to
-# that name itself and supplies what OpenSSL 3 lacks (api/tls.c).
+# that name itself and supplies what OpenSSL 3 lacks (api/tls.c); and
+# its accept() keeps civetweb below the descriptor limit (api/accept.c).
 LDFLAGS_api := -Wl,-soname,libssl.so \
-	-Wl,--export-dynamic-symbol=SSL_get_peer_certificate
+	-Wl,--export-dynamic-symbol=SSL_get_peer_certificate \
+	-Wl,--export-dynamic-symbol=accept
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -169,12 +169,17 @@ main(int argc, char *argv[])
 	if (rds_url_parse(d.cf.redis.url, &u, err, sizeof(err)) == -1)
 		fatalx("redis.url: %s", err);
 	rds_opts_conf(&a.redis_opts, &d.cf);
+	if (api_stream_url_check(&d.cf, err, sizeof(err)) == -1 ||
+	    netaddr_cidrs_parse(&a.proxies, d.cf.api.trusted_proxies, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
 	keys(&a);
 	if (api_auth_init(&a, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (!a.loopback && api_auth_nkeys(&a) == 0)
 		log_warnx("listening on %s without api.keys: writes are "
-		    "refused until keys are set", d.cf.api.listen);
+		    "refused but from clients on loopback until keys are set",
+		    d.cf.api.listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	a.influx_breaker = breaker("api_influxdb", 5000);
 	a.redis_breaker = breaker("api_redis", 2000);

@@ -28,6 +28,7 @@
 #include <nng/nng.h>
 
 #include "msg.h"
+#include "netaddr.h"
 #include "rds.h"
 #include "options.h"
 #include "trace.h"
@@ -70,6 +71,7 @@ struct api {
 	const struct grilld_conf *cf;		/* d->cf */
 	struct mg_context	*ctx;
 	bool			 loopback;	/* api.listen on loopback */
+	struct cidrlist		 proxies;	/* api.trusted_proxies */
 	struct rds_opts		 redis_opts;	/* of the configuration */
 	char			 key_readings[128];
 	char			 key_latest[128];
@@ -112,8 +114,12 @@ struct req {
 	struct span			*span;		/* the server span */
 	char				 traceparent[TRACEPARENT_LEN + 1];
 	const char			*origin;	/* CORS origin allowed */
+	char				 client[NETADDR_LEN];	/* address */
+	bool				 forwarded;	/* names a client */
+	bool				 proxied;	/* from a trusted proxy */
 	int64_t				 t0;		/* monotonic ns */
 	int				 status;	/* answered; 0: not yet */
+	bool				 close;		/* the connection ends */
 	/* The last dependency failure, for api_error_dep(). */
 	int				 dep_status;	/* 503, 502, 504 */
 	char				 dep_code[32];
@@ -224,6 +230,7 @@ enum auth_verdict {
 	AUTH_MISSING,		/* 401: no Bearer key */
 	AUTH_WRONG,		/* 403: a key, not one of ours */
 	AUTH_NO_KEYS,		/* 403: writes off: no keys, not loopback */
+	AUTH_CROSS_ORIGIN,	/* 403: keyless write from another origin */
 };
 int	 api_auth_init(struct api *, char *, size_t);
 int	 api_auth_reload(struct api *, char *, size_t);
@@ -434,6 +441,7 @@ int	 api_route_devices(struct req *);
 int	 api_route_device(struct req *);
 int	 api_route_health(struct req *);
 int	 api_route_stream(struct req *);
+int	 api_stream_url_check(const struct grilld_conf *, char *, size_t);
 int	 api_route_openapi(struct req *);
 int	 api_openapi_init(void);
 void	 api_openapi_free(void);

@@ -3,16 +3,24 @@
  *
  * Keys come from api.keys (comma separated; GRILLD_API_KEYS in the
  * environment overrides the file, as for every option) and from
- * api.keys_file (keys separated by commas or newlines; blank lines and
- * lines starting with '#' are skipped). Every key is handed to
- * log_secret(), so no log line can carry one, and is compared in
- * constant time against every configured key (no early exit: the time
- * says neither which key nor how much of it matched).
+ * api.keys_file, read by common/keys.c as grilld-stream reads them.
+ * Every key is handed to log_secret(), so no log line can carry one, and
+ * is compared in constant time against every configured key (no early
+ * exit: the time says neither which key nor how much of it matched).
  *
  * Writes and rule changes need a key (401 without, 403 with a wrong one).
- * With no keys configured, writes are accepted only while the API
- * listens on a loopback address; listening wider, they are refused with
- * 403 and a message saying how to set keys. Reads need a key only with
+ * With no keys configured, writes are accepted only from a client on
+ * loopback: the client's address (behind a trusted proxy, the one it
+ * forwards: router.c), not the address the API listens on, so that a
+ * proxy on the same host does not make every client local. A request
+ * that names a forwarded client through a proxy that is not trusted is
+ * not local either. Others are refused with 403 and a message saying
+ * how to set keys. A keyless write is also
+ * refused (403 CROSS_ORIGIN) when a browser sends it from a page of
+ * another origin (an Origin not in api.cors_origins): a form or a
+ * fetch without a body needs no preflight, so without this any page
+ * the user opens could acknowledge or snooze alerts on a keyless
+ * install on localhost. Reads need a key only with
  * api.read_auth. /health and /openapi.json never do.
  *
  * The key set is immutable; SIGHUP builds a new one and swaps the
@@ -28,15 +36,12 @@
 #include <strings.h>
 
 #include "api.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 
-#define KEYS_MAX	256
-#define KEY_MAX		256
-
 struct keyset {
-	size_t		 n;
-	char		*key[KEYS_MAX];
+	struct keylist	 kl;
 	struct keyset	*older;		/* retired sets, freed at exit */
 };
 
@@ -54,96 +59,13 @@ api_auth_hash(const char *s, size_t len)
 	return h;
 }
 
-static int
-keyset_add(struct keyset *ks, const char *s, size_t len, char *err,
-    size_t errlen)
-{
-	while (len > 0 && (*s == ' ' || *s == '\t' || *s == '\r')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-	    s[len - 1] == '\r'))
-		len--;
-	if (len == 0)
-		return 0;
-	if (len >= KEY_MAX || ks->n == KEYS_MAX) {
-		snprintf(err, errlen, "api keys: at most %d keys of at most "
-		    "%d bytes", KEYS_MAX, KEY_MAX - 1);
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f) {
-			snprintf(err, errlen, "api keys: a key holds a space "
-			    "or control character");
-			return -1;
-		}
-	}
-	if ((ks->key[ks->n] = strndup(s, len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	log_secret(ks->key[ks->n]);
-	ks->n++;
-	return 0;
-}
-
-static int
-keyset_add_list(struct keyset *ks, const char *list, const char *seps,
-    char *err, size_t errlen)
-{
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		size_t len = strcspn(p, seps);
-
-		if (*p != '#' && keyset_add(ks, p, len, err, errlen) == -1)
-			return -1;
-		p += len;
-		if (*p != '\0')
-			p++;
-	}
-	return 0;
-}
-
-static int
-keyset_add_file(struct keyset *ks, const char *path, char *err,
-    size_t errlen)
-{
-	char text[KEYS_MAX * 8], *line, *next;
-	size_t n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "api.keys_file %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	fclose(fp);
-	text[n] = '\0';
-	for (line = text; line != NULL; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (*line == '#')
-			continue;
-		if (keyset_add_list(ks, line, ",", err, errlen) == -1)
-			return -1;
-	}
-	explicit_bzero(text, sizeof(text));
-	return 0;
-}
-
 static void
 keyset_free(struct keyset *ks)
 {
 	while (ks != NULL) {
 		struct keyset *older = ks->older;
 
-		for (size_t i = 0; i < ks->n; i++) {
-			explicit_bzero(ks->key[i], strlen(ks->key[i]));
-			free(ks->key[i]);
-		}
+		keys_clear(&ks->kl);
 		free(ks);
 		ks = older;
 	}
@@ -158,9 +80,8 @@ keyset_load(const struct grilld_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (keyset_add_list(ks, cf->api.keys, ",", err, errlen) == -1 ||
-	    (cf->api.keys_file != NULL && *cf->api.keys_file != '\0' &&
-	    keyset_add_file(ks, cf->api.keys_file, err, errlen) == -1)) {
+	if (keys_load(&ks->kl, cf->api.keys, cf->api.keys_file, err,
+	    errlen) == -1) {
 		keyset_free(ks);
 		return NULL;
 	}
@@ -202,7 +123,7 @@ api_auth_init(struct api *a, char *err, size_t errlen)
 	m_fail_nokeys = metric_with(m, "no_keys");
 	if ((ks = keyset_load(a->cf, err, errlen)) == NULL)
 		return -1;
-	if (a->cf->api.read_auth && ks->n == 0) {
+	if (a->cf->api.read_auth && ks->kl.n == 0) {
 		snprintf(err, errlen, "api.read_auth needs keys: set api.keys "
 		    "or api.keys_file");
 		keyset_free(ks);
@@ -237,7 +158,7 @@ api_auth_nkeys(struct api *a)
 {
 	struct keyset *ks = atomic_load(&a->keys);
 
-	return ks ? ks->n : 0;
+	return ks ? ks->kl.n : 0;
 }
 
 /* The Bearer token of the request, or NULL. */
@@ -254,6 +175,25 @@ bearer(struct req *r)
 }
 
 /*
+ * A browser's request from a page of another origin: an Origin header
+ * (sent on every cross-origin POST, PUT, DELETE) that api.cors_origins
+ * does not allow, or Sec-Fetch-Site: cross-site. Tools (curl, scripts)
+ * send neither.
+ */
+static bool
+cross_origin(struct req *r)
+{
+	const char *origin = mg_get_header(r->conn, "Origin");
+	const char *site = mg_get_header(r->conn, "Sec-Fetch-Site");
+
+	if (origin != NULL && !api_cors_allowed(r->api->cf->api.cors_origins,
+	    origin))
+		return true;
+	return origin == NULL && site != NULL &&
+	    strcasecmp(site, "cross-site") == 0;
+}
+
+/*
  * Whether the request may go on, and who it is: *who is a hash of the
  * valid key it carries, or 0 (the router then uses the address).
  * Answers nothing: the router rate-limits first, then calls
@@ -267,12 +207,9 @@ api_auth_check(struct req *r, enum auth_class cls, uint64_t *who)
 	bool match = false, need;
 
 	*who = 0;
-	if (token != NULL && ks != NULL) {
-		for (size_t i = 0; i < ks->n; i++)
-			match |= util_streq_ct(ks->key[i], token);
-		if (match)
-			*who = (api_auth_hash(token, strlen(token)) << 1) | 1;
-	}
+	if (token != NULL && ks != NULL &&
+	    (match = keys_match(&ks->kl, token)))
+		*who = (api_auth_hash(token, strlen(token)) << 1) | 1;
 	if (cls == AUTH_NONE)
 		return AUTH_OK;
 	if (cls == AUTH_READ && (r->head || strcmp(r->method, "GET") == 0))
@@ -281,8 +218,12 @@ api_auth_check(struct req *r, enum auth_class cls, uint64_t *who)
 		need = true;	/* writes, and every other method */
 	if (!need)
 		return AUTH_OK;
-	if (ks == NULL || ks->n == 0)
-		return r->api->loopback ? AUTH_OK : AUTH_NO_KEYS;
+	if (ks == NULL || ks->kl.n == 0) {
+		if (!netaddr_loopback(r->client) ||
+		    (r->forwarded && !r->proxied))
+			return AUTH_NO_KEYS;
+		return cross_origin(r) ? AUTH_CROSS_ORIGIN : AUTH_OK;
+	}
 	if (token == NULL)
 		return AUTH_MISSING;
 	return match ? AUTH_OK : AUTH_WRONG;
@@ -302,10 +243,15 @@ api_auth_deny(struct req *r, enum auth_verdict v)
 		    "valid");
 	case AUTH_NO_KEYS:
 		metric_inc(m_fail_nokeys);
-		return api_error(r, 403, "WRITES_DISABLED", "writes are refused "
-		    "while the API listens beyond loopback without keys: set "
+		return api_error(r, 403, "WRITES_DISABLED", "without API keys "
+		    "only a client on loopback may write: set "
 		    "api.keys (or GRILLD_API_KEYS, or api.keys_file) and "
 		    "send Authorization: Bearer KEY");
+	case AUTH_CROSS_ORIGIN:
+		metric_inc(m_fail_nokeys);
+		return api_error(r, 403, "CROSS_ORIGIN", "a write without an API "
+		    "key is refused from a page of another origin; set api.keys "
+		    "or add the origin to api.cors_origins");
 	case AUTH_OK:
 		break;
 	}

@@ -41,6 +41,8 @@ api_reply(struct req *r, int status, const char *type, const char *body,
 		buf_printf(&out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		    type, len);
 	api_common_headers(r, &out);
+	if (r->close)
+		buf_puts(&out, "Connection: close\r\n");
 	if (extra != NULL)
 		buf_puts(&out, extra);
 	buf_puts(&out, "\r\n");

@@ -80,9 +80,12 @@ instances(struct req *r, const struct alertrule *ru, const cJSON *body,
 	int rounds = 0, rc = -1;
 
 	in->n = 0;
-	if (strcmp(dev, "*") == 0 && strcmp(ru->device_id, "*") != 0)
+	/* A rule stores "any" as "*" (device) or "" (probe: alertrule.c). */
+	if (strcmp(dev, "*") == 0 && ru->device_id[0] != '\0' &&
+	    strcmp(ru->device_id, ALERTRULE_ANY) != 0)
 		dev = ru->device_id;
-	if (strcmp(probe, "*") == 0 && strcmp(ru->probe_id, "*") != 0)
+	if (strcmp(probe, "*") == 0 && ru->probe_id[0] != '\0' &&
+	    strcmp(ru->probe_id, ALERTRULE_ANY) != 0)
 		probe = ru->probe_id;
 	if (alertrule_device_level(ru->kind))
 		probe = "";
@@ -216,7 +219,7 @@ api_route_rule_ack(struct req *r)
 		buf_printf(&j, "{\"alert_id\":\"%s\",\"by\":\"",
 		    in->v[i].alert_id);
 		buf_json_escape(&j, cJSON_IsString(by) && api_id_valid(
-		    by->valuestring) ? by->valuestring : r->ri->remote_addr);
+		    by->valuestring) ? by->valuestring : r->client);
 		buf_printf(&j, "\",\"at\":\"%s\"}", now);
 		if (side_set(r, in->v[i].key, "#ack", j.data) == -1)
 			goto fail;

@@ -26,6 +26,7 @@
 #include "metrics.h"
 
 #define SEG_ANY	"{}"
+#define SMUGGLE_DRAIN_MAX	(64 * 1024)
 
 /*
  * The routes. civetweb's own /metrics, /health/live and /health/ready
@@ -308,25 +309,88 @@ req_finish(struct req *r)
 	span_end(r->span);
 	r->span = NULL;
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("%s %s %s %d %.3f ms", r->ri->remote_addr, r->method,
+		log_debug("%s %s %s %d %.3f ms", r->client, r->method,
 		    r->ri->local_uri_raw ? r->ri->local_uri_raw : "-",
 		    r->status, (double)ns / 1e6);
 }
 
 /*
- * More than one Content-Length: civetweb reads one of them, a proxy in
- * front may have read another, and the rest of the body would be taken
- * for the next request (request smuggling). RFC 9112 6.3: refused.
+ * Request smuggling: a body whose length two readers can see two ways.
+ * More than one Content-Length (civetweb reads one, a proxy in front
+ * may have read another), Content-Length together with
+ * Transfer-Encoding (civetweb reads the chunks, a proxy may read the
+ * length), or Transfer-Encoding given twice: the rest of the body would
+ * be taken for the next request. RFC 9112 6.1 and 6.3: refused with
+ * 400 and the connection closed. NULL when the framing is clear.
  */
-static bool
-length_twice(const struct mg_request_info *ri)
+static const char *
+smuggling(const struct mg_request_info *ri)
 {
-	int n = 0;
+	int cl = 0, te = 0;
 
-	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
 		if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0)
-			n++;
-	return n > 1;
+			cl++;
+		else if (strcasecmp(ri->http_headers[i].name,
+		    "Transfer-Encoding") == 0)
+			te++;
+	}
+	if (cl > 1)
+		return "Content-Length given more than once";
+	if (te > 1)
+		return "Transfer-Encoding given more than once";
+	if (cl > 0 && te > 0)
+		return "Content-Length and Transfer-Encoding together";
+	return NULL;
+}
+
+/*
+ * Reads and drops what the client sent after a request refused with
+ * Connection: close, up to SMUGGLE_DRAIN_MAX bytes: closing a socket
+ * with unread bytes sends a reset, which can destroy the answer before
+ * the client reads it.
+ */
+static void
+drain(struct mg_connection *c)
+{
+	char tmp[4096];
+	size_t total = 0;
+	int n;
+
+	while (total < SMUGGLE_DRAIN_MAX &&
+	    (n = mg_read(c, tmp, sizeof(tmp))) > 0)
+		total += (size_t)n;
+}
+
+/* Every value of a header, joined by commas (RFC 9110 5.3). */
+static void
+header_all(const struct mg_request_info *ri, const char *name, struct buf *b)
+{
+	for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++)
+		if (strcasecmp(ri->http_headers[i].name, name) == 0)
+			buf_printf(b, "%s%s", b->len ? "," : "",
+			    ri->http_headers[i].value);
+}
+
+/*
+ * Who the client is: the peer, or behind a trusted proxy the address it
+ * forwarded (common/netaddr.h). Limits and keyless writes use it.
+ */
+static void
+client_addr(struct req *r)
+{
+	struct buf fw, xff;
+
+	buf_init(&fw);
+	buf_init(&xff);
+	header_all(r->ri, "Forwarded", &fw);
+	header_all(r->ri, "X-Forwarded-For", &xff);
+	r->forwarded = fw.len > 0 || xff.len > 0;
+	r->proxied = netaddr_in(&r->api->proxies, r->ri->remote_addr);
+	netaddr_client(&r->api->proxies, r->ri->remote_addr, fw.data,
+	    xff.data, r->client, sizeof(r->client));
+	buf_free(&fw);
+	buf_free(&xff);
 }
 
 /* Answers civetweb's request: everything in the file comment. */
@@ -336,6 +400,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	struct req r;
 	const char *origin;
 	char err[128];
+	const char *why;
 	unsigned methods = 0;
 	uint64_t who = 0;
 	route_fn fn;
@@ -349,6 +414,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	r.t0 = util_mono_ns();
 	r.method = r.ri->request_method;
 	r.head = strcmp(r.method, "HEAD") == 0;
+	client_addr(&r);
 	n = api_path_split(r.ri->local_uri_raw, r.path, sizeof(r.path), r.seg,
 	    &r.nseg, err, sizeof(err));
 	if (n >= 0)
@@ -364,10 +430,12 @@ api_dispatch(struct mg_connection *c, void *arg)
 		    "headers are read", MG_MAX_HEADERS - 1);
 		goto done;
 	}
-	if (length_twice(r.ri)) {
+	if ((why = smuggling(r.ri)) != NULL) {
 		mg_disable_connection_keep_alive(c);
-		api_error(&r, 400, "BAD_REQUEST", "Content-Length given more "
-		    "than once");
+		r.close = true;
+		api_error(&r, 400, "BAD_REQUEST", "%s: the body's length is "
+		    "not clear", why);
+		drain(c);
 		goto done;
 	}
 	if (n == -1) {
@@ -396,8 +464,7 @@ api_dispatch(struct mg_connection *c, void *arg)
 	/* A valid key picks the bucket; otherwise the address does. */
 	auth = api_auth_check(&r, r.route->auth, &who);
 	if (who == 0)
-		who = api_auth_hash(r.ri->remote_addr,
-		    strlen(r.ri->remote_addr)) | 1;
+		who = api_auth_hash(r.client, strlen(r.client)) | 1;
 	if (r.api->cf->api.rate > 0) {
 		int64_t wait_ms = 0;
 

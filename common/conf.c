@@ -774,6 +774,8 @@ apply_env(struct conf *cf, void *target, struct conf_errs *errs)
 /*
  * key_file options: when "x.y_file" names a file and "x.y" is unset, the
  * file's first line becomes the value. A file others can read is refused.
+ * api.keys_file is a list that common/keys.c reads whole (comments, a key
+ * a line): here its mode is checked, and nothing is copied.
  */
 static void
 apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
@@ -786,6 +788,7 @@ apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
 		char **slot, line[4096];
 		size_t n = strlen(o->name);
 		struct stat st;
+		bool whole = strcmp(o->name, "api.keys_file") == 0;
 		FILE *fp;
 
 		if (n < 6 || strcmp(o->name + n - 5, "_file") != 0 ||
@@ -797,7 +800,7 @@ apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
 		    (dst = conf_find(cf, base)) == NULL)
 			continue;
 		slot = (char **)((char *)target + dst->off);
-		if (*slot != NULL && **slot != '\0')
+		if (!whole && *slot != NULL && **slot != '\0')
 			continue;	/* the value itself wins */
 		if ((fp = fopen(path, "r")) == NULL) {
 			err_add(errs, "%s: %s: %s", o->name, path,
@@ -809,6 +812,10 @@ apply_secret_files(struct conf *cf, void *target, struct conf_errs *errs)
 			err_add(errs, "%s: %s is readable by others (mode %03o);"
 			    " chmod 600 it", o->name, path,
 			    (unsigned)(st.st_mode & 0777));
+			fclose(fp);
+			continue;
+		}
+		if (whole) {
 			fclose(fp);
 			continue;
 		}

@@ -216,7 +216,8 @@ const struct conf_opt grilld_options[] = {
 	    api.keys, "Comma-separated API keys for writes and rule changes."),
 	OPT("api.keys_file", CONF_STR, NULL, 0, 0, NULL,
 	    CONF_API | CONF_STREAM, api.keys_file,
-	    "File whose first line holds the API keys (mode 600)."),
+	    "File of API keys, one a line (or comma-separated), # comments "
+	    "(mode 600)."),
 	OPT("api.read_auth", CONF_BOOL, "false", 0, 0, NULL,
 	    CONF_API | CONF_STREAM, api.read_auth,
 	    "Require a key for reads too."),
@@ -263,6 +264,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("api.ws_proxy_max", CONF_INT, "8", 0, 100000, NULL, CONF_API,
 	    api.ws_proxy_max, "WebSockets the API relays at once (each holds "
 	    "a worker: at most api.threads - 2); raise api.threads with it."),
+	/* Behind a proxy (docs/security.md). */
+	OPT("api.trusted_proxies", CONF_STR, NULL, 0, 0, NULL,
+	    CONF_API | CONF_STREAM, api.trusted_proxies, "Comma-separated "
+	    "CIDRs of proxies whose Forwarded or X-Forwarded-For names the "
+	    "client; limits and keyless writes then use that address."),
 
 	OPT("stream.feed", CONF_STR, "redis", 0, 0, "redis|nng", CONF_STREAM,
 	    stream.feed, "Where live events come from: redis (the events "
@@ -305,6 +311,18 @@ const struct conf_opt grilld_options[] = {
 	OPT("stream.request_timeout", CONF_DURATION, "10s", 100, 10 * MIN,
 	    NULL, CONF_STREAM, stream.request_timeout, "Longest a client may "
 	    "take to send a whole request, headers dribbled or not (408)."),
+	/* Hostile clients and proxies (docs/security.md). */
+	OPT("stream.max_conns", CONF_INT, "1024", 1, 1000000, NULL,
+	    CONF_STREAM, stream.max_conns, "Plain HTTP connections (not yet "
+	    "streams) in all; every connection also stays below the "
+	    "descriptor limit."),
+	OPT("stream.per_address_conns", CONF_INT, "64", 1, 1000000, NULL,
+	    CONF_STREAM, stream.per_address_conns,
+	    "Plain HTTP connections from one address."),
+	OPT("stream.public_url", CONF_STR, NULL, 0, 0, NULL, CONF_API,
+	    stream.public_url, "Where clients reach grilld-stream "
+	    "(https://host:port), for the API's redirect of the seed's live "
+	    "routes (unset: stream.listen, https with api.tls_cert)."),
 
 	OPT("twsim.listen", CONF_STR, "127.0.0.1:8090", 0, 0, NULL,
 	    CONF_TWSIM, twsim.listen,

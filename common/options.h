@@ -118,6 +118,7 @@ struct grilld_conf {
 		char	*tls_key;
 		char	*stream_upstream;	/* ws_proxy.c */
 		int64_t	 ws_proxy_max;
+		char	*trusted_proxies;
 	} api;
 	struct {
 		char	*feed;
@@ -135,6 +136,9 @@ struct grilld_conf {
 		int64_t	 sndbuf;
 		char	*page_dir;
 		int64_t	 request_timeout;
+		char	*public_url;
+		int64_t	 max_conns;
+		int64_t	 per_address_conns;
 	} stream;
 	struct {
 		char	*listen;

@@ -5,6 +5,16 @@
  *        |                                 \--> CS_CLOSED (close)
  *        \--SSE or WebSocket--> CS_STREAM --> CS_CLOSING --> CS_CLOSED
  *
+ * Input follows output: while a client's output is blocked it is not
+ * read (the loop drops EPOLLIN until the output drains), so a client
+ * that sends and never reads (pipelined requests, a ping flood) makes
+ * the server hold no more than its input buffer and one round of
+ * answers, and costs no CPU while it waits: a level-triggered EPOLLIN
+ * that is never read would wake the loop for ever. Every byte a client
+ * makes the server hold counts: input (stream.max_message), a
+ * fragmented message (stream.max_message), private bytes
+ * (STREAM_PEND_MAX) and its queue (stream.queue_max).
+ *
  * Output. A live event is written to the socket the moment it is
  * offered, straight from its shared bytes, when nothing else is waiting;
  * only what the socket does not take is copied (into out) and the loop
@@ -21,6 +31,12 @@
  * so is one that has not taken a byte for stream.write_timeout
  * (DROP_STALL). Either way the others never wait for it, and its memory
  * is bounded by its queue.
+ *
+ * Closing after an answer or a close frame lingers, as nginx does: the
+ * write side is shut (FIN), then what the peer still sends is read and
+ * dropped until it closes too or LINGER_MS pass. Closing a socket with
+ * unread bytes makes the kernel send a reset, which destroys the last
+ * answer (a 400, a close frame) before the peer has read it.
  *
  * Lifetime: users counts the connection and a Redis job in flight.
  * Closing releases the socket at once and puts the client on the loop's
@@ -42,6 +58,7 @@
 #define IN_INITIAL	1024
 #define SSE_IN_SIZE	256
 #define CLOSING_MAX_MS	5000
+#define LINGER_MS	2000
 
 static const char *const drop_names[DROP_NREASONS] = {
 	"client", "slow", "stall", "idle", "protocol", "too_big", "shutdown",
@@ -79,6 +96,7 @@ client_new(struct loop *l, int fd, const char *addr)
 	c->opened_ms = c->last_read_ms = c->last_write_ms = util_mono_ms();
 	c->req_since_ms = c->opened_ms;
 	util_strlcpy(c->addr, addr, sizeof(c->addr));
+	util_strlcpy(c->peer, addr, sizeof(c->peer));
 	return c;
 }
 
@@ -136,6 +154,9 @@ client_finish(struct client *c)
 	}
 	if (c->counted)
 		limits_addr_give(st->limits, c->addr);
+	if (c->conn_counted)
+		limits_conn_give(st->limits, c->peer);
+	atomic_fetch_sub(&st->nconns, 1);
 	loop_forget(c->loop, c);
 	client_release(c);
 }
@@ -199,6 +220,14 @@ client_send(struct client *c, const void *p, size_t len)
 	if (c->pend.len + len > STREAM_PEND_MAX)
 		return -1;
 	return buf_append(&c->pend, p, len);
+}
+
+int
+client_send_frame(struct client *c, enum ws_op op, const void *p, size_t len)
+{
+	if (c->pend.len + len + 10 > STREAM_PEND_MAX)
+		return -1;
+	return ws_frame_append(&c->pend, op, p, len);
 }
 
 /* Moves the next bytes due into out: pend, else queued events. */
@@ -267,12 +296,26 @@ write_some(struct client *c, const char *p, size_t len, size_t *taken)
 	return 1;
 }
 
+/* Output waits for the socket: stop reading until it drains. */
 static void
 blocked(struct client *c)
 {
 	if (c->blocked_ms == 0)
 		c->blocked_ms = util_mono_ms();
-	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+	loop_watch(c->loop, c, EPOLLOUT);
+}
+
+/* Everything is sent: FIN, then drop what comes until EOF (see above). */
+static void
+linger(struct client *c)
+{
+	if (c->lingering)
+		return;
+	shutdown(c->fd, SHUT_WR);
+	c->state = CS_CLOSING;
+	c->lingering = true;
+	c->closing_ms = util_mono_ms();
+	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP);
 }
 
 static void
@@ -286,12 +329,11 @@ drained(struct client *c)
 	loop_watch(c->loop, c, EPOLLIN | EPOLLRDHUP);
 	switch (c->state) {
 	case CS_CLOSING:
-		shutdown(c->fd, SHUT_WR);
-		client_abort(c);
+		linger(c);
 		break;
 	case CS_RESPOND:
 		if (c->close_after) {
-			client_abort(c);
+			linger(c);
 			break;
 		}
 		c->state = CS_REQUEST;
@@ -489,8 +531,8 @@ in_room(struct client *c)
 	    (size_t)c->st->cf->stream.max_message + 16 : STREAM_REQ_MAX;
 	char *n;
 
-	if (c->kind == CLIENT_SSE)
-		c->inlen = 0;		/* it only ever listens: discard */
+	if (c->kind == CLIENT_SSE || c->state == CS_CLOSING)
+		c->inlen = 0;		/* nothing more is used: discard */
 	if (c->in == NULL) {
 		if ((c->in = malloc(want)) == NULL)
 			return -1;
@@ -551,15 +593,20 @@ on_readable(struct client *c)
 	ssize_t n;
 	int rc;
 
-	for (int i = 0; i < 4 && c->state != CS_CLOSED; i++) {
+	/* Blocked: not a byte more until the output drains. */
+	for (int i = 0; i < 4 && c->state != CS_CLOSED && c->blocked_ms == 0;
+	    i++) {
 		if ((rc = in_room(c)) == -1) {
 			client_close(c, DROP_ERROR, WS_CLOSE_INTERNAL);
 			return;
 		}
 		if (rc == 1) {
-			/* Full: a request too large was answered already. */
+			/* Full: a request too large was answered already,
+			 * or a peer that sends what cannot be used. */
 			if (c->state == CS_REQUEST)
 				client_abort(c);
+			else
+				client_close(c, DROP_PROTOCOL, WS_CLOSE_TOO_BIG);
 			return;
 		}
 		room = c->incap - c->inlen;
@@ -597,8 +644,17 @@ client_io(struct client *c, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		client_flush(c);
-	if (c->state != CS_CLOSED &&
-	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+	if (c->state == CS_CLOSED)
+		return;
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		/* Gone: nothing it sent can be answered. */
+		if (c->state == CS_CLOSING)
+			client_abort(c);
+		else
+			client_close(c, DROP_CLIENT, 0);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP))
 		on_readable(c);
 }
 
@@ -641,7 +697,7 @@ client_tick(struct client *c, int64_t now)
 		if (c->blocked_ms == 0 &&
 		    now - c->last_write_ms >= cf->stream.heartbeat) {
 			if (c->kind == CLIENT_WS)
-				ws_frame_append(&c->pend, WS_PING, NULL, 0);
+				client_send_frame(c, WS_PING, NULL, 0);
 			else
 				client_send(c, ":\n\n", 3);
 			c->last_write_ms = now;
@@ -653,7 +709,8 @@ client_tick(struct client *c, int64_t now)
 		if ((c->blocked_ms != 0 &&
 		    now - c->blocked_ms >= cf->stream.write_timeout) ||
 		    (c->state == CS_CLOSING &&
-		    now - c->closing_ms >= CLOSING_MAX_MS))
+		    now - c->closing_ms >= (c->lingering ? LINGER_MS :
+		    CLOSING_MAX_MS)))
 			client_abort(c);
 		break;
 	default:

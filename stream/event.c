@@ -90,6 +90,17 @@ sev_id_cmp(struct sev_id a, struct sev_id b)
 	return 0;
 }
 
+/*
+ * Nothing comes after UINT64_MAX-UINT64_MAX, and Redis refuses the
+ * exclusive range "(" of it: a client's resume point, refused with 400
+ * before it can reach Redis (and be taken for Redis failing).
+ */
+bool
+sev_id_has_next(struct sev_id id)
+{
+	return id.ms != UINT64_MAX || id.seq != UINT64_MAX;
+}
+
 void
 sev_id_format(struct sev_id id, char *out, size_t len)
 {

@@ -5,7 +5,11 @@
  *
  * A request is refused before it is routed when its line or headers are
  * malformed (400), its target too long (414), its headers too many or too
- * large (431, STREAM_REQ_MAX in all), or its version not 1.x (505).
+ * large (431, STREAM_REQ_MAX in all), or its version not 1.x (505). No
+ * leniency where two readers could see two requests (RFC 9112): a
+ * Content-Length given twice, or with Transfer-Encoding, is a 400; an
+ * HTTP/1.1 request needs exactly one Host (400), an HTTP/1.0 one at
+ * most one. Each refusal closes the connection.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -154,6 +158,7 @@ http_parse(char *buf, size_t len, struct http_req *r, int *status)
 	char *p = buf, *end = buf + len, *eol;
 	const char *conn;
 	bool first = true;
+	size_t ncl, nte, nhost;
 
 	memset(r, 0, sizeof(*r));
 	*status = 400;
@@ -193,9 +198,16 @@ http_parse(char *buf, size_t len, struct http_req *r, int *status)
 		p = eol + 2;
 	}
 	r->len = (size_t)(p - buf);
+	*status = 400;
+	ncl = http_header_count(r, "Content-Length");
+	nte = http_header_count(r, "Transfer-Encoding");
+	nhost = http_header_count(r, "Host");
+	if (ncl > 1 || nte > 1 || (ncl > 0 && nte > 0))
+		return -1;		/* smuggling: which length? */
+	if (nhost > 1 || (r->minor >= 1 && nhost == 0))
+		return -1;
 	/* A request with a body is not one the stream answers. */
-	if (http_header(r, "Transfer-Encoding") != NULL ||
-	    ((conn = http_header(r, "Content-Length")) != NULL &&
+	if (nte > 0 || ((conn = http_header(r, "Content-Length")) != NULL &&
 	    strcmp(conn, "0") != 0)) {
 		*status = 413;
 		return -1;
@@ -213,6 +225,17 @@ http_header(const struct http_req *r, const char *name)
 		if (strcasecmp(r->hdrs[i].name, name) == 0)
 			return r->hdrs[i].value;
 	return NULL;
+}
+
+size_t
+http_header_count(const struct http_req *r, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			n++;
+	return n;
 }
 
 /* Whether a comma-separated header holds a token (any case). */

@@ -6,8 +6,8 @@
  * "Authorization: Bearer T" or, since browsers' EventSource and
  * WebSocket cannot set headers, as ?token=T. Two kinds are accepted:
  *
- *   an API key (api.keys, or the first line of api.keys_file), compared
- *	in constant time;
+ *   an API key (api.keys, api.keys_file: common/keys.c reads them as
+ *	the API does), compared in constant time;
  *   a signed short-lived token "<exp>.<hex>", where exp is a Unix time in
  *	seconds at most STREAM_TOKEN_MAX_S ahead and hex is
  *	HMAC-SHA256(key, "grilld-stream:<exp>") (common/hmac.h) with any
@@ -15,34 +15,40 @@
  *	is checked when the client connects. Made by limits_token_sign()
  *	(and by `openssl dgst -sha256 -hmac KEY` from the shell).
  *
- * The per-address table holds one entry per address with streams open,
- * so its size is bounded by the number of connections; the loops share
- * it under a mutex.
+ * The per-address table holds one entry per address with connections
+ * open: its streams (stream.per_address) and its plain HTTP connections
+ * (stream.per_address_conns; a connection that becomes a stream moves
+ * from one count to the other), so its size is bounded by the number of
+ * connections; the loops share it under a mutex.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hmac.h"
+#include "keys.h"
+#include "netaddr.h"
 #include "log.h"
 #include "stream.h"
 
 #define STREAM_TOKEN_MAX_S	(24 * 3600)
 #define ADDR_BUCKETS		1024
-#define KEYS_MAX		64
 
 struct addr_ent {
 	struct addr_ent	*next;
-	int64_t		 n;
+	int64_t		 n;		/* streams */
+	int64_t		 nconn;		/* plain connections */
 	char		 addr[64];
 };
 
 struct limits {
 	int64_t		 per_address;
+	int64_t		 per_address_conns;
 	bool		 auth;
-	size_t		 nkeys;
-	char		*keys[KEYS_MAX];
+	struct keylist	 keys;
+	struct cidrlist	 proxies;	/* api.trusted_proxies */
 	pthread_mutex_t	 mtx;
 	struct addr_ent	*buckets[ADDR_BUCKETS];
 };
@@ -57,37 +63,10 @@ hash(const char *s)
 	return h;
 }
 
-static int
-add_keys(struct limits *l, const char *list, char *err, size_t errlen)
-{
-	while (*list) {
-		size_t n = strcspn(list, ", \t\r\n");
-
-		if (n > 0) {
-			if (l->nkeys == KEYS_MAX) {
-				snprintf(err, errlen, "more than %d API keys",
-				    KEYS_MAX);
-				return -1;
-			}
-			if ((l->keys[l->nkeys] = strndup(list, n)) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			log_secret(l->keys[l->nkeys]);
-			l->nkeys++;
-		}
-		list += n;
-		list += strspn(list, ", \t\r\n");
-	}
-	return 0;
-}
-
 struct limits *
 limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 {
 	struct limits *l;
-	char line[4096];
-	FILE *fp;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -95,24 +74,13 @@ limits_new(const struct grilld_conf *cf, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&l->mtx, NULL);
 	l->per_address = cf->stream.per_address;
+	l->per_address_conns = cf->stream.per_address_conns;
 	l->auth = cf->api.read_auth;
-	if (cf->api.keys != NULL && add_keys(l, cf->api.keys, err,
-	    errlen) == -1)
+	if (keys_load(&l->keys, cf->api.keys, cf->api.keys_file, err,
+	    errlen) == -1 || netaddr_cidrs_parse(&l->proxies,
+	    cf->api.trusted_proxies, err, errlen) == -1)
 		goto fail;
-	if (cf->api.keys_file != NULL) {
-		if ((fp = fopen(cf->api.keys_file, "r")) == NULL) {
-			snprintf(err, errlen, "api.keys_file %s: cannot read",
-			    cf->api.keys_file);
-			goto fail;
-		}
-		if (fgets(line, sizeof(line), fp) != NULL &&
-		    add_keys(l, line, err, errlen) == -1) {
-			fclose(fp);
-			goto fail;
-		}
-		fclose(fp);
-	}
-	if (l->auth && l->nkeys == 0) {
+	if (l->auth && l->keys.n == 0) {
 		snprintf(err, errlen, "api.read_auth is on but no API key is "
 		    "set (api.keys or api.keys_file)");
 		goto fail;
@@ -128,8 +96,7 @@ limits_free(struct limits *l)
 {
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->nkeys; i++)
-		free(l->keys[i]);
+	keys_clear(&l->keys);
 	for (size_t i = 0; i < ADDR_BUCKETS; i++) {
 		struct addr_ent *e, *next;
 
@@ -142,8 +109,9 @@ limits_free(struct limits *l)
 	free(l);
 }
 
-bool
-limits_addr_take(struct limits *l, const char *addr)
+/* Counts one more stream (conn false) or connection of an address. */
+static bool
+addr_take(struct limits *l, const char *addr, bool conn)
 {
 	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
 	bool ok = false;
@@ -157,16 +125,19 @@ limits_addr_take(struct limits *l, const char *addr)
 		e->next = *pp;
 		*pp = e;
 	}
-	if (e != NULL && e->n < l->per_address) {
+	if (e != NULL && !conn && e->n < l->per_address) {
 		e->n++;
+		ok = true;
+	} else if (e != NULL && conn && e->nconn < l->per_address_conns) {
+		e->nconn++;
 		ok = true;
 	}
 	pthread_mutex_unlock(&l->mtx);
 	return ok;
 }
 
-void
-limits_addr_give(struct limits *l, const char *addr)
+static void
+addr_give(struct limits *l, const char *addr, bool conn)
 {
 	struct addr_ent **pp = &l->buckets[hash(addr) % ADDR_BUCKETS], *e;
 
@@ -174,13 +145,72 @@ limits_addr_give(struct limits *l, const char *addr)
 	for (; (e = *pp) != NULL; pp = &e->next) {
 		if (strcmp(e->addr, addr) != 0)
 			continue;
-		if (--e->n <= 0) {
+		if (conn)
+			e->nconn--;
+		else
+			e->n--;
+		if (e->n <= 0 && e->nconn <= 0) {
 			*pp = e->next;
 			free(e);
 		}
 		break;
 	}
 	pthread_mutex_unlock(&l->mtx);
+}
+
+bool
+limits_addr_take(struct limits *l, const char *addr)
+{
+	return addr_take(l, addr, false);
+}
+
+void
+limits_addr_give(struct limits *l, const char *addr)
+{
+	addr_give(l, addr, false);
+}
+
+bool
+limits_conn_take(struct limits *l, const char *addr)
+{
+	return addr_take(l, addr, true);
+}
+
+void
+limits_conn_give(struct limits *l, const char *addr)
+{
+	addr_give(l, addr, true);
+}
+
+bool
+limits_trusted(const struct limits *l, const char *peer)
+{
+	return netaddr_in(&l->proxies, peer);
+}
+
+/* Every value of a header, joined by commas. */
+static void
+header_all(const struct http_req *r, const char *name, struct buf *b)
+{
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			buf_printf(b, "%s%s", b->len ? "," : "",
+			    r->hdrs[i].value);
+}
+
+void
+limits_client(const struct limits *l, const char *peer,
+    const struct http_req *r, char *out, size_t len)
+{
+	struct buf fw, xff;
+
+	buf_init(&fw);
+	buf_init(&xff);
+	header_all(r, "Forwarded", &fw);
+	header_all(r, "X-Forwarded-For", &xff);
+	netaddr_client(&l->proxies, peer, fw.data, xff.data, out, len);
+	buf_free(&fw);
+	buf_free(&xff);
 }
 
 bool
@@ -237,10 +267,9 @@ limits_auth(struct limits *l, const char *tok, int64_t now_ns)
 	if (tok == NULL || tok[0] == '\0')
 		return 401;
 	/* Every key is tried, so the time taken says nothing of which. */
-	for (size_t i = 0; i < l->nkeys; i++) {
-		ok |= util_streq_ct(tok, l->keys[i]);
-		ok |= limits_token_check(l->keys[i], tok,
+	ok = keys_match(&l->keys, tok);
+	for (size_t i = 0; i < l->keys.n; i++)
+		ok |= limits_token_check(l->keys.key[i], tok,
 		    now_ns / NS_PER_S) == 0;
-	}
 	return ok ? 0 : 403;
 }

@@ -23,8 +23,12 @@
  * holds it.
  *
  * Accepting stops for ACCEPT_PAUSE_MS when the process runs out of
- * descriptors (the listener is not watched meanwhile), and a connection
- * above stream.max_clients + CONNS_SLACK is closed at once.
+ * descriptors (the listener is not watched meanwhile). A new connection
+ * is closed at once, in the whole process (not per loop), when it would
+ * pass stream.max_conns plain connections (those not yet streams),
+ * stream.per_address_conns from its address, or conns_max connections
+ * in all: the descriptor limit less FD_RESERVE for Redis, nng, files
+ * and the accept itself (stream.c).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -44,7 +48,6 @@
 
 #define TICK_MS		500
 #define ACCEPT_PAUSE_MS	100
-#define CONNS_SLACK	1024	/* plain HTTP connections above max_clients */
 #define STOP_GRACE_MS	3000
 #define NEVENTS		256
 
@@ -298,12 +301,25 @@ peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
 static void
 adopt(struct loop *l, int fd, const char *addr)
 {
+	struct stream *st = l->st;
 	struct epoll_event ev;
 	struct client *c;
-	int one = 1, sndbuf = (int)l->st->cf->stream.sndbuf;
+	int one = 1, sndbuf = (int)st->cf->stream.sndbuf;
+	size_t n = atomic_fetch_add(&st->nconns, 1);
+	size_t streams = atomic_load(&st->nstreams);
 
-	if (l->nconns >= (size_t)l->st->cf->stream.max_clients + CONNS_SLACK) {
-		metric_inc(l->st->stats.refused[STATS_REFUSED_FULL]);
+	if (n >= st->conns_max || (n > streams ? n - streams : 0) >=
+	    (size_t)st->cf->stream.max_conns) {
+		atomic_fetch_sub(&st->nconns, 1);
+		metric_inc(st->stats.refused[STATS_REFUSED_FULL]);
+		close(fd);
+		return;
+	}
+	/* A trusted proxy carries many clients: it is not one of them. */
+	if (!limits_trusted(st->limits, addr) &&
+	    !limits_conn_take(st->limits, addr)) {
+		atomic_fetch_sub(&st->nconns, 1);
+		metric_inc(st->stats.refused[STATS_REFUSED_ADDR]);
 		close(fd);
 		return;
 	}
@@ -312,12 +328,19 @@ adopt(struct loop *l, int fd, const char *addr)
 	if (l->st->cf->stream.sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if ((c = client_new(l, fd, addr)) == NULL) {
+		if (!limits_trusted(st->limits, addr))
+			limits_conn_give(st->limits, addr);
+		atomic_fetch_sub(&st->nconns, 1);
 		close(fd);
 		return;
 	}
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
+	c->conn_counted = !limits_trusted(st->limits, addr);
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		if (c->conn_counted)
+			limits_conn_give(st->limits, addr);
+		atomic_fetch_sub(&st->nconns, 1);
 		client_release(c);
 		return;
 	}

@@ -42,6 +42,7 @@
 #include "stream.h"
 
 #define REPLAY_PING_MS	2000
+#define REPLAY_LOG_MS	10000
 
 struct job {
 	struct job	*next;
@@ -61,6 +62,7 @@ struct job {
 	size_t		 seen, sent;
 	bool		 failed;
 	bool		 empty;		/* a seed snapshot with nothing */
+	bool		 refused;	/* Redis answered with an error */
 };
 
 struct replay {
@@ -72,6 +74,7 @@ struct replay {
 	int		 nworkers;
 	pthread_t	*th;
 	_Atomic bool	 redis_ok;
+	struct log_limit ll;
 	char		 k_events[160];
 	char		 k_latest[160];
 };
@@ -187,18 +190,25 @@ run_replay(struct replay *r, struct rds *db, struct job *j)
 	    r->k_events, from, STREAM_REPLAY_CHUNK)) == NULL)
 		j->failed = true;
 	else {
+		/*
+		 * An answer, even an error, is Redis up: only a dead
+		 * connection says otherwise. Errors are logged at most
+		 * once in REPLAY_LOG_MS, whoever causes them.
+		 */
 		if (rds_stream_entries(rep, chunk_entry, j) == -1) {
-			j->failed = true;
-			log_warnx("XRANGE %s: unexpected answer%s%s",
-			    r->k_events, rep->type == REDIS_REPLY_ERROR ?
-			    ": " : "", rep->type == REDIS_REPLY_ERROR ?
-			    rep->str : "");
+			j->failed = j->refused = true;
+			log_limited(&r->ll, REPLAY_LOG_MS, LOG_LVL_WARN,
+			    "XRANGE %s: unexpected answer%s%s", r->k_events,
+			    rep->type == REDIS_REPLY_ERROR ? ": " : "",
+			    rep->type == REDIS_REPLY_ERROR ? rep->str : "");
 		}
 		freeReplyObject(rep);
 	}
-	atomic_store(&r->redis_ok, !j->failed);
-	if (j->failed)
-		log_warnx("replay for client %llu: %s",
+	if (!j->refused)
+		atomic_store(&r->redis_ok, !j->failed);
+	if (j->failed && !j->refused)
+		log_limited(&r->ll, REPLAY_LOG_MS, LOG_LVL_WARN,
+		    "replay for client %llu: %s",
 		    (unsigned long long)j->c->serial, db->errstr);
 }
 

@@ -9,6 +9,10 @@
  * api.read_auth is on (401, 403), a valid filter (400), room for another
  * stream (stream.max_clients: 503 with Retry-After), room for another
  * stream from that address (stream.per_address: 429).
+ *
+ * OPTIONS is a CORS preflight (fetch-based SSE clients send one for
+ * Authorization or Last-Event-ID): 204, with the Access-Control-*
+ * headers when api.cors_origins allows the Origin.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +97,8 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 	struct filter f;
 	int status;
 
+	/* Behind a trusted proxy the limits are the client's, not its. */
+	limits_client(st->limits, c->peer, r, c->addr, sizeof(c->addr));
 	if (limits_auth_needed(st->limits) && (status = limits_auth(
 	    st->limits, bearer(r, tok, sizeof(tok)), util_now_ns())) != 0) {
 		metric_inc(st->stats.refused[STATS_REFUSED_AUTH]);
@@ -134,8 +140,34 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 	if (c->kind == CLIENT_HTTP) {
 		limits_addr_give(st->limits, c->addr);
 		stream_give(st);
-	} else
+	} else {
+		/* A stream now: counted as one, no longer as a connection. */
 		c->counted = true;
+		if (c->conn_counted)
+			limits_conn_give(st->limits, c->peer);
+		c->conn_counted = false;
+	}
+}
+
+static void
+preflight(struct client *c, struct http_req *r)
+{
+	char cors[300];
+	struct buf h;
+
+	cors_header(c->st, r, cors, sizeof(cors));
+	buf_init(&h);
+	buf_printf(&h, "HTTP/1.1 204 No Content\r\nServer: grilld-stream\r\n"
+	    "Allow: GET, HEAD, OPTIONS\r\n%s", cors);
+	if (cors[0] != '\0')
+		buf_puts(&h, "Access-Control-Allow-Methods: GET, HEAD, OPTIONS"
+		    "\r\nAccess-Control-Allow-Headers: Authorization, "
+		    "Last-Event-ID, Cache-Control\r\n"
+		    "Access-Control-Max-Age: 600\r\n");
+	buf_puts(&h, "\r\n");
+	if (h.data != NULL)
+		buf_append(&c->pend, h.data, h.len);
+	buf_free(&h);
 }
 
 void
@@ -145,9 +177,14 @@ server_request(struct client *c, struct http_req *r)
 	const char *device;
 	int sse, ws;
 
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		preflight(c, r);
+		return;
+	}
 	if (!head && strcmp(r->method, "GET") != 0) {
 		http_error(&c->pend, 405, "METHOD_NOT_ALLOWED", "the stream "
-		    "answers GET and HEAD", "Allow: GET, HEAD\r\n", false);
+		    "answers GET, HEAD and OPTIONS",
+		    "Allow: GET, HEAD, OPTIONS\r\n", false);
 		return;
 	}
 	sse = route(r->path, "/api/temperature/stream", &device);

@@ -73,13 +73,14 @@ sse_resume_point(const struct http_req *r, struct sev_id *id)
 	int rc;
 
 	if (h != NULL && h[0] != '\0')
-		return sev_id_parse(h, id) == 0 ? 1 : -1;
+		return sev_id_parse(h, id) == 0 && sev_id_has_next(*id) ? 1 :
+		    -1;
 	if ((rc = http_query(r->query, "since", v, sizeof(v))) == -1)
 		return 0;
 	if (rc == -2 || v[0] == '\0')
 		return -1;
 	if (sev_id_parse(v, id) == 0)
-		return 1;
+		return sev_id_has_next(*id) ? 1 : -1;
 	if (util_time_parse(v, &ns) == 0 && ns >= 0) {
 		id->ms = (uint64_t)(ns / NS_PER_MS);
 		id->seq = 0;

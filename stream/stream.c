@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -14,6 +15,20 @@
 #include "stream.h"
 
 #define REDIS_WORKERS	2
+/* Descriptors kept from clients: Redis, nng, epoll, files, accept. */
+#define FD_RESERVE	64
+
+/* Connections in all: below the descriptor limit, whatever is set. */
+static size_t
+conns_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return rl.rlim_cur > 2 * FD_RESERVE ? (size_t)rl.rlim_cur - FD_RESERVE :
+	    (size_t)rl.rlim_cur / 2;
+}
 
 int
 main(int argc, char *argv[])
@@ -31,6 +46,7 @@ main(int argc, char *argv[])
 	    sizeof(st.prefix));
 	admin_process_metrics("grilld-stream");
 	stats_init(&st.stats);
+	st.conns_max = conns_max();
 	if ((st.limits = limits_new(&d.cf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	st.nloops = d.cf.stream.threads > 0 ? (int)d.cf.stream.threads :
@@ -63,9 +79,10 @@ main(int argc, char *argv[])
 	if ((status = status_start(&st, d.cf.nng.stream_url, err,
 	    sizeof(err))) == NULL)
 		fatalx("status: %s", err);
-	log_info("listening on http://%s (%d event loops), events from %s",
-	    d.cf.stream.listen, st.nloops, st.feed != NULL ? "the Redis events "
-	    "stream" : d.cf.nng.events_url);
+	log_info("listening on http://%s (%d event loops, at most %zu "
+	    "connections), events from %s", d.cf.stream.listen, st.nloops,
+	    st.conns_max, st.feed != NULL ? "the Redis events stream" :
+	    d.cf.nng.events_url);
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		/* Time-outs, heartbeat and sizes apply at once; the

@@ -53,6 +53,9 @@
 #define WS_CLOSE_TRY_LATER	1013	/* slow consumer */
 #define WS_CLOSE_IDLE		4000	/* silent for stream.idle_timeout */
 
+enum ws_op { WS_CONT = 0, WS_TEXT = 1, WS_BIN = 2, WS_CLOSE = 8,
+	WS_PING = 9, WS_PONG = 10 };
+
 /* --- event.c: events, their ids and their wire forms --------------- */
 
 enum sev_type { SEV_READING, SEV_DEVICE, SEV_ALERT };
@@ -88,6 +91,8 @@ int		 sev_type_parse(const char *, size_t, enum sev_type *);
 /* "1700000000000-3", or "1700000000000" (seq 0). */
 int		 sev_id_parse(const char *, struct sev_id *);
 int		 sev_id_cmp(struct sev_id, struct sev_id);
+/* Whether an id can be resumed after: the largest one cannot. */
+bool		 sev_id_has_next(struct sev_id);
 void		 sev_id_format(struct sev_id, char *, size_t);
 /*
  * A new event (one reference) from the event's JSON object, which it
@@ -129,6 +134,7 @@ struct http_req {
  */
 int		 http_parse(char *, size_t, struct http_req *, int *);
 const char	*http_header(const struct http_req *, const char *);
+size_t		 http_header_count(const struct http_req *, const char *);
 bool		 http_header_has(const struct http_req *, const char *,
 		    const char *);
 /* A query parameter, decoded: 0, -1 when absent, -2 when bad or long. */
@@ -223,11 +229,14 @@ struct client {
 	bool		 seed;			/* the seed's protocol (sev_wire) */
 	enum client_state state;
 	enum client_hold hold;
-	char		 addr[64];		/* peer, without the port */
+	char		 addr[64];		/* client: the peer, or whom
+						 * a trusted proxy names */
+	char		 peer[64];		/* the socket's peer */
 	int		 users;			/* the connection, a job */
 	bool		 jbusy;			/* a Redis job in flight */
 	bool		 linked;		/* in the hub */
-	bool		 counted;		/* in the per-address table */
+	bool		 counted;		/* a stream of its address */
+	bool		 conn_counted;		/* a plain connection of it */
 	bool		 reaped;		/* on the loop's reap list */
 	struct client	*prev, *next;		/* the loop's list */
 	struct client	*reap_next;
@@ -240,6 +249,7 @@ struct client {
 	int64_t		 req_since_ms;		/* a request awaited since */
 	struct buf	 msg;			/* a fragmented message */
 	bool		 ws_frag;
+	size_t		 msg_utf8;		/* bytes of msg checked */
 	int		 bad_msgs;		/* in a row */
 
 	/* Output: out is being written; then pend; then the queue. */
@@ -256,6 +266,7 @@ struct client {
 	struct sev_id	 skip_upto;		/* replayed: drop live <= */
 	bool		 skip;
 	bool		 close_after;		/* no keep-alive */
+	bool		 lingering;		/* sent all, reading till EOF */
 	enum drop_reason drop;
 
 	/* Subscriptions. */
@@ -278,8 +289,10 @@ void		 client_io(struct client *, uint32_t);
 void		 client_release(struct client *);
 /* Offers an event (filter checked here); may coalesce or drop. */
 void		 client_offer(struct client *, struct sev *);
-/* Private bytes, before any queued event. */
+/* Private bytes, before any queued event; -1 past STREAM_PEND_MAX. */
 int		 client_send(struct client *, const void *, size_t);
+int		 client_send_frame(struct client *, enum ws_op, const void *,
+		    size_t);
 /* Writes what is due, as far as the socket takes it. */
 void		 client_flush(struct client *);
 /* Politely (a last note or close frame) unless the peer is gone. */
@@ -339,9 +352,6 @@ int		 sse_resume_point(const struct http_req *, struct sev_id *);
 
 /* --- ws.c and ws_frame.c: WebSocket ------------------------------------ */
 
-enum ws_op { WS_CONT = 0, WS_TEXT = 1, WS_BIN = 2, WS_CLOSE = 8,
-	WS_PING = 9, WS_PONG = 10 };
-
 struct ws_frame {
 	bool		 fin;
 	enum ws_op	 op;
@@ -354,9 +364,13 @@ struct ws_frame {
 int		 ws_frame_parse(const uint8_t *, size_t, struct ws_frame *,
 		    int *);
 void		 ws_unmask(uint8_t *, size_t, const uint8_t [4]);
+bool		 ws_close_code_valid(int);
+/* -1 invalid UTF-8; 0 valid up to *done (a character may be cut). */
+int		 ws_utf8_check(const uint8_t *, size_t, size_t *);
 /* Writes a server frame header (no mask) for len bytes; its length. */
 size_t		 ws_frame_header(uint8_t [10], enum ws_op, size_t);
 int		 ws_frame_append(struct buf *, enum ws_op, const void *, size_t);
+/* -1 unless the key is base64 of 16 bytes (RFC 6455, 4.1). */
 int		 ws_accept_key(const char *, char *, size_t);
 
 void		 ws_open(struct client *, struct http_req *, struct filter *,
@@ -421,7 +435,15 @@ void		 limits_free(struct limits *);
 /* Counts a connection of an address; false when over the limit. */
 bool		 limits_addr_take(struct limits *, const char *);
 void		 limits_addr_give(struct limits *, const char *);
+/* The same for plain connections (stream.per_address_conns). */
+bool		 limits_conn_take(struct limits *, const char *);
+void		 limits_conn_give(struct limits *, const char *);
 bool		 limits_auth_needed(const struct limits *);
+/* Whether a peer is a trusted proxy (api.trusted_proxies). */
+bool		 limits_trusted(const struct limits *, const char *);
+/* The client of a request: the peer, or whom a trusted proxy names. */
+void		 limits_client(const struct limits *, const char *,
+		    const struct http_req *, char *, size_t);
 /* 0 allowed, 401 no token, 403 a wrong or expired one. */
 int		 limits_auth(struct limits *, const char *, int64_t);
 /* Signs "<exp>.<hex hmac>" (for tests and tools). */
@@ -470,6 +492,8 @@ struct stream {
 	_Atomic unsigned next_loop;	/* for the next connection */
 	int		 lfd;		/* the listening socket */
 	_Atomic size_t	 nstreams;	/* SSE and WebSocket clients */
+	_Atomic size_t	 nconns;	/* every connection, streams too */
+	size_t		 conns_max;	/* below the descriptor limit */
 	struct replay	*replay;
 	struct limits	*limits;
 	char		 prefix[128];	/* redis.prefix */

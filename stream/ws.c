@@ -49,9 +49,7 @@
 static int
 send_json(struct client *c, const char *json, size_t len)
 {
-	if (c->pend.len + len > STREAM_PEND_MAX)
-		return -1;
-	return ws_frame_append(&c->pend, WS_TEXT, json, len);
+	return client_send_frame(c, WS_TEXT, json, len);
 }
 
 /* {"type":name,<members of json>}; nothing for the seed's protocol. */
@@ -169,7 +167,8 @@ on_message(struct client *c, const char *text, size_t len)
 	} else if (strcmp(type->valuestring, "resume") == 0) {
 		since = cJSON_GetObjectItemCaseSensitive(m, "since");
 		if (!cJSON_IsString(since) ||
-		    sev_id_parse(since->valuestring, &id) == -1) {
+		    sev_id_parse(since->valuestring, &id) == -1 ||
+		    !sev_id_has_next(id)) {
 			bad_message(c, "BAD_EVENT_ID", "since must be an "
 			    "event id");
 			goto out;
@@ -193,22 +192,30 @@ out:
 static void
 on_frame(struct client *c, const struct ws_frame *f, uint8_t *p)
 {
-	size_t max = (size_t)c->st->cf->stream.max_message, mlen;
+	size_t max = (size_t)c->st->cf->stream.max_message, mlen, done;
 	const char *msg;
 	int code;
 
 	switch (f->op) {
 	case WS_PING:
-		ws_frame_append(&c->pend, WS_PONG, p, f->len);
+		/* Counted like every byte the client makes us hold. */
+		if (client_send_frame(c, WS_PONG, p, f->len) == -1)
+			client_close(c, DROP_SLOW, WS_CLOSE_POLICY);
 		return;
 	case WS_PONG:
 		return;
 	case WS_CLOSE:
 		code = f->len >= 2 ? p[0] << 8 | p[1] : WS_CLOSE_NORMAL;
-		if (f->len == 1 || code < 1000 || code == 1005 ||
-		    code == 1006 || code == 1015 || code >= 5000) {
+		if (f->len == 1 || !ws_close_code_valid(code)) {
 			client_close(c, DROP_PROTOCOL,
 			    WS_CLOSE_PROTOCOL);
+			return;
+		}
+		done = 0;
+		if (f->len > 2 && (ws_utf8_check(p + 2, f->len - 2,
+		    &done) == -1 || done != f->len - 2)) {
+			/* The reason is text: UTF-8 or a failure (7.1.6). */
+			client_close(c, DROP_PROTOCOL, WS_CLOSE_BAD_DATA);
 			return;
 		}
 		/* Echo the code, then close (5.5.1). */
@@ -248,16 +255,25 @@ on_frame(struct client *c, const struct ws_frame *f, uint8_t *p)
 			return;
 		}
 		c->ws_frag = !f->fin;
+		/* Invalid UTF-8 fails at the fragment that holds it. */
+		if (ws_utf8_check((const uint8_t *)c->msg.data, c->msg.len,
+		    &c->msg_utf8) == -1) {
+			client_close(c, DROP_PROTOCOL, WS_CLOSE_BAD_DATA);
+			return;
+		}
 		if (!f->fin)
 			return;
 		msg = c->msg.data;
 		mlen = c->msg.len;
 	}
-	if (!util_utf8_valid(msg, mlen))
+	done = msg == c->msg.data ? c->msg_utf8 : 0;
+	if (ws_utf8_check((const uint8_t *)msg, mlen, &done) == -1 ||
+	    done != mlen)
 		client_close(c, DROP_PROTOCOL, WS_CLOSE_BAD_DATA);
 	else
 		on_message(c, msg, mlen);
 	buf_free(&c->msg);
+	c->msg_utf8 = 0;
 }
 
 void
@@ -306,20 +322,30 @@ ws_open(struct client *c, struct http_req *r, struct filter *f,
 	char accept[64], v[8];
 	int resume, seed;
 
+	/* Refusals of a handshake end the connection (no second try on
+	 * it, and nothing left to misread). */
+	c->close_after = true;
+	if (r->minor < 1) {
+		http_error(&c->pend, 400, "BAD_REQUEST", "WebSocket needs "
+		    "HTTP/1.1", "Connection: close\r\n", false);
+		goto refuse;
+	}
 	if (!http_header_has(r, "Upgrade", "websocket") ||
 	    !http_header_has(r, "Connection", "upgrade")) {
 		http_error(&c->pend, 426, "UPGRADE_REQUIRED", "this route "
-		    "speaks WebSocket", "Upgrade: websocket\r\n", false);
+		    "speaks WebSocket", "Upgrade: websocket\r\n"
+		    "Connection: close\r\n", false);
 		goto refuse;
 	}
 	if (ver == NULL || strcmp(ver, "13") != 0) {
 		http_error(&c->pend, 426, "BAD_VERSION", "WebSocket version "
-		    "13 only", "Sec-WebSocket-Version: 13\r\n", false);
+		    "13 only", "Sec-WebSocket-Version: 13\r\n"
+		    "Connection: close\r\n", false);
 		goto refuse;
 	}
 	if (key == NULL || ws_accept_key(key, accept, sizeof(accept)) == -1) {
 		http_error(&c->pend, 400, "BAD_KEY", "missing or malformed "
-		    "Sec-WebSocket-Key", NULL, false);
+		    "Sec-WebSocket-Key", "Connection: close\r\n", false);
 		goto refuse;
 	}
 	/* grilld's protocol when the client offers it as a subprotocol. */
@@ -334,7 +360,8 @@ ws_open(struct client *c, struct http_req *r, struct filter *f,
 	}
 	if ((resume = sse_resume_point(r, &since)) == -1) {
 		http_error(&c->pend, 400, "BAD_EVENT_ID", "since is not an "
-		    "event id, a time in ms or RFC 3339", NULL, false);
+		    "event id, a time in ms or RFC 3339", "Connection: close\r\n",
+		    false);
 		goto refuse;
 	}
 	buf_printf(&c->pend, "HTTP/1.1 101 Switching Protocols\r\n"

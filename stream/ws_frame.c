@@ -64,6 +64,71 @@ ws_frame_parse(const uint8_t *p, size_t len, struct ws_frame *f, int *code)
 	return 1;
 }
 
+/*
+ * Close codes a peer may send (RFC 6455 7.4, the IANA registry):
+ * 1000-1003, 1007-1014, and 3000-4999 for libraries and applications.
+ * 1004 is reserved, 1005, 1006 and 1015 never go on the wire, the rest
+ * below 3000 is unassigned.
+ */
+bool
+ws_close_code_valid(int code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/*
+ * UTF-8 as it arrives, fragment by fragment: checks p[*done..len) and
+ * moves *done past the last whole character, so that a message is
+ * checked once however it is cut and fails on the first invalid byte
+ * (not at its end). -1: invalid; 0: valid so far (a character may be
+ * cut at the end: *done < len). Overlong forms, surrogates and code
+ * points above U+10FFFF are invalid (RFC 3629).
+ */
+int
+ws_utf8_check(const uint8_t *p, size_t len, size_t *done)
+{
+	size_t i = *done;
+
+	while (i < len) {
+		uint8_t b = p[i], lo = 0x80, hi = 0xbf;
+		size_t n;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			n = 1;
+		else if (b >= 0xe0 && b <= 0xef) {
+			n = 2;
+			if (b == 0xe0)
+				lo = 0xa0;
+			else if (b == 0xed)
+				hi = 0x9f;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			n = 3;
+			if (b == 0xf0)
+				lo = 0x90;
+			else if (b == 0xf4)
+				hi = 0x8f;
+		} else
+			return -1;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len) {
+				*done = i;	/* cut: the rest comes later */
+				return 0;
+			}
+			if (p[i + k] < (k == 1 ? lo : 0x80) ||
+			    p[i + k] > (k == 1 ? hi : 0xbf))
+				return -1;
+		}
+		i += n + 1;
+	}
+	*done = i;
+	return 0;
+}
+
 void
 ws_unmask(uint8_t *p, size_t len, const uint8_t mask[4])
 {
@@ -112,9 +177,19 @@ ws_accept_key(const char *key, char *out, size_t outlen)
 	uint8_t raw[64 + sizeof(WS_GUID)], digest[SHA1_LEN];
 	size_t kl = strlen(key);
 
-	/* The key is 16 random bytes in base64: 24 characters. */
-	if (kl != 24)
+	/*
+	 * The key is 16 random bytes in base64: 22 characters of the
+	 * alphabet, the last with its low 4 bits unused, and "==".
+	 */
+	if (kl != 24 || key[22] != '=' || key[23] != '=' ||
+	    strchr("AQgw", key[21]) == NULL)
 		return -1;
+	for (size_t i = 0; i < 22; i++)
+		if (!((key[i] >= 'A' && key[i] <= 'Z') ||
+		    (key[i] >= 'a' && key[i] <= 'z') ||
+		    (key[i] >= '0' && key[i] <= '9') || key[i] == '+' ||
+		    key[i] == '/'))
+			return -1;
 	memcpy(raw, key, kl);
 	memcpy(raw + kl, WS_GUID, sizeof(WS_GUID) - 1);
 	sha1(raw, kl + sizeof(WS_GUID) - 1, digest);

@@ -10,7 +10,9 @@
  * formats and parses back to itself, and a request gets the same verdict
  * whether it arrives whole or in two pieces parsed on the same buffer,
  * as the server parses it (the first byte of the input says where the
- * cut is).
+ * cut is). A request parsed whole has no framing two readers could read
+ * two ways: at most one Content-Length, one Transfer-Encoding, never
+ * both, at most one Host (exactly one in HTTP/1.1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memset(&r, 0, sizeof(r));
 	if (http_parse(buf, len, &r, &status) == 1) {
 		if (r.len > len)
+			abort();
+		if (http_header_count(&r, "Content-Length") > 1 ||
+		    http_header_count(&r, "Transfer-Encoding") > 0 ||
+		    http_header_count(&r, "Host") > 1 ||
+		    (r.minor >= 1 && http_header_count(&r, "Host") != 1))
 			abort();
 		query(&r);
 		resume(&r);

@@ -9,8 +9,13 @@
  * (that function is static and needs a live connection); everything it
  * dispatches to is the daemon's own code.
  *
+ * Close frames as ws.c checks them: the code (ws_close_code_valid) and
+ * the reason's UTF-8; text as it is checked fragment by fragment
+ * (ws_utf8_check from where the last fragment stopped).
+ *
  * Invariants: a frame header is 2 to 14 bytes and a control frame holds
- * at most 125; a filter never holds more than max_subscriptions.
+ * at most 125; a filter never holds more than max_subscriptions; UTF-8
+ * checked in pieces agrees with UTF-8 checked whole (util_utf8_valid).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct client c;
 	struct buf msg;
 	uint8_t *p;
-	size_t off = 0;
+	size_t off = 0, checked = 0;
 
 	if (h == NULL || (p = malloc(len ? len : 1)) == NULL) {
 		hub_free(h);
@@ -101,13 +106,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    len - off - f.hdrlen < f.len)
 			break;
 		ws_unmask(p + off + f.hdrlen, f.len, f.mask);
+		if (f.op == WS_CLOSE && f.len >= 2) {
+			const uint8_t *q = p + off + f.hdrlen;
+			size_t done = 0;
+			bool ok;
+
+			ws_close_code_valid(q[0] << 8 | q[1]);
+			ok = ws_utf8_check(q + 2, f.len - 2, &done) == 0 &&
+			    done == f.len - 2;
+			if (ok != util_utf8_valid((const char *)q + 2,
+			    f.len - 2))
+				abort();
+		}
 		if (f.op == WS_TEXT || f.op == WS_CONT) {
 			buf_append(&msg, p + off + f.hdrlen, f.len);
-			if (f.fin) {
-				if (msg.data != NULL &&
-				    util_utf8_valid(msg.data, msg.len))
+			if (msg.data != NULL && ws_utf8_check(
+			    (const uint8_t *)msg.data, msg.len, &checked) == -1) {
+				/* Fails early only where the whole fails. */
+				if (util_utf8_valid(msg.data, msg.len))
+					abort();
+				buf_free(&msg);
+				checked = 0;
+			} else if (f.fin) {
+				bool whole = msg.data == NULL ||
+				    util_utf8_valid(msg.data, msg.len);
+
+				if (whole != (checked == msg.len))
+					abort();
+				if (msg.data != NULL && whole)
 					message(h, &c, msg.data, msg.len);
 				buf_free(&msg);
+				checked = 0;
 			}
 		}
 		off += f.hdrlen + f.len;

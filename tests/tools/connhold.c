@@ -3,8 +3,10 @@
  * the abuse tests: connections that say nothing, or dribble a request a
  * byte at a time (slowloris), held until the server gives up on them.
  *
- *   connhold -a HOST:PORT -n CONNECTIONS [-s TEXT] [-d MS] [-H] [-t SECONDS]
+ *   connhold -a HOST:PORT -n CONNECTIONS [-b SOURCE] [-s TEXT] [-d MS] [-H]
+ *	[-t SECONDS]
  *
+ *   -b SOURCE	connect from that local address (127.0.0.2, ...)
  *   -s TEXT	what each connection sends ("\r\n" and "\n" escapes are
  *		understood); nothing by default: idle connections
  *   -d MS	send TEXT one byte every MS milliseconds instead of at once
@@ -152,7 +154,8 @@ readable(struct conn *c)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_in sa;
+	struct sockaddr_in sa, src;
+	bool bind_src = false;
 	struct conn *cs;
 	struct pollfd *pfd;
 	long *idx;		/* pfd[k] watches cs[idx[k]] */
@@ -163,8 +166,15 @@ main(int argc, char *argv[])
 	bool ready = false, headers_whole = false;
 	const char *eoh;
 
-	while ((ch = getopt(argc, argv, "a:n:s:d:Ht:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:n:s:d:Ht:")) != -1) {
 		switch (ch) {
+		case 'b':
+			memset(&src, 0, sizeof(src));
+			src.sin_family = AF_INET;
+			if (inet_pton(AF_INET, optarg, &src.sin_addr) != 1)
+				goto usage;
+			bind_src = true;
+			break;
 		case 'a':
 			snprintf(host, sizeof(host), "%s", optarg);
 			break;
@@ -215,8 +225,10 @@ main(int argc, char *argv[])
 			nfailed++;
 			continue;
 		}
-		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
-		    errno != EINPROGRESS) {
+		if ((bind_src && bind(c->fd, (struct sockaddr *)&src,
+		    sizeof(src)) == -1) || (connect(c->fd,
+		    (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
+		    errno != EINPROGRESS)) {
 			close(c->fd);
 			nfailed++;
 			continue;
@@ -301,7 +313,8 @@ main(int argc, char *argv[])
 	free(idx);
 	return nconnected > 0 ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: connhold -a HOST:PORT -n CONNECTIONS [-s TEXT] "
+	fprintf(stderr, "usage: connhold -a HOST:PORT -n CONNECTIONS [-b SRC] "
+	    "[-s TEXT] "
 	    "[-d MS] [-H] [-t SECONDS]\n");
 	return 2;
 }

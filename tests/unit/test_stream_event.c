@@ -23,6 +23,9 @@ test_ids(void)
 	CHECK_INT(sev_id_cmp(a, a), 0);
 	CHECK_INT(sev_id_parse("18446744073709551615-18446744073709551615",
 	    &a), 0);
+	/* Nothing comes after the largest id: not a resume point. */
+	CHECK(!sev_id_has_next(a));
+	CHECK(sev_id_has_next(b));
 	sev_id_format(a, s, sizeof(s));
 	CHECK_STR(s, "18446744073709551615-18446744073709551615");
 	CHECK_INT(sev_id_parse("18446744073709551616-0", &a), -1);

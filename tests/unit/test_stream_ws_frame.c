@@ -124,6 +124,55 @@ test_server_headers(void)
 	buf_free(&b);
 }
 
+static void
+test_close_codes(void)
+{
+	static const int good[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009,
+	    1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999 };
+	static const int bad[] = { 0, 999, 1004, 1005, 1006, 1015, 1016, 1100,
+	    2000, 2999, 5000, 65535 };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(ws_close_code_valid(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!ws_close_code_valid(bad[i]));
+}
+
+static int
+utf8(const char *s, size_t len, size_t *done)
+{
+	*done = 0;
+	return ws_utf8_check((const uint8_t *)s, len, done);
+}
+
+static void
+test_utf8_pieces(void)
+{
+	/* "κόσμε" and U+10FFFF: valid, whole. */
+	static const char ok[] = "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc"
+	    "\xce\xb5\xf4\x8f\xbf\xbf";
+	size_t done;
+
+	CHECK_INT(utf8(ok, sizeof(ok) - 1, &done), 0);
+	CHECK_INT(done, sizeof(ok) - 1);
+	/* Cut inside the last character: valid so far, done before it. */
+	CHECK_INT(utf8(ok, sizeof(ok) - 2, &done), 0);
+	CHECK_INT(done, sizeof(ok) - 5);
+	/* Then the rest: checked from done only. */
+	CHECK_INT(ws_utf8_check((const uint8_t *)ok, sizeof(ok) - 1, &done),
+	    0);
+	CHECK_INT(done, sizeof(ok) - 1);
+	/* Fails fast: an invalid second byte, even with more to come. */
+	CHECK_INT(utf8("\xce\xba\xf4\x90", 4, &done), -1);	/* > U+10FFFF */
+	CHECK_INT(utf8("\xed\xa0", 2, &done), -1);	/* surrogate */
+	CHECK_INT(utf8("\xe0\x80", 2, &done), -1);	/* overlong */
+	CHECK_INT(utf8("\xc0\xaf", 2, &done), -1);
+	CHECK_INT(utf8("\xf5", 1, &done), -1);
+	CHECK_INT(utf8("\x80", 1, &done), -1);
+	CHECK_INT(utf8("a\xe2\x82", 3, &done), 0);	/* cut "€" */
+	CHECK_INT(done, 1);
+}
+
 int
 main(void)
 {
@@ -132,5 +181,7 @@ main(void)
 	UNIT_RUN(test_parse_client_frames);
 	UNIT_RUN(test_parse_refuses);
 	UNIT_RUN(test_server_headers);
+	UNIT_RUN(test_close_codes);
+	UNIT_RUN(test_utf8_pieces);
 	return unit_done();
 }
