@@ -74,7 +74,7 @@ for kc in ${KUBECTLS:-kubectl}; do
 done
 for o in dev prod; do
 	kubectl kustomize "$D/k8s/overlays/$o" >"$T/$o.yaml" 2>/dev/null || continue
-	node "$GRILLD_TOP/tests/js/k8s-check.mjs" "$T/options" <"$T/$o.yaml" >"$T/$o.tap" 2>&1
+	node "$GRILLD_TOP/tests/js/k8s-check.mjs" "$T/options" "$o" <"$T/$o.yaml" >"$T/$o.tap" 2>&1
 	p=$(grep -c '^ok ' "$T/$o.tap")
 	f=$(grep -c '^not ok ' "$T/$o.tap")
 	if [ "$f" -eq 0 ] && [ "$p" -gt 20 ]; then
@@ -85,10 +85,12 @@ for o in dev prod; do
 	fi
 done
 kinds=$(grep '^kind:' "$T/prod.yaml" | sort -u | tr '\n' ' ')
-for k in Deployment Service ConfigMap Secret HorizontalPodAutoscaler \
+for k in Deployment Service ConfigMap HorizontalPodAutoscaler \
 	PodDisruptionBudget NetworkPolicy; do
 	check_match "prod has a $k" "kind: $k " "$kinds"
 done
+check_match "dev generates its Secret (prod names yours)" "kind: Secret" \
+	"$(grep '^kind:' "$T/dev.yaml" | sort -u | tr '\n' ' ')"
 
 # make install: into a PREFIX (the units rewritten for it), then verified
 # as installed; and into a DESTDIR for /usr/local, which uninstall empties.

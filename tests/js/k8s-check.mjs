@@ -89,4 +89,95 @@ for (const dep of docs.filter((d) => d.kind === "Deployment")) {
     }
   }
 }
+// ---- NetworkPolicies against the pods they mean ----
+const overlay = process.argv[3] ?? "";
+const pods = docs.filter((d) => d.kind === "Deployment").map((d) => ({
+  name: d.metadata.name, labels: d.spec.template.metadata?.labels ?? {} }));
+const matches = (sel, labels) => {
+  if (!sel) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    if (e.operator === "In" && !(has && e.values.includes(labels[e.key]))) return false;
+    if (e.operator === "NotIn" && has && e.values.includes(labels[e.key])) return false;
+    if (e.operator === "Exists" && !has) return false;
+    if (e.operator === "DoesNotExist" && has) return false;
+  }
+  return true;
+};
+const policies = docs.filter((d) => d.kind === "NetworkPolicy");
+// Redis and InfluxDB: pods of the overlay (dev) or outside (prod).
+const outside = new Set(["redis", "influxdb"].filter((n) => !pods.some((p) => p.labels["app.kubernetes.io/name"] === n)));
+for (const np of policies) {
+  const what = `NetworkPolicy/${np.metadata.name}`;
+  ok(pods.some((p) => matches(np.spec.podSelector, p.labels)), `${what}: its podSelector matches pods`,
+    JSON.stringify(np.spec.podSelector));
+  const peers = [...(np.spec.ingress ?? []).flatMap((r) => r.from ?? []),
+    ...(np.spec.egress ?? []).flatMap((r) => r.to ?? [])].filter((x) => x.podSelector);
+  for (const peer of peers) {
+    const name = peer.podSelector.matchLabels?.["app.kubernetes.io/name"];
+    if (outside.has(name)) continue;	// the store is reached by ipBlock
+    ok(pods.some((p) => matches(peer.podSelector, p.labels)), `${what}: peer ${JSON.stringify(peer.podSelector.matchLabels)} matches pods`);
+  }
+}
+// What each daemon may reach: the union of the egress of every policy
+// that selects it (ports; "*" where a rule allows every port).
+const egress = (labels) => {
+  const ports = new Set();
+  for (const np of policies) {
+    if (!matches(np.spec.podSelector, labels) || !(np.spec.policyTypes ?? []).includes("Egress")) continue;
+    for (const r of np.spec.egress ?? []) {
+      if (!r.ports) ports.add("*");
+      for (const p of r.ports ?? []) ports.add(p.port);
+    }
+  }
+  return [...ports].map(String).sort();
+};
+const stores = overlay === "prod" ? ["26379"] : [];
+const want = {
+  "grilld-poller": ["53", "443", "6379", "8090", ...stores],
+  "grilld-ingest": ["53", "443", "6379", "8086", ...stores],
+  "grilld-api": ["53", "6379", "8081", "8086", "9202", "9203", "9204", ...stores],
+  "grilld-stream": ["53", "6379", ...stores],
+};
+for (const p of pods) {
+  const w = want[p.labels["app.kubernetes.io/name"]];
+  if (!w) continue;
+  ok(p.labels["app.kubernetes.io/part-of"] === "grilld", `${p.name}: its pods carry part-of grilld (the default deny applies)`);
+  const got = egress(p.labels);
+  ok(JSON.stringify(got) === JSON.stringify([...w].sort()), `${p.name}: egress reaches exactly DNS, its stores, the cloud and its nng peers`,
+    `got ${got.join(",")}, want ${[...w].sort().join(",")}`);
+}
+for (const name of outside) {
+  const port = name === "redis" ? 6379 : 8086;
+  ok(policies.some((np) => (np.spec.egress ?? []).some((r) => (r.to ?? []).some((t) => t.ipBlock) &&
+    (r.ports ?? []).some((p) => p.port === port))), `${name} outside the namespace: egress to it by an ipBlock (the CIDR to set)`);
+}
+// Per overlay: replicas, autoscalers, budgets, images, credentials.
+const kinds = (k) => docs.filter((d) => d.kind === k);
+for (const dep of kinds("Deployment")) {
+  for (const c of dep.spec.template.spec.containers) {
+    if (!/(^|\/)grilld(:|$)/.test(c.image)) continue;
+    ok(c.imagePullPolicy === "IfNotPresent" && !c.image.endsWith(":latest"),
+      `${dep.metadata.name}: a pinned tag, pulled when not present (${c.image})`);
+  }
+}
+if (overlay === "dev") {
+  ok(kinds("HorizontalPodAutoscaler").length === 0, "dev: no autoscaler raises its single replicas");
+  ok(kinds("PodDisruptionBudget").length === 0, "dev: no disruption budget blocks a drain");
+  ok(kinds("Deployment").every((d) => d.spec.replicas === 1), "dev: one replica each");
+}
+if (overlay === "prod") {
+  for (const pdb of kinds("PodDisruptionBudget")) {
+    const dep = kinds("Deployment").find((d) => matches(pdb.spec.selector, d.spec.template.metadata.labels));
+    const blocks = pdb.spec.minAvailable !== undefined && dep && pdb.spec.minAvailable >= dep.spec.replicas;
+    ok(dep && !blocks, `${pdb.metadata.name}: a drain can evict a pod (replicas ${dep?.spec.replicas}, ${JSON.stringify(pdb.spec.minAvailable ?? { maxUnavailable: pdb.spec.maxUnavailable })})`);
+  }
+  const poller = kinds("Deployment").find((d) => d.metadata.name === "grilld-poller");
+  const penv = poller?.spec.template.spec.containers[0].env ?? [];
+  for (const k of ["GRILLD_THERMOWORKS_EMAIL", "GRILLD_THERMOWORKS_PASSWORD", "GRILLD_THERMOWORKS_API_KEY"])
+    ok(penv.some((e) => e.name === k && e.valueFrom?.secretKeyRef?.name === "grilld-secrets"),
+      `prod: the poller's ${k} from the Secret grilld-secrets`);
+  ok(kinds("Secret").length === 0, "prod: makes no Secret of its own (it names yours)");
+}
 console.log(`1..${n}`);
