@@ -220,6 +220,25 @@ on_entry(const struct rds_entry *e, unsigned deliveries, void *arg)
 }
 
 static bool
+batch_holds(const struct batch *b, const char *id)
+{
+	for (size_t i = 0; b != NULL && i < b->n; i++)
+		if (strcmp(b->it[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/* For consume_claim(): an own entry already in a batch is not taken. */
+static bool
+is_held(const char *id, void *arg)
+{
+	struct ingest *in = arg;
+
+	return batch_holds(in->filling, id) || batch_holds(in->inflight, id) ||
+	    batch_holds(in->stored, id);
+}
+
+static bool
 batch_due(struct ingest *in, int64_t now)
 {
 	struct batch *b = in->filling;
@@ -278,6 +297,7 @@ settle(struct ingest *in, int64_t wait_ms, bool due)
 			log_warnx("a batch of %zu readings was not stored; its "
 			    "entries stay pending and will be claimed", b->n);
 			batch_put(in, b);
+			in->own_claimed = false;	/* take them back */
 		}
 	}
 	if (due)
@@ -341,10 +361,16 @@ periodic(struct ingest *in, int64_t now)
 		claim_every = 1000;
 	room = (int)(in->cf->ingest.batch_size - (int64_t)in->filling->n);
 	if (in->group_ok && now >= in->next_claim) {
+		struct batch *mine[3] = { in->filling, in->inflight,
+			in->stored };
+
 		in->next_claim = now + claim_every;
-		if (in->inflight && util_mono_ms() - in->inflight->first_ms >=
-		    claim_every)
-			consume_touch(&in->cons, in->inflight);
+		/*
+		 * Everything held, whatever its batch, stays fresh: at a
+		 * trickle a batch being filled can wait behind a stuck write
+		 * for many claim_idle periods, and no replica may take it.
+		 */
+		consume_touch(&in->cons, mine, 3);
 		if (room > 0 && !in->own_claimed) {
 			consume_claim(&in->cons, true, room, on_entry, in);
 			in->own_claimed = true;
@@ -474,6 +500,9 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		log_warnx("redis %s: %s (retrying)", rds_addr(in->rds),
 		    in->rds->errstr);
 	consume_init(&in->cons, in->rds, cf);
+	in->cons.val = &in->val;
+	in->cons.held = is_held;
+	in->cons.held_arg = in;
 	alertstore_init(&in->store, in->rds, cf);
 	in->alerts = alerts_new(INGEST_ALERTS_MAX, &hooks);
 	in->devices = devices_new(INGEST_PROBES_MAX, cf->ingest.stale_after);

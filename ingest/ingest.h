@@ -372,6 +372,11 @@ struct consume {
 	int64_t		 pending;			/* of the group */
 	struct metric_series *m_read, *m_claimed, *m_dead, *m_trimmed;
 	struct metric_series *m_resets, *m_lost;
+	/* Where dead letters of its own (max_deliveries, lost) are counted. */
+	struct validate	*val;
+	/* Whether an entry id is in a batch this replica holds. */
+	bool		(*held)(const char *, void *);
+	void		*held_arg;
 };
 typedef void	(*consume_fn)(const struct rds_entry *, unsigned, void *);
 /* A Redis key or stream name under redis.prefix. */
@@ -389,15 +394,20 @@ int		 consume_group(struct consume *);
 int		 consume_read(struct consume *, int, int64_t, consume_fn,
 		    void *);
 /*
- * Claims entries idle longer than claim_idle in any consumer (or, own
- * true, this consumer's at any idleness: after a restart), up to count.
- * Entries delivered more than max_deliveries times go to the
- * dead-letter stream instead of fn.
+ * Claims entries idle longer than claim_idle in any other consumer (or,
+ * own true, this consumer's that no batch holds, at any idleness: after
+ * a restart under the same name, or a batch given up), up to count.
+ * Never this consumer's own entries otherwise. Entries delivered more
+ * than max_deliveries times go to the dead-letter stream instead of fn
+ * (and are counted as rejected, reason max_deliveries).
  */
 int		 consume_claim(struct consume *, bool, int, consume_fn,
 		    void *);
-/* Resets the idle time of entries still being worked on (XCLAIM JUSTID). */
-int		 consume_touch(struct consume *, const struct batch *);
+/*
+ * Resets the idle time of the entries of nb batches (NULLs skipped)
+ * still being worked on: XCLAIM JUSTID, which counts no delivery.
+ */
+int		 consume_touch(struct consume *, struct batch *const *, size_t);
 /*
  * Pipelining (rds_append_argv): these return how many commands they
  * appended (0 or 1), or -1.

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Slow faults, short versions (docs/faults.md has the long ones, under
+# make chaos): InfluxDB hung for several times ingest.claim_idle at a
+# trickle of readings (the ingester must not claim its own held entries,
+# poison and acknowledge them); live data while InfluxDB is away.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_influx
+ports() {	# a fresh admin and nng address set for one replica
+	local p
+	p=($(freeport 3))
+	export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[0]}
+	export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[1]}
+	export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[2]}
+	ADMIN=http://127.0.0.1:${p[0]}
+}
+add() {		# add DEVICE I: one reading, I seconds after a base
+	redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"$1\",\"probe_id\":\"0\",\"temperature\":$((100 + $2)).5,\"timestamp\":$(($(date +%s) - 600 + $2))}" >/dev/null
+}
+points() {
+	influx_query grilld "SELECT count(value) FROM raw.temperature WHERE device_id='$1'" |
+		grep -o '"values":\[\[[0-9]*,[0-9]*' | sed 's/.*,//'
+}
+has_points() { [ "$(points "$1")" = "$2" ]; }
+idle() {
+	redis_cli XINFO GROUPS grilld:readings | tr '\n' ' ' | grep -q 'pending 0 .*lag 0'
+}
+metric() {	# metric NAME-AND-LABELS: its value, 0 when absent
+	local v
+	v=$(curl -s "$ADMIN/metrics" | grep -F "$1 " | head -1 | awk '{print $2}')
+	echo "${v:-0}"
+}
+
+# --- InfluxDB hung for many claim_idle periods, at a trickle -------------
+ports
+GRILLD_INGEST_CONSUMER=slow GRILLD_INGEST_CLAIM_IDLE=1s GRILLD_INGEST_MAX_DELIVERIES=2 \
+	GRILLD_INGEST_BATCH_SIZE=500 GRILLD_INGEST_BATCH_WAIT=100ms \
+	start_daemon ingest "$ADMIN/health/ready" || bail "grilld-ingest starts"
+add hung 0
+wait_for "the first point" 10 has_points hung 1
+kill -STOP "$INFLUX_PID"
+# One reading goes to the writer, which hangs; the next ones wait in the
+# batch being filled, pending in this consumer, for many claim periods.
+for i in 1 2 3 4; do
+	add hung "$i"
+	sleep 0.5
+done
+sleep 8
+kill -CONT "$INFLUX_PID"
+wait_for "catch-up" 30 has_points hung 5
+wait_for "acknowledged" 15 idle
+check_eq "InfluxDB hung 8 s with claim_idle 1 s: every reading stored once" 5 "$(points hung)"
+check "and acknowledged" idle
+check_eq "nothing dead-lettered" 0 "$(redis_cli XLEN grilld:deadletter)"
+check_eq "the ingester claimed nothing from itself" 0 \
+	"$(metric 'grilld_ingest_entries_read_total{how="claimed"}')"
+check_eq "and read each entry once" 5 \
+	"$(metric 'grilld_ingest_entries_read_total{how="new"}')"
+check "no claim 'from another consumer' logged" bash -c "! grep -q 'from another consumer' '$T/ingest.log'"
+stop_pid "$PID_ingest"
+
+# --- every dead letter is counted --------------------------------------
+redis_cli DEL grilld:deadletter >/dev/null
+ports
+GRILLD_INGEST_CONSUMER=poison-a GRILLD_INGEST_BATCH_WAIT=1m \
+	start_daemon ingest "$ADMIN/health/ready" || bail "replica a starts"
+A=$PID_ingest
+redis_cli XADD grilld:readings '*' v 1 r '{"device_id":"poison","temperature":70}' >/dev/null
+held() { redis_cli XPENDING grilld:readings ingest - + 10 poison-a | grep -q '^[0-9]*-[0-9]*$'; }
+wait_for "replica a holds it" 10 held
+kill -KILL "$A"
+wait "$A" 2>/dev/null
+ports
+GRILLD_INGEST_CONSUMER=poison-b GRILLD_INGEST_CLAIM_IDLE=1s GRILLD_INGEST_MAX_DELIVERIES=1 \
+	start_daemon ingest "$ADMIN/health/ready" || bail "replica b starts"
+dead1() { [ "$(redis_cli XLEN grilld:deadletter)" = 1 ]; }
+wait_for "dead letter" 20 dead1
+check_eq "a dead letter for max_deliveries is counted in rejected_total" 1 \
+	"$(metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')"
+stop_pid "$PID_ingest"
+done_testing
