@@ -158,9 +158,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("ingest.max_deliveries", CONF_INT, "5", 1, 1000, NULL,
 	    CONF_INGEST, ingest.max_deliveries, "Deliveries before an entry "
 	    "goes to the dead-letter stream."),
-	OPT("ingest.stream_max", CONF_INT, "1000000", 1000, 100000000, NULL,
+	OPT("ingest.stream_max", CONF_INT, "1000000", 10, 100000000, NULL,
 	    CONF_INGEST | CONF_POLLER | CONF_API, ingest.stream_max,
-	    "Entries the raw readings stream may hold."),
+	    "Entries the readings stream may hold. Producers never trim it: "
+	    "past this the poller spools and POST /batch answers 503 "
+	    "STREAM_FULL until ingest catches up."),
 	OPT("ingest.events_max", CONF_INT, "100000", 100, 10000000, NULL,
 	    CONF_INGEST | CONF_STREAM, ingest.events_max,
 	    "Events kept for replay to reconnecting clients."),

@@ -36,23 +36,41 @@
 #define HANDOFF_BATCH		512
 #define HANDOFF_IDLE_MS		200
 #define HANDOFF_RETRY_MS	1000
+#define HANDOFF_FULL_MS		200	/* again, after the stream was full */
 #define HANDOFF_FLUSH_MS	1000
 #define HANDOFF_STOP_MS		5000
 #define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
 
 /*
- * KEYS[1] readings stream, KEYS[2] poller:seen; ARGV[1] "serial/channel",
- * ARGV[2] device time in microseconds, ARGV[3] the reading JSON,
- * ARGV[4] the stream's approximate MAXLEN. 1: appended, 0: already there.
+ * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen;
+ * ARGV[1] the stream's bound (ingest.stream_max), then for each reading
+ * "serial/channel", device time in microseconds, the reading JSON.
  * Microseconds (1.7e15) are exact in Lua's doubles.
+ *
+ * A reading not past its channel's mark is already there (taken, not
+ * appended). The script never trims: entries leave the stream only when
+ * the ingester trims what every group acknowledged. When the stream
+ * holds its bound, the script stops at that reading; it and the rest
+ * of the batch go to the spool and are replayed when there is room
+ * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
+ * counting from the first reading, so what follows a refusal is never
+ * appended before it.
  */
 static const char emit_lua[] =
-    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if cur and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
-    " 'v', '1', 'r', ARGV[3])\n"
-    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
-    "return 1\n";
+    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local added, taken = 0, 0\n"
+    "for i = 2, #ARGV, 3 do\n"
+    "  local cur = redis.call('HGET', KEYS[2], ARGV[i])\n"
+    "  if not (cur and tonumber(cur) >= tonumber(ARGV[i + 1])) then\n"
+    "    if room <= 0 then break end\n"
+    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])\n"
+    "    added = added + 1\n"
+    "    room = room - 1\n"
+    "  end\n"
+    "  taken = taken + 1\n"
+    "end\n"
+    "return {added, taken}\n";
 
 struct handoff {
 	struct poller	*p;
@@ -124,8 +142,8 @@ handoff_throttled(struct poller *p)
 bool
 handoff_accepting(struct poller *p)
 {
-	return atomic_load(&p->redis_up) || (atomic_load(&p->spool_ok) &&
-	    !atomic_load(&p->spool_full));
+	return (atomic_load(&p->redis_up) && !atomic_load(&p->stream_full)) ||
+	    (atomic_load(&p->spool_ok) && !atomic_load(&p->spool_full));
 }
 
 /* Seen marks loaded by lease.c, for the main thread (map taken). */
@@ -187,56 +205,89 @@ load_script(struct handoff *h)
 	return rc;
 }
 
+/* The stream at its bound, or with room again: said once, published. */
+static void
+set_full(struct handoff *h, bool full)
+{
+	struct poller *p = h->p;
+
+	if (full)
+		metric_inc(p->m.stream_refused);
+	if (full == atomic_load(&p->stream_full))
+		return;
+	atomic_store(&p->stream_full, full);
+	metric_set(p->m.stream_full, full ? 1 : 0);
+	if (full)
+		log_warnx("redis: %s holds %s entries (ingest.stream_max): "
+		    "ingest is behind; readings wait in the spool until it "
+		    "catches up", p->k_readings, h->maxlen);
+	else
+		log_info("redis: %s has room again", p->k_readings);
+}
+
 /*
- * Sends items with the script, pipelined. Returns how many were taken
+ * Sends items with the script, in one call. Returns how many were taken
  * (appended or found there already), from the first on; the rest are to
- * be sent again or spooled.
+ * be sent again or spooled. A stream at its bound takes fewer than n.
  */
 static size_t
 send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 {
 	struct poller *p = h->p;
-	char ts[24];
-	size_t i, done = 0;
-	bool noscript = false, failed = false;
+	const char **argv;
+	size_t *lens, i, k = 0, done = 0;
+	char (*ts)[24];
+	redisReply *r;
 
-	if (h->sha[0] == '\0' && load_script(h) == -1)
+	if (n == 0 || (h->sha[0] == '\0' && load_script(h) == -1))
 		return 0;
+	argv = calloc(6 + 3 * n, sizeof(*argv));
+	lens = calloc(6 + 3 * n, sizeof(*lens));
+	ts = calloc(n, sizeof(*ts));
+	if (argv == NULL || lens == NULL || ts == NULL)
+		goto out;
+	argv[k++] = "EVALSHA";
+	argv[k++] = h->sha;
+	argv[k++] = "2";
+	argv[k++] = p->k_readings;
+	argv[k++] = p->k_seen;
+	argv[k++] = h->maxlen;
+	for (i = 0; i < k; i++)
+		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
-		const char *argv[9] = { "EVALSHA", h->sha, "2", p->k_readings,
-		    p->k_seen, it[i].key, ts, it[i].json, h->maxlen };
-		size_t lens[9];
-
-		snprintf(ts, sizeof(ts), "%lld", (long long)it[i].ts_us);
-		for (int k = 0; k < 9; k++)
-			lens[k] = k == 7 ? it[i].len : strlen(argv[k]);
-		if (rds_append_argv(h->db, 9, argv, lens) == -1)
-			break;
+		snprintf(ts[i], sizeof(ts[i]), "%lld", (long long)it[i].ts_us);
+		argv[k] = it[i].key;
+		lens[k++] = strlen(it[i].key);
+		argv[k] = ts[i];
+		lens[k++] = strlen(ts[i]);
+		argv[k] = it[i].json;
+		lens[k++] = it[i].len;
 	}
-	n = i;
-	for (i = 0; i < n; i++) {
-		redisReply *r = rds_get_reply(h->db);
-
-		if (r == NULL)
-			return done;	/* the connection went */
-		if (!noscript && !failed && r->type == REDIS_REPLY_INTEGER) {
-			metric_inc(r->integer == 1 ? p->m.to_redis :
-			    p->m.duplicates);
-			done++;
-		} else if (r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			noscript = true;
-		} else if (!noscript && !failed) {
-			failed = true;
-			log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
-			    "XADD %s: %s", rds_addr(h->db), p->k_readings,
-			    r->type == REDIS_REPLY_ERROR ? r->str :
-			    "unexpected reply");
-		}
-		freeReplyObject(r);
-	}
-	if (noscript)
+	if ((r = rds_commandargv(h->db, (int)k, argv, lens)) == NULL)
+		goto out;	/* the connection went */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->integer >= 0 && (size_t)r->element[1]->integer <= n) {
+		done = (size_t)r->element[1]->integer;
+		metric_add(p->m.to_redis, r->element[0]->integer);
+		metric_add(p->m.duplicates, (double)done -
+		    (double)r->element[0]->integer);
+		set_full(h, done < n);
+	} else if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		h->sha[0] = '\0';	/* Redis lost it: load it again */
+	} else {
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
+		    "XADD %s: %s", rds_addr(h->db), p->k_readings,
+		    r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+	}
+	freeReplyObject(r);
+out:
+	free(argv);
+	free(lens);
+	free(ts);
 	return done;
 }
 
@@ -345,7 +396,8 @@ replay(struct handoff *h)
 		spool_consumed(&h->spool, next[i]);
 	metric_add(h->p->m.replayed, done);
 	if (done < n)
-		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+		h->retry_at = util_mono_ms() + (atomic_load(&h->p->stream_full) ?
+		    HANDOFF_FULL_MS : HANDOFF_RETRY_MS);
 out:
 	for (size_t i = 0; i < n; i++)
 		buf_free(&recs[i]);
@@ -382,7 +434,8 @@ deliver(struct handoff *h)
 	    sizeof(*h->batch));
 	h->nbatch -= done;
 	if (h->nbatch > 0 && !behind)
-		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+		h->retry_at = util_mono_ms() + (atomic_load(&h->p->stream_full) ?
+		    HANDOFF_FULL_MS : HANDOFF_RETRY_MS);
 }
 
 static void

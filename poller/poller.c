@@ -83,6 +83,14 @@ metrics_init(struct poller *p)
 	f = metric_gauge("grilld_poller_queue_readings", "Readings in the "
 	    "hand-off queue.", NULL);
 	m->queue_len = metric_with(f);
+	f = metric_gauge("grilld_poller_stream_full", "1 while the readings "
+	    "stream holds ingest.stream_max entries and readings wait in the "
+	    "spool (ingest is behind).", NULL);
+	m->stream_full = metric_with(f);
+	f = metric_counter("grilld_poller_stream_refused_total", "Batches the "
+	    "readings stream refused, in part or whole, for want of room.",
+	    NULL);
+	m->stream_refused = metric_with(f);
 	f = metric_gauge("grilld_poller_devices", "Devices known.", NULL);
 	m->devices = metric_with(f);
 	f = metric_gauge("grilld_poller_channels", "Channels polled.", NULL);

@@ -548,6 +548,8 @@ struct poller_metrics {
 	struct metric_series *queue_len;
 	struct metric_series *devices;
 	struct metric_series *channels;
+	struct metric_series *stream_full;	/* handoff.c */
+	struct metric_series *stream_refused;
 };
 
 struct handoff;
@@ -593,6 +595,7 @@ struct poller {
 	_Atomic bool	 redis_up;
 	_Atomic bool	 spool_ok;
 	_Atomic bool	 spool_full;
+	_Atomic bool	 stream_full;	/* readings at ingest.stream_max */
 	_Atomic int64_t	 spool_bytes;
 	_Atomic uint64_t emitted;
 	_Atomic uint64_t st_cycles;
