@@ -192,6 +192,7 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	it->raw_len = (uint32_t)rawlen;
 	it->key_len = (uint32_t)strlen(key);
 	it->dev_len = (uint32_t)strlen(r->device_id);
+	it->ts_ns = r->ts_ns;
 	if (r->ts_ns > p->latest_ts) {
 		it->latest = true;
 		p->latest_ts = r->ts_ns;

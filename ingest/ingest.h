@@ -256,6 +256,7 @@ struct bitem {
 	uint32_t	 key_off, key_len;	/* "device/probe" */
 	uint32_t	 dev_len;		/* device part of the key */
 	bool		 latest;		/* newest of its probe so far */
+	int64_t		 ts_ns;			/* the reading's time */
 	bool		 dead;			/* refused by InfluxDB */
 	uint32_t	 why_off;		/* into batch.why, when dead */
 };
@@ -465,6 +466,7 @@ struct publish {
 	bool		 pub_open;
 	struct buf	 msg;
 	char		 latest[256];
+	char		 latest_ts[256];	/* "device/probe" -> its ns */
 	char		 events[256];
 	char		 alerts[256];
 	char		 state[256];

@@ -3,9 +3,12 @@
  *
  *   deadletter   XADD for each point InfluxDB refused (reason
  *                influx_rejected)
- *   latest       HSET "device/probe" -> the reading's event JSON, for the
+ *   latest       "device/probe" -> the reading's event JSON, for the
  *                newest reading of each probe (the API marks it stale by
- *                its timestamp; ingest.stale_after)
+ *                its timestamp; ingest.stale_after), set by a script
+ *                only when the reading is newer than the one there (its
+ *                time kept in latest:ts), so that with several replicas
+ *                `latest` never goes back in time
  *   events       XADD MAXLEN ~ ingest.events_max * t reading|device|alert
  *                d <device> j <JSON>; the entry id is the event id
  *   alerts       XADD MAXLEN ~ ingest.alerts_max, the alert events again
@@ -34,6 +37,25 @@
 static struct log_limit ll_pub;
 
 /*
+ * KEYS[1] latest, KEYS[2] latest:ts; ARGV: "device/probe", the reading's
+ * time in ns, its event JSON, for each. Set only when newer than what is
+ * there (or as new: the same reading published again). Nanoseconds
+ * (1.7e18) are past Lua's exact doubles: compared as decimal strings,
+ * which have no leading zeros. Answers how many were set.
+ */
+static const char latest_lua[] =
+    "local n = 0\n"
+    "for i = 1, #ARGV, 3 do\n"
+    "  local cur, t = redis.call('HGET', KEYS[2], ARGV[i]), ARGV[i + 1]\n"
+    "  if not cur or #cur < #t or (#cur == #t and cur <= t) then\n"
+    "    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+/*
  * Subscribers connected to the pub socket, kept by nng's pipe events
  * (on nng's threads): with none, events are not encoded for nng at all.
  */
@@ -59,6 +81,7 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	p->rds = rds;
 	p->webhooks = wh;
 	consume_key(cf, "latest", p->latest, sizeof(p->latest));
+	consume_key(cf, "latest:ts", p->latest_ts, sizeof(p->latest_ts));
 	consume_key(cf, "events", p->events, sizeof(p->events));
 	consume_key(cf, "alerts", p->alerts, sizeof(p->alerts));
 	consume_key(cf, "alertstate", p->state, sizeof(p->state));
@@ -203,7 +226,7 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 	struct buf j, state;
 	const char **hargv = NULL;
 	size_t *hlens = NULL, nh = 0, i, nrep = 0, ev_first, dev_first;
-	char (*ids)[INGEST_ID_LEN] = NULL;
+	char (*ids)[INGEST_ID_LEN] = NULL, (*ts)[24] = NULL;
 	size_t *alert_rep = NULL;
 	redisReply *r;
 	int rc = -1, n;
@@ -227,23 +250,30 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 		nrep += (size_t)n;
 	}
 
-	/* latest: one HSET of the newest reading of each probe. */
-	if ((hargv = calloc(2 * b->n + 2, sizeof(*hargv))) == NULL ||
-	    (hlens = calloc(2 * b->n + 2, sizeof(*hlens))) == NULL)
+	/* latest: one script call for the newest reading of each probe. */
+	if ((hargv = calloc(3 * b->n + 5, sizeof(*hargv))) == NULL ||
+	    (hlens = calloc(3 * b->n + 5, sizeof(*hlens))) == NULL ||
+	    (ts = calloc(b->n + 1, sizeof(*ts))) == NULL)
 		goto fail;
-	hargv[nh] = "HSET"; hlens[nh++] = 4;
+	hargv[nh] = "EVAL"; hlens[nh++] = 4;
+	hargv[nh] = latest_lua; hlens[nh++] = sizeof(latest_lua) - 1;
+	hargv[nh] = "2"; hlens[nh++] = 1;
 	hargv[nh] = p->latest; hlens[nh++] = strlen(p->latest);
+	hargv[nh] = p->latest_ts; hlens[nh++] = strlen(p->latest_ts);
 	for (i = 0; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
 
 		if (!it->latest || it->dead)
 			continue;
+		snprintf(ts[i], sizeof(ts[i]), "%lld", (long long)it->ts_ns);
 		hargv[nh] = b->keys.data + it->key_off;
 		hlens[nh++] = it->key_len;
+		hargv[nh] = ts[i];
+		hlens[nh++] = strlen(ts[i]);
 		hargv[nh] = b->ev.data + it->ev_off;
 		hlens[nh++] = it->ev_len;
 	}
-	if (nh > 2) {
+	if (nh > 5) {
 		if ((n = append(p, (int)nh, hargv, hlens)) == -1)
 			goto fail;
 		nrep += (size_t)n;
@@ -388,6 +418,7 @@ fail:
 done:
 	free(hargv);
 	free(hlens);
+	free(ts);
 	free(ids);
 	free(alert_rep);
 	buf_free(&j);

@@ -2,7 +2,8 @@
 # Slow faults, short versions (docs/faults.md has the long ones, under
 # make chaos): InfluxDB hung for several times ingest.claim_idle at a
 # trickle of readings (the ingester must not claim its own held entries,
-# poison and acknowledge them); live data while InfluxDB is away.
+# poison and acknowledge them); every dead letter counted; `latest`
+# never going back in time with several replicas.
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -78,5 +79,25 @@ dead1() { [ "$(redis_cli XLEN grilld:deadletter)" = 1 ]; }
 wait_for "dead letter" 20 dead1
 check_eq "a dead letter for max_deliveries is counted in rejected_total" 1 \
 	"$(metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')"
+stop_pid "$PID_ingest"
+
+# --- latest never goes back with several replicas ------------------------
+# Replica e stores a newer reading; replica f, which never saw it,
+# stores an older one of the same probe afterwards.
+ports
+GRILLD_INGEST_CONSUMER=latest-e start_daemon ingest "$ADMIN/health/ready" ||
+	bail "replica e starts"
+add back 300
+latest_is() { redis_cli HGET grilld:latest back/0 | jq -e ".temperature == $1" >/dev/null; }
+wait_for "latest" 10 latest_is 400.5
+stop_pid "$PID_ingest"
+ports
+GRILLD_INGEST_CONSUMER=latest-f start_daemon ingest "$ADMIN/health/ready" ||
+	bail "replica f starts"
+add back 100
+wait_for "the older one stored" 10 has_points back 2
+wait_for "acknowledged" 10 idle
+check "latest keeps the newer reading when another replica stores an older one" \
+	latest_is 400.5
 stop_pid "$PID_ingest"
 done_testing
