@@ -205,17 +205,9 @@ webhooks_main(void *arg)
 				next = w->q[i].due;
 		}
 		if (pick == SIZE_MAX) {
-			struct timespec ts;
 			int64_t wait = next == INT64_MAX ? 1000 : next - now;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (wait % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&w->cv, &w->mtx, &ts);
+			util_cond_wait_ms(&w->cv, &w->mtx, wait);
 			continue;
 		}
 		/* Deliver outside the lock; the slot stays reserved. */
@@ -282,7 +274,7 @@ webhooks_start(const struct cnode *list, char *err, size_t errlen)
 	    "grilld_ingest_webhook_retries_total", "Webhook deliveries tried "
 	    "again.", NULL));
 	pthread_mutex_init(&w->mtx, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	util_cond_init(&w->cv);
 	if (w->nhooks == 0)
 		return w;
 	if (pthread_create(&w->thr, NULL, webhooks_main, w) != 0) {

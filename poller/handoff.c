@@ -467,15 +467,8 @@ handoff_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
-		if (h->n == 0 && !h->stopping) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += HANDOFF_IDLE_MS * NS_PER_MS;
-			ts.tv_sec += ts.tv_nsec / NS_PER_S;
-			ts.tv_nsec %= NS_PER_S;
-			pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-		}
+		if (h->n == 0 && !h->stopping)
+			util_cond_wait_ms(&h->cv, &h->mu, HANDOFF_IDLE_MS);
 		while (h->n > 0 && h->nbatch < HANDOFF_BATCH) {
 			h->batch[h->nbatch++] = h->q[h->head];
 			h->bytes -= h->q[h->head].len;
@@ -564,7 +557,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 	h->p = p;
 	p->handoff = h;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
+	util_cond_init(&h->cv);
 	snprintf(h->maxlen, sizeof(h->maxlen), "%lld",
 	    (long long)cf->ingest.stream_max);
 	if (spool_open(&h->spool, cf->poller.spool_path, cf->poller.spool_max,
