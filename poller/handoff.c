@@ -485,7 +485,8 @@ handoff_main(void *arg)
 		if (now >= h->lease_at) {
 			lease_tick(p, h->db, now);
 			h->lease_at = now + lease_every;
-		}
+		} else
+			lease_expire(p);
 		if (h->nbatch > 0 && now >= h->retry_at)
 			deliver(h);
 		/*

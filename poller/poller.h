@@ -352,6 +352,7 @@ struct tw_account {
 	/* lease.c, from the hand-off thread */
 	_Atomic int	 lease;		/* enum lease_state */
 	_Atomic unsigned lease_epoch;	/* bumped at every acquisition */
+	int64_t		 lease_until_ms;	/* monotonic: surely ours until */
 	unsigned	 epoch_snap;	/* main thread */
 	unsigned	 seen_epoch;	/* main thread: marks merged up to */
 
@@ -502,6 +503,7 @@ int	handoff_parse_record(const char *, size_t, struct handoff_item *);
 
 struct rds;
 void	lease_tick(struct poller *, struct rds *, int64_t);
+void	lease_expire(struct poller *);
 void	lease_release_all(struct poller *, struct rds *);
 struct strmap *lease_load_seen(struct rds *, const char *);
 
