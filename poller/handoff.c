@@ -293,34 +293,49 @@ out:
 
 /* ---- the spool ---- */
 
-static int
+/*
+ * Appends items to the spool and syncs them. Returns how many are safely
+ * there, from the first: when the disk fills in the middle, those before
+ * stay (synced) and only the rest waits, so no reading is spooled twice;
+ * when the sync fails, none of the batch is known to be on disk and it
+ * is taken back out.
+ */
+static size_t
 spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 {
 	struct buf rec;
-	int rc = 0;
+	int64_t size0 = h->spool.size, records0 = h->spool.records;
+	size_t done = 0;
+	int saved = 0;
 
 	buf_init(&rec);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (; done < n; done++) {
 		buf_reset(&rec);
-		if (buf_printf(&rec, "%s\t%lld\n", it[i].key,
-		    (long long)it[i].ts_us) == -1 ||
-		    buf_append(&rec, it[i].json, it[i].len) == -1 ||
-		    spool_append(&h->spool, rec.data, rec.len) == -1)
-			rc = -1;
+		if (buf_printf(&rec, "%s\t%lld\n", it[done].key,
+		    (long long)it[done].ts_us) == -1 ||
+		    buf_append(&rec, it[done].json, it[done].len) == -1 ||
+		    spool_append(&h->spool, rec.data, rec.len) == -1) {
+			saved = errno;
+			break;
+		}
 	}
 	buf_free(&rec);
-	if (rc == 0 && spool_sync(&h->spool) == -1)
-		rc = -1;
+	if (done > 0 && spool_sync(&h->spool) == -1) {
+		saved = errno;
+		if (spool_undo(&h->spool, size0, records0) == -1)
+			log_warn("spool %s: cannot take back an unsynced batch",
+			    h->spool.path);
+		done = 0;
+	}
 	/* Readiness says whether the spool takes writes, not whether it
 	 * opened once (a full disk fails it long after). */
-	atomic_store(&h->p->spool_ok, rc == 0);
-	if (rc == -1)
+	atomic_store(&h->p->spool_ok, done == n);
+	if (done < n)
 		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
 		    "cannot write: %s; holding %zu readings", h->spool.path,
-		    strerror(errno), n);
-	else
-		metric_add(h->p->m.to_spool, n);
-	return rc;
+		    strerror(saved), n - done);
+	metric_add(h->p->m.to_spool, done);
+	return done;
 }
 
 /* "serial/channel\tts_us\n{json}" back into an item (json borrowed). */
@@ -394,6 +409,10 @@ replay(struct handoff *h)
 	}
 	for (size_t i = 0; i < done; i++)
 		spool_consumed(&h->spool, next[i]);
+	if (done > 0 && spool_save_head(&h->spool) == -1)
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
+		    "cannot keep the replay's place: %s (a restart sends "
+		    "again what was replayed)", h->spool.path, strerror(errno));
 	metric_add(h->p->m.replayed, done);
 	if (done < n)
 		h->retry_at = util_mono_ms() + (atomic_load(&h->p->stream_full) ?
@@ -401,6 +420,10 @@ replay(struct handoff *h)
 out:
 	for (size_t i = 0; i < n; i++)
 		buf_free(&recs[i]);
+	if (!spool_empty(&h->spool) && spool_head(&h->spool) -
+	    SPOOL_HDR_LEN >= h->spool.max && spool_compact(&h->spool) == -1)
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
+		    "cannot compact it: %s", h->spool.path, strerror(errno));
 	if (spool_empty(&h->spool)) {
 		if (spool_reset(&h->spool) == -1)
 			log_warn("spool %s: cannot empty it", h->spool.path);
@@ -425,9 +448,8 @@ deliver(struct handoff *h)
 
 	if (!behind)
 		done = send_items(h, h->batch, h->nbatch);
-	if (done < h->nbatch && spool_items(h, h->batch + done,
-	    h->nbatch - done) == 0)
-		done = h->nbatch;
+	if (done < h->nbatch)
+		done += spool_items(h, h->batch + done, h->nbatch - done);
 	for (size_t i = 0; i < done; i++)
 		item_free(&h->batch[i]);
 	memmove(h->batch, h->batch + done, (h->nbatch - done) *
@@ -442,7 +464,7 @@ static void
 publish(struct handoff *h)
 {
 	struct poller *p = h->p;
-	int64_t bytes = h->spool.size - SPOOL_HDR_LEN;
+	int64_t bytes = spool_pending(&h->spool);
 	size_t queued;
 
 	pthread_mutex_lock(&h->mu);
@@ -566,7 +588,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 		return -1;
 	spool_scan(&h->spool, scan_seen, p);
 	atomic_store(&p->spool_ok, true);
-	atomic_store(&p->spool_bytes, h->spool.size - SPOOL_HDR_LEN);
+	atomic_store(&p->spool_bytes, spool_pending(&h->spool));
 	atomic_store(&p->spool_full, spool_full(&h->spool));
 	if ((h->db = rds_connect(cf->redis.url, &opts, err, errlen)) == NULL)
 		return -1;

@@ -199,6 +199,8 @@ struct spool {
 	int64_t		 records;	/* not yet replayed */
 	int64_t		 max;		/* poller.spool_max */
 	uint64_t	 dropped_bytes;	/* cut off at open */
+	int		 head_fd;	/* "<path>.head": read_off, kept */
+	int64_t		 head_saved;	/* read_off last written there */
 };
 uint32_t spool_crc32(const void *, size_t);
 int	spool_open(struct spool *, const char *, int64_t, char *, size_t);
@@ -207,6 +209,10 @@ int	spool_append(struct spool *, const void *, size_t);
 int	spool_sync(struct spool *);
 int	spool_read(struct spool *, int64_t, struct buf *, int64_t *);
 int64_t	spool_head(const struct spool *);
+int64_t	spool_pending(const struct spool *);	/* bytes not replayed */
+int	spool_save_head(struct spool *);
+int	spool_undo(struct spool *, int64_t, int64_t);
+int	spool_compact(struct spool *);
 int	spool_cut(struct spool *, const char *);
 void	spool_consumed(struct spool *, int64_t);
 int	spool_reset(struct spool *);
