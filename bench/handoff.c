@@ -34,13 +34,18 @@
 /* poller/handoff.c's emit_lua, word for word; see its comment. */
 static const char emit_lua[] =
     "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local max = tonumber(ARGV[2])\n"
     "local added, taken = 0, 0\n"
-    "for i = 2, #ARGV, 3 do\n"
-    "  local cur = redis.call('HGET', KEYS[2], ARGV[i])\n"
-    "  if not (cur and tonumber(cur) >= tonumber(ARGV[i + 1])) then\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local t = tonumber(ARGV[i + 1])\n"
+    "  local reset = t < 0\n"
+    "  if reset then t = -t end\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
+    "  if cur > max then cur = 0 end\n"
+    "  if reset or cur < t then\n"
     "    if room <= 0 then break end\n"
     "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
     "    added = added + 1\n"
     "    room = room - 1\n"
     "  end\n"
@@ -137,8 +142,8 @@ produce(struct bench *b)
 
 	mark = calloc((size_t)b->batch, sizeof(*mark));
 	ts = calloc((size_t)b->batch, sizeof(*ts));
-	argv = calloc(6 + 3 * (size_t)b->batch, sizeof(*argv));
-	lens = calloc(6 + 3 * (size_t)b->batch, sizeof(*lens));
+	argv = calloc(7 + 3 * (size_t)b->batch, sizeof(*argv));
+	lens = calloc(7 + 3 * (size_t)b->batch, sizeof(*lens));
 	if (mark == NULL || ts == NULL || argv == NULL || lens == NULL)
 		goto out;
 	argv[0] = "EVALSHA";
@@ -147,11 +152,12 @@ produce(struct bench *b)
 	argv[3] = b->stream;
 	argv[4] = b->seen;
 	argv[5] = STREAM_MAX;
-	for (int a = 0; a < 6; a++)
+	argv[6] = "9000000000000000";	/* no mark is past it */
+	for (int a = 0; a < 7; a++)
 		lens[a] = strlen(argv[a]);
 	for (long i = 0; i < b->n; i += b->batch) {
 		long k = b->n - i < b->batch ? b->n - i : b->batch;
-		int na = 6;
+		int na = 7;
 
 		for (long j = i; j < i + k; j++) {
 			long ch = j % (b->devices * 4), x = j - i;

@@ -170,8 +170,9 @@ const struct conf_opt grilld_options[] = {
 	    CONF_INGEST | CONF_API, ingest.stale_after,
 	    "A latest reading older than this is marked stale."),
 	OPT("ingest.future_skew", CONF_DURATION, "5m", 0, D, NULL,
-	    CONF_INGEST | CONF_API, ingest.future_skew,
-	    "Readings timestamped further ahead are rejected."),
+	    CONF_INGEST | CONF_API | CONF_POLLER, ingest.future_skew,
+	    "Readings timestamped further ahead are rejected (the poller "
+	    "skips them, and ignores seen marks further ahead)."),
 	OPT("ingest.retention_raw", CONF_STR, "7d", 0, 0, NULL,
 	    CONF_INGEST | CONF_API, ingest.retention_raw,
 	    "Retention of raw points (InfluxDB duration, INF = forever)."),

@@ -43,28 +43,36 @@
 
 /*
  * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen;
- * ARGV[1] the stream's bound (ingest.stream_max), then for each reading
- * "serial/channel", device time in microseconds, the reading JSON.
- * Microseconds (1.7e15) are exact in Lua's doubles.
+ * ARGV[1] the stream's bound (ingest.stream_max), ARGV[2] now plus
+ * ingest.future_skew in microseconds, then for each reading
+ * "serial/channel", device time in microseconds (negative: the device
+ * clock went back, follow it), the reading JSON. Microseconds (1.7e15)
+ * are exact in Lua's doubles.
  *
  * A reading not past its channel's mark is already there (taken, not
- * appended). The script never trims: entries leave the stream only when
- * the ingester trims what every group acknowledged. When the stream
- * holds its bound, the script stops at that reading; it and the rest
- * of the batch go to the spool and are replayed when there is room
+ * appended); a mark further ahead than ARGV[2] was left by a clock far
+ * ahead and is ignored. The script never trims: entries leave the stream
+ * only when the ingester trims what every group acknowledged. When the
+ * stream holds its bound, the script stops at that reading; it and the
+ * rest of the batch go to the spool and are replayed when there is room
  * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
  * counting from the first reading, so what follows a refusal is never
  * appended before it.
  */
 static const char emit_lua[] =
     "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local max = tonumber(ARGV[2])\n"
     "local added, taken = 0, 0\n"
-    "for i = 2, #ARGV, 3 do\n"
-    "  local cur = redis.call('HGET', KEYS[2], ARGV[i])\n"
-    "  if not (cur and tonumber(cur) >= tonumber(ARGV[i + 1])) then\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local t = tonumber(ARGV[i + 1])\n"
+    "  local reset = t < 0\n"
+    "  if reset then t = -t end\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
+    "  if cur > max then cur = 0 end\n"
+    "  if reset or cur < t then\n"
     "    if room <= 0 then break end\n"
     "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
     "    added = added + 1\n"
     "    room = room - 1\n"
     "  end\n"
@@ -109,7 +117,8 @@ item_free(struct handoff_item *it)
  * when the queue is full or stopping: the caller keeps its seen mark.
  */
 int
-handoff_push(struct poller *p, const char *key, int64_t ts_us, struct buf *b)
+handoff_push(struct poller *p, const char *key, int64_t ts_us, bool reset,
+    struct buf *b)
 {
 	struct handoff *h = p->handoff;
 	struct handoff_item *it;
@@ -123,6 +132,7 @@ handoff_push(struct poller *p, const char *key, int64_t ts_us, struct buf *b)
 	it = &h->q[(h->head + h->n) % HANDOFF_QUEUE_MAX];
 	util_strlcpy(it->key, key, sizeof(it->key));
 	it->ts_us = ts_us;
+	it->reset = reset;
 	it->len = b->len;
 	it->json = buf_steal(b);
 	h->n++;
@@ -236,13 +246,15 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	struct poller *p = h->p;
 	const char **argv;
 	size_t *lens, i, k = 0, done = 0;
-	char (*ts)[24];
+	char (*ts)[24], max[24];
 	redisReply *r;
 
 	if (n == 0 || (h->sha[0] == '\0' && load_script(h) == -1))
 		return 0;
-	argv = calloc(6 + 3 * n, sizeof(*argv));
-	lens = calloc(6 + 3 * n, sizeof(*lens));
+	snprintf(max, sizeof(max), "%lld", (long long)(util_now_ns() / 1000 +
+	    p->cf->ingest.future_skew * 1000));
+	argv = calloc(7 + 3 * n, sizeof(*argv));
+	lens = calloc(7 + 3 * n, sizeof(*lens));
 	ts = calloc(n, sizeof(*ts));
 	if (argv == NULL || lens == NULL || ts == NULL)
 		goto out;
@@ -252,10 +264,12 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	argv[k++] = p->k_readings;
 	argv[k++] = p->k_seen;
 	argv[k++] = h->maxlen;
+	argv[k++] = max;
 	for (i = 0; i < k; i++)
 		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
-		snprintf(ts[i], sizeof(ts[i]), "%lld", (long long)it[i].ts_us);
+		snprintf(ts[i], sizeof(ts[i]), "%s%lld", it[i].reset ? "-" : "",
+		    (long long)it[i].ts_us);
 		argv[k] = it[i].key;
 		lens[k++] = strlen(it[i].key);
 		argv[k] = ts[i];
@@ -311,8 +325,8 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	buf_init(&rec);
 	for (; done < n; done++) {
 		buf_reset(&rec);
-		if (buf_printf(&rec, "%s\t%lld\n", it[done].key,
-		    (long long)it[done].ts_us) == -1 ||
+		if (buf_printf(&rec, "%s\t%s%lld\n", it[done].key,
+		    it[done].reset ? "-" : "", (long long)it[done].ts_us) == -1 ||
 		    buf_append(&rec, it[done].json, it[done].len) == -1 ||
 		    spool_append(&h->spool, rec.data, rec.len) == -1) {
 			saved = errno;
@@ -338,7 +352,10 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	return done;
 }
 
-/* "serial/channel\tts_us\n{json}" back into an item (json borrowed). */
+/*
+ * "serial/channel\tts_us\n{json}" back into an item (json borrowed); a
+ * negative time is a reading after the device clock went back.
+ */
 int
 handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 {
@@ -355,8 +372,10 @@ handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 	it->key[klen] = '\0';
 	memcpy(num, tab + 1, nl - tab - 1);
 	num[nl - tab - 1] = '\0';
-	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us <= 0)
+	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us == 0)
 		return -1;
+	if ((it->reset = it->ts_us < 0))
+		it->ts_us = -it->ts_us;
 	it->json = (char *)(uintptr_t)(nl + 1);
 	it->len = len - (nl + 1 - rec);
 	return it->len > 0 ? 0 : -1;

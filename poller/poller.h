@@ -466,6 +466,15 @@ struct emit_point {
 	char		 unit;		/* 0: the channel's */
 	enum probe_status status;
 };
+#define EMIT_STEP_BACK_US	(5 * 60 * INT64_C(1000000))
+enum emit_verdict {
+	EMIT_NEW,		/* past the mark: emitted */
+	EMIT_OLD,		/* at or below it: there already */
+	EMIT_FUTURE,		/* past now + ingest.future_skew: skipped */
+	EMIT_BEHIND,		/* a new document point a little behind */
+	EMIT_STEPPED_BACK	/* the device clock went back: follow it */
+};
+enum emit_verdict emit_judge(int64_t, int64_t, int64_t, int64_t, bool);
 int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
@@ -492,13 +501,15 @@ struct archive_row *archive_parse_rows(const char *, size_t, size_t *,
 struct handoff_item {
 	char		 key[TW_KEY_LEN];	/* "serial/channel" */
 	int64_t		 ts_us;
+	bool		 reset;		/* the device clock stepped back */
 	char		*json;			/* the reading */
 	size_t		 len;
 };
 
 int	handoff_start(struct poller *, char *, size_t);
 void	handoff_stop(struct poller *);
-int	handoff_push(struct poller *, const char *, int64_t, struct buf *);
+int	handoff_push(struct poller *, const char *, int64_t, bool,
+	    struct buf *);
 bool	handoff_accepting(struct poller *);
 bool	handoff_throttled(struct poller *);
 void	handoff_post_seen(struct poller *, struct strmap *);
@@ -556,6 +567,10 @@ struct poller_metrics {
 	struct metric_series *queue_len;
 	struct metric_series *devices;
 	struct metric_series *channels;
+	struct metric_series *skipped_future;	/* emit.c */
+	struct metric_series *skipped_behind;
+	struct metric_series *clock_back;
+	struct metric_series *marks_ignored;
 	struct metric_series *stream_full;	/* handoff.c */
 	struct metric_series *stream_refused;
 };

@@ -278,6 +278,13 @@ t_record_format(void)
 	CHECK_INT(handoff_parse_record("S1\tx\n{}", 7, &it), -1);
 	CHECK_INT(handoff_parse_record("\t1\n{}", 5, &it), -1);
 	CHECK_INT(handoff_parse_record("S1\t1\n", 5, &it), -1);
+	/* After a device clock went back: the time negative, a flag. */
+	CHECK_INT(handoff_parse_record("S1/1\t-1767225600123456\n{}", 25, &it),
+	    0);
+	CHECK(it.reset);
+	CHECK(it.ts_us == INT64_C(1767225600123456));
+	CHECK_INT(handoff_parse_record(rec, strlen(rec), &it), 0);
+	CHECK(!it.reset);
 }
 
 /* Replayed bytes leave the bound at once, not when the file empties. */
