@@ -152,6 +152,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("ingest.batch_wait", CONF_DURATION, "1s", 1, MIN, NULL,
 	    CONF_INGEST, ingest.batch_wait,
 	    "Longest a partial batch waits before it is written."),
+	OPT("ingest.hold_max", CONF_INT, "100000", 1000, 10000000, NULL,
+	    CONF_INGEST, ingest.hold_max, "Readings an ingester holds read "
+	    "and published live but not yet stored; while InfluxDB is slow "
+	    "or down, live data goes on until this many wait, then reading "
+	    "pauses (the stream buffers)."),
 	OPT("ingest.claim_idle", CONF_DURATION, "30s", S, D, NULL,
 	    CONF_INGEST, ingest.claim_idle, "Entries pending this long in "
 	    "a dead replica are claimed."),

@@ -3,7 +3,7 @@
  *
  * Reading: XREADGROUP ... STREAMS readings >, new entries only. An entry
  * stays pending in this consumer until the batch that holds it is
- * stored and published (consume_append_ack()); while InfluxDB is down
+ * stored (consume_append_ack()); while InfluxDB is down
  * the pending entries are touched (XCLAIM JUSTID, which resets their
  * idle time without counting a delivery) so no other replica takes
  * work this one still does.

@@ -3,9 +3,10 @@
  * them. docs/ingest.md tells the whole story; in short:
  *
  *   main thread     XREADGROUP `readings` -> validate -> anomalies, cook,
- *                   alerts -> line protocol into a batch; hands full
- *                   batches to the writer; publishes and XACKs what the
- *                   writer stored; claims, trims, ticks (ingest.c,
+ *                   alerts -> line protocol into a batch, published live
+ *                   at once; queues full batches for the writer;
+ *                   dead-letters and XACKs what the writer stored;
+ *                   claims, trims, ticks (ingest.c,
  *                   consume.c, validate.c, anomaly.c, cook.c, alert.c,
  *                   alertstore.c, device.c, publish.c)
  *   writer thread   one batch at a time to InfluxDB, retried behind a
@@ -277,6 +278,8 @@ struct batch {
 	int64_t		 first_ms;	/* monotonic, first item added */
 	int64_t		 oldest_ms;	/* wall ms of the oldest entry id */
 	size_t		 ndead;
+	size_t		 live_n, live_ndevs, live_nalerts;	/* published */
+	struct batch	*next;		/* in a queue of ingest.c */
 };
 void		 batch_init(struct batch *);
 void		 batch_free(struct batch *);
@@ -482,11 +485,13 @@ int		 publish_init(struct publish *, struct rds *,
 		    size_t);
 void		 publish_close(struct publish *);
 /*
- * Dead letters, `latest`, the `events` and `alerts` streams,
- * `alertstate`, nng, webhooks, then XACK: all or nothing as far as
- * Redis goes (0, or -1 to try again later).
+ * Live, before storage: `latest`, the `events` and `alerts` streams,
+ * `alertstate`, nng, webhooks for what the batch gained since its last
+ * live publication (its live_* cursors). 0, or -1 to try again later.
  */
-int		 publish_batch(struct publish *, struct consume *,
+int		 publish_live(struct publish *, struct batch *);
+/* Stored: dead letters of refused points, then XACK of every entry. */
+int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);
 
 /* webhook.c: alert webhooks from ingest.webhooks, on a thread of their own. */

@@ -3,7 +3,8 @@
 # make chaos): InfluxDB hung for several times ingest.claim_idle at a
 # trickle of readings (the ingester must not claim its own held entries,
 # poison and acknowledge them); every dead letter counted; `latest`
-# never going back in time with several replicas.
+# never going back in time with several replicas; `latest` and events
+# going on while InfluxDB hangs.
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -79,6 +80,29 @@ dead1() { [ "$(redis_cli XLEN grilld:deadletter)" = 1 ]; }
 wait_for "dead letter" 20 dead1
 check_eq "a dead letter for max_deliveries is counted in rejected_total" 1 \
 	"$(metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')"
+stop_pid "$PID_ingest"
+
+# --- live data does not wait for InfluxDB ---------------------------------
+ports
+GRILLD_INGEST_CONSUMER=live start_daemon ingest "$ADMIN/health/ready" ||
+	bail "replica live starts"
+kill -STOP "$INFLUX_PID"
+ev0=$(redis_cli XLEN grilld:events)
+add live 10
+add live 11
+live_latest() { redis_cli HGET grilld:latest live/0 | jq -e '.temperature == 111.5' >/dev/null; }
+live_events() { [ "$(redis_cli XLEN grilld:events)" -ge $((ev0 + 2)) ]; }
+wait_for "latest, InfluxDB hung" 5 live_latest
+check "InfluxDB hung: latest is updated within seconds" live_latest
+wait_for "events, InfluxDB hung" 5 live_events
+check "and the events stream too" live_events
+check "while nothing is acknowledged" bash -c \
+	"! redis-cli -p $REDIS_PORT XINFO GROUPS grilld:readings | tr '\n' ' ' | grep -q 'pending 0 '"
+kill -CONT "$INFLUX_PID"
+wait_for "stored" 30 has_points live 2
+wait_for "acknowledged" 15 idle
+check_eq "InfluxDB back: stored" 2 "$(points live)"
+check "and acknowledged" idle
 stop_pid "$PID_ingest"
 
 # --- latest never goes back with several replicas ------------------------
