@@ -4,7 +4,8 @@
 # trickle of readings (the ingester must not claim its own held entries,
 # poison and acknowledge them); every dead letter counted; `latest`
 # never going back in time with several replicas; `latest` and events
-# going on while InfluxDB hangs.
+# going on while InfluxDB hangs; a webhook receiver that hangs delaying
+# no other.
 . "$(dirname "$0")/lib.sh"
 
 start_redis
@@ -123,5 +124,40 @@ wait_for "the older one stored" 10 has_points back 2
 wait_for "acknowledged" 10 idle
 check "latest keeps the newer reading when another replica stores an older one" \
 	latest_is 400.5
+stop_pid "$PID_ingest"
+
+# --- a webhook receiver that hangs delays no other -----------------------
+h=($(freeport 2))
+"$BUILD/tools/hookrecv" -l "127.0.0.1:${h[0]}" -o "$T/hung.log" &
+HUNG=$!
+_pids+=("$HUNG")
+"$BUILD/tools/hookrecv" -l "127.0.0.1:${h[1]}" -o "$T/alive.log" &
+_pids+=($!)
+up() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
+wait_for "receivers" 10 up "${h[1]}"
+kill -STOP "$HUNG"		# accepts connections, never answers
+ports
+cat >"$T/hooks.yaml" <<YAML
+ingest:
+  batch_wait: 100ms
+  consumer: hooks
+  webhooks:
+    - url: http://127.0.0.1:${h[0]}/hung
+      secret: grilld-test-secret-0123456789
+    - url: http://127.0.0.1:${h[1]}/alive
+      secret: grilld-test-secret-0123456789
+YAML
+chmod 600 "$T/hooks.yaml"
+redis_cli HSET grilld:rules hot '{"id":"hot","kind":"above","device_id":"hook","probe_id":"0","threshold":150}' >/dev/null
+redis_cli INCR grilld:rules:version >/dev/null
+start_daemon ingest "$ADMIN/health/ready" -f "$T/hooks.yaml" ||
+	bail "grilld-ingest starts with two webhooks"
+rules1() { curl -s "$ADMIN/health/ready" | grep -q '"rules":1,'; }
+wait_for "the rule" 10 rules1
+add hook 100			# 200.5: above 150
+alive_got() { grep -q '^204' "$T/alive.log"; }
+wait_for "the live receiver" 5 alive_got
+check "one receiver hangs: the other gets its alert within seconds" alive_got
+kill -CONT "$HUNG"
 stop_pid "$PID_ingest"
 done_testing
