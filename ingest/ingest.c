@@ -71,6 +71,8 @@ struct ingest {
 	bool			 group_ok;
 	bool			 rules_ok;
 	bool			 own_claimed;
+	bool			 hooks_restored;
+	char			 k_hooks[256];	/* webhooks:pending */
 	bool			 redis_up;
 	int64_t			 next_tick, next_claim, next_trim;
 	struct alert_sink	 sink;
@@ -438,6 +440,76 @@ touch_all(struct ingest *in)
 	free(mine);
 }
 
+/*
+ * Webhook deliveries still queued at the last stop, kept in Redis as
+ * "url\nbody" (keep_hook()), go back to their receivers once.
+ */
+static void
+restore_hooks(struct ingest *in)
+{
+	redisReply *r;
+	size_t n = 0;
+
+	if ((r = rds_command(in->rds, "LRANGE %s 0 -1", in->k_hooks)) == NULL)
+		return;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements;
+	    i++) {
+		const redisReply *e = r->element[i];
+		char url[2048];
+		const char *nl;
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    (nl = memchr(e->str, '\n', e->len)) == NULL ||
+		    (size_t)(nl - e->str) >= sizeof(url))
+			continue;
+		memcpy(url, e->str, nl - e->str);
+		url[nl - e->str] = '\0';
+		if (webhooks_send_to(in->wh, url, nl + 1, e->len - (nl + 1 -
+		    e->str)) == 0)
+			n++;
+		else
+			log_warnx("webhooks: a kept delivery for %s, which is no "
+			    "longer configured, is dropped", url);
+	}
+	freeReplyObject(r);
+	if ((r = rds_command(in->rds, "DEL %s", in->k_hooks)) == NULL)
+		return;
+	freeReplyObject(r);
+	in->hooks_restored = true;
+	if (n > 0)
+		log_info("webhooks: %zu deliveries kept at the last stop queued "
+		    "again", n);
+}
+
+/* At stop: a delivery still queued, into Redis for the next start. */
+static void
+keep_hook(const char *url, const char *body, size_t len, void *arg)
+{
+	struct ingest *in = arg;
+	const char *argv[3] = { "RPUSH", in->k_hooks, NULL };
+	size_t lens[3] = { 5, strlen(in->k_hooks), 0 };
+	struct buf b;
+	redisReply *r;
+
+	buf_init(&b);
+	if (buf_puts(&b, url) == 0 && buf_putc(&b, '\n') == 0 &&
+	    buf_append(&b, body, len) == 0) {
+		argv[2] = b.data;
+		lens[2] = b.len;
+		if ((r = rds_commandargv(in->rds, 3, argv, lens)) != NULL &&
+		    r->type == REDIS_REPLY_INTEGER) {
+			freeReplyObject(r);
+			buf_free(&b);
+			return;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	buf_free(&b);
+	log_warnx("webhooks: a delivery to %s could not be kept (redis: %s): "
+	    "lost", url, in->rds->errstr);
+}
+
 /* Once a second, and claims and trims at their own pace. */
 static void
 periodic(struct ingest *in, int64_t now)
@@ -450,6 +522,8 @@ periodic(struct ingest *in, int64_t now)
 	in->next_tick = now + 1000;
 	if (!in->group_ok)
 		in->group_ok = consume_group(&in->cons) == 0;
+	if (in->group_ok && !in->hooks_restored && webhooks_count(in->wh) > 0)
+		restore_hooks(in);
 	if (in->group_ok && !in->rules_ok &&
 	    alertstore_poll(&in->store, in->alerts, true, &in->sink) >= 0) {
 		in->rules_ok = true;
@@ -591,6 +665,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		log_warnx("redis %s: %s (retrying)", rds_addr(in->rds),
 		    in->rds->errstr);
 	consume_init(&in->cons, in->rds, cf);
+	consume_key(cf, "webhooks:pending", in->k_hooks, sizeof(in->k_hooks));
 	in->cons.val = &in->val;
 	in->cons.held = is_held;
 	in->cons.held_arg = in;
@@ -639,7 +714,7 @@ teardown(struct ingest *in)
 	status_stop();
 	ingest_status.writer = NULL;
 	writer_free(in->writer);
-	webhooks_stop(in->wh);
+	webhooks_stop(in->wh, keep_hook, in);
 	publish_close(&in->pub);
 	struct batch *all[3] = { in->filling, in->inflight, in->stored }, *b;
 

@@ -494,12 +494,22 @@ int		 publish_live(struct publish *, struct batch *);
 int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);
 
-/* webhook.c: alert webhooks from ingest.webhooks, on a thread of their own. */
+/* webhook.c: alert webhooks from ingest.webhooks, a thread per receiver. */
 struct webhooks;
 struct webhooks	*webhooks_start(const struct cnode *, char *, size_t);
 /* Queues a copy of the body for every webhook; never blocks. */
 void		 webhooks_send(struct webhooks *, const char *, size_t);
-void		 webhooks_stop(struct webhooks *);
+/* To the receiver with this url only; -1 when there is none. */
+int		 webhooks_send_to(struct webhooks *, const char *, const char *,
+		    size_t);
+/*
+ * Stops every receiver (a delivery in progress is cut short) and hands
+ * each delivery still queued to fn(url, body, len, arg) when fn is not
+ * NULL, so that it outlives the process.
+ */
+void		 webhooks_stop(struct webhooks *,
+		    void (*)(const char *, const char *, size_t, void *),
+		    void *);
 size_t		 webhooks_count(const struct webhooks *);
 
 /* status.c: MSG_STATUS_REQ over nng, /health/ready. */

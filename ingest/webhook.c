@@ -58,6 +58,7 @@ struct hook {
 	size_t		 nq;
 	size_t		 bytes;
 	bool		 stop;
+	atomic_bool	 cut;		/* stop: abort the request */
 	struct log_limit ll;
 };
 
@@ -143,6 +144,16 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* libcurl's progress callback: non-zero aborts (stopping). */
+static int
+cut_short(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct hook *h = arg;
+
+	return atomic_load(&h->cut) ? 1 : 0;
+}
+
 /* One POST; the HTTP status, or 0 for a transport error. */
 static long
 deliver(CURL *curl, struct hook *h, const struct delivery *d,
@@ -202,6 +213,9 @@ hook_main(void *arg)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "grilld-ingest");
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cut_short);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 
 	pthread_mutex_lock(&h->mtx);
 	while (!h->stop) {
@@ -234,6 +248,10 @@ hook_main(void *arg)
 				break;
 		if (i == h->nq)
 			continue;
+		if (h->stop) {
+			h->q[i].due = 0;	/* cut short: kept, not tried */
+			break;
+		}
 		if (status >= 200 && status < 300) {
 			metric_inc(w->m_ok);
 			remove_at(h, i);
@@ -292,7 +310,7 @@ webhooks_start(const struct cnode *list, char *err, size_t errlen)
 		util_cond_init(&h->cv);
 		if (pthread_create(&h->thr, NULL, hook_main, h) != 0) {
 			snprintf(err, errlen, "cannot start a webhook thread");
-			webhooks_stop(w);
+			webhooks_stop(w, NULL, NULL);
 			return NULL;
 		}
 		h->started = true;
@@ -308,47 +326,64 @@ webhooks_count(const struct webhooks *w)
 	return w ? w->nhooks : 0;
 }
 
-void
-webhooks_send(struct webhooks *w, const char *body, size_t len)
+/* Queues one delivery to a receiver; false when its queue is full. */
+static bool
+enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
 {
 	struct backoff_conf bc = { .base_ms = 1000, .cap_ms = 300000,
 		.max_tries = WEBHOOK_TRIES, .budget_ms = WEBHOOK_BUDGET_MS };
+	struct delivery *d;
 
-	if (w == NULL || w->nhooks == 0)
-		return;
-	for (size_t i = 0; i < w->nhooks; i++) {
-		struct hook *h = &w->hooks[i];
-		struct delivery *d;
-
-		pthread_mutex_lock(&h->mtx);
-		if (h->nq == WEBHOOK_QUEUE_MAX ||
-		    h->bytes + len > WEBHOOK_QUEUE_BYTES) {
-			pthread_mutex_unlock(&h->mtx);
-			metric_inc(w->m_dropped);
-			log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
-			    "full, alert dropped for %s", h->url);
-			continue;
-		}
-		d = &h->q[h->nq];
-		if ((d->body = malloc(len + 1)) == NULL) {
-			pthread_mutex_unlock(&h->mtx);
-			continue;
-		}
-		memcpy(d->body, body, len);
-		d->body[len] = '\0';
-		d->len = len;
-		d->due = 0;
-		d->seq = atomic_fetch_add(&w->seq, 1) + 1;
-		backoff_init(&d->bo, &bc);
-		h->nq++;
-		h->bytes += len;
-		pthread_cond_broadcast(&h->cv);
+	pthread_mutex_lock(&h->mtx);
+	if (h->nq == WEBHOOK_QUEUE_MAX || h->bytes + len > WEBHOOK_QUEUE_BYTES) {
 		pthread_mutex_unlock(&h->mtx);
+		metric_inc(w->m_dropped);
+		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
+		    "full, alert dropped for %s", h->url);
+		return false;
 	}
+	d = &h->q[h->nq];
+	if ((d->body = malloc(len + 1)) == NULL) {
+		pthread_mutex_unlock(&h->mtx);
+		return false;
+	}
+	memcpy(d->body, body, len);
+	d->body[len] = '\0';
+	d->len = len;
+	d->due = 0;
+	d->seq = atomic_fetch_add(&w->seq, 1) + 1;
+	backoff_init(&d->bo, &bc);
+	h->nq++;
+	h->bytes += len;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mtx);
+	return true;
 }
 
 void
-webhooks_stop(struct webhooks *w)
+webhooks_send(struct webhooks *w, const char *body, size_t len)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < w->nhooks; i++)
+		enqueue(w, &w->hooks[i], body, len);
+}
+
+int
+webhooks_send_to(struct webhooks *w, const char *url, const char *body,
+    size_t len)
+{
+	for (size_t i = 0; w != NULL && i < w->nhooks; i++)
+		if (strcmp(w->hooks[i].url, url) == 0) {
+			enqueue(w, &w->hooks[i], body, len);
+			return 0;
+		}
+	return -1;
+}
+
+void
+webhooks_stop(struct webhooks *w,
+    void (*keep)(const char *, const char *, size_t, void *), void *arg)
 {
 	size_t left = 0;
 
@@ -359,6 +394,7 @@ webhooks_stop(struct webhooks *w)
 
 		if (!h->started)
 			continue;
+		atomic_store(&h->cut, true);
 		pthread_mutex_lock(&h->mtx);
 		h->stop = true;
 		pthread_cond_broadcast(&h->cv);
@@ -372,10 +408,15 @@ webhooks_stop(struct webhooks *w)
 			pthread_mutex_destroy(&h->mtx);
 			pthread_cond_destroy(&h->cv);
 		}
+		for (size_t k = 0; keep != NULL && k < h->nq; k++)
+			keep(h->url, h->q[k].body, h->q[k].len, arg);
 		left += h->nq;
 	}
-	if (left > 0)
+	if (left > 0 && keep == NULL)
 		log_warnx("webhooks: %zu deliveries still queued at exit are "
 		    "dropped", left);
+	else if (left > 0)
+		log_info("webhooks: %zu deliveries still queued at exit are "
+		    "kept for the next start", left);
 	hooks_free(w);
 }

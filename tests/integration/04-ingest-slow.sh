@@ -158,6 +158,18 @@ add hook 100			# 200.5: above 150
 alive_got() { grep -q '^204' "$T/alive.log"; }
 wait_for "the live receiver" 5 alive_got
 check "one receiver hangs: the other gets its alert within seconds" alive_got
+stop_pid "$PID_ingest"
+check_eq "stopped: what the hung receiver did not get is kept" 1 \
+	"$(redis_cli LLEN grilld:webhooks:pending)"
 kill -CONT "$HUNG"
+ports
+start_daemon ingest "$ADMIN/health/ready" -f "$T/hooks.yaml" ||
+	bail "grilld-ingest starts again"
+# Counted by the new process alone: the request cut short at the stop
+# may still be answered by the receiver once it runs again.
+hung_got() { [ "$(metric 'grilld_ingest_webhooks_total{result="delivered"}')" = 1 ]; }
+wait_for "the kept delivery" 15 hung_got
+check "started again: the kept delivery reaches it" hung_got
+check_eq "and is no longer kept" 0 "$(redis_cli LLEN grilld:webhooks:pending)"
 stop_pid "$PID_ingest"
 done_testing
