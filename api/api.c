@@ -26,54 +26,6 @@
 #define RATELIMIT_SLOTS	65536
 
 static void
-put_pct(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
-			buf_putc(b, (char)c);
-		else
-			buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
-	}
-}
-
-/* redis.url, with redis.password put in when the URL has none. */
-static void
-redis_url(const struct grilld_conf *cf, char *out, size_t len)
-{
-	struct rds_url u;
-	struct buf b;
-	char err[160];
-
-	util_strlcpy(out, cf->redis.url, len);
-	if (cf->redis.password == NULL || *cf->redis.password == '\0')
-		return;
-	if (rds_url_parse(cf->redis.url, &u, err, sizeof(err)) == -1)
-		fatalx("redis.url: %s", err);
-	if (u.password[0] != '\0')
-		return;
-	buf_init(&b);
-	buf_puts(&b, u.is_unix ? "unix://" : "redis://");
-	put_pct(&b, u.user);
-	buf_putc(&b, ':');
-	put_pct(&b, cf->redis.password);
-	if (u.is_unix)
-		buf_printf(&b, "@%s?db=%d", u.path, u.db);
-	else if (strchr(u.host, ':') != NULL)
-		buf_printf(&b, "@[%s]:%d/%d", u.host, u.port, u.db);
-	else
-		buf_printf(&b, "@%s:%d/%d", u.host, u.port, u.db);
-	if (b.data == NULL || b.len >= len)
-		fatalx("redis.url: too long with redis.password");
-	util_strlcpy(out, b.data, len);
-	buf_free(&b);
-}
-
-static void
 keys(struct api *a)
 {
 	const char *p = a->cf->redis.prefix ? a->cf->redis.prefix : "";
@@ -198,6 +150,7 @@ main(int argc, char *argv[])
 {
 	static struct api a;
 	struct daemon d;
+	struct rds_url u;
 	char err[256];
 
 	daemon_set_check(api_tls_check);
@@ -208,7 +161,9 @@ main(int argc, char *argv[])
 	a.cf = &d.cf;
 	a.started_ns = util_now_ns();
 	a.loopback = api_is_loopback(d.cf.api.listen);
-	redis_url(&d.cf, a.redis_url, sizeof(a.redis_url));
+	if (rds_url_parse(d.cf.redis.url, &u, err, sizeof(err)) == -1)
+		fatalx("redis.url: %s", err);
+	rds_opts_conf(&a.redis_opts, &d.cf);
 	keys(&a);
 	if (api_auth_init(&a, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -227,7 +182,7 @@ main(int argc, char *argv[])
 	    (size_t)d.cf.tracing.queue, 0) == -1)
 		log_warnx("tracing: the exporter did not start");
 	if (d.cf.api.latest_cache && (a.lcache = latest_cache_start(
-	    a.redis_url, a.key_latest, d.cf.redis.connect_timeout)) == NULL)
+	    d.cf.redis.url, &a.redis_opts, a.key_latest)) == NULL)
 		log_warnx("latest cache: cannot start; current reads Redis");
 	admin_process_metrics("grilld-api");
 	a.ctx = http_start(&a);

@@ -28,6 +28,7 @@
 #include <nng/nng.h>
 
 #include "msg.h"
+#include "rds.h"
 #include "options.h"
 #include "trace.h"
 #include "util.h"
@@ -69,7 +70,7 @@ struct api {
 	const struct grilld_conf *cf;		/* d->cf */
 	struct mg_context	*ctx;
 	bool			 loopback;	/* api.listen on loopback */
-	char			 redis_url[1024];
+	struct rds_opts		 redis_opts;	/* of the configuration */
 	char			 key_readings[128];
 	char			 key_latest[128];
 	char			 key_devices[128];
@@ -155,7 +156,8 @@ const struct route *api_route_match(char *const *, int, const char **,
 void	 api_count(const struct route *, int, int64_t);
 
 /* latest_cache.c */
-struct latest_cache *latest_cache_start(const char *, const char *, int64_t);
+struct latest_cache *latest_cache_start(const char *,
+		    const struct rds_opts *, const char *);
 void	 latest_cache_stop(struct latest_cache *);
 bool	 latest_cache_live(struct latest_cache *);
 bool	 latest_cache_get(struct latest_cache *, const char *, struct buf *,

@@ -62,8 +62,8 @@ struct latest_cache {
 	pthread_t	 thread;
 	bool		 started;
 	char		 key[128];
-	char		 url[1024];
-	int64_t		 timeout_ms;
+	struct rds_url	 url;		/* the master's address is kept */
+	struct rds_opts	 opts;		/* password: in url */
 	struct metric_series *m_hit, *m_miss, *m_inval;
 };
 
@@ -156,26 +156,20 @@ invalidate(struct latest_cache *c)
 static redisContext *
 track_connect(struct latest_cache *c)
 {
-	struct rds_url u;
-	struct timeval tv = { c->timeout_ms / 1000,
-		(c->timeout_ms % 1000) * 1000 };
 	redisContext *ctx;
-	redisReply *r;
-	char err[128];
+	redisReply *r = NULL;
+	char err[RDS_ERRSTR_LEN];
 	long long id;
+	int code;
 
-	if (rds_url_parse(c->url, &u, err, sizeof(err)) == -1)
+	if ((ctx = rds_open_ctx(&c->url, &c->opts, &code, err,
+	    sizeof(err))) == NULL) {
+		/* Redis down is said by the workers; a refusal only here. */
+		if (code != REDIS_ERR_IO && code != REDIS_ERR_EOF)
+			log_limited(&ll_refused, 600000, LOG_LVL_WARN,
+			    "latest cache: %s: off until Redis accepts it",
+			    err);
 		return NULL;
-	ctx = u.is_unix ? redisConnectUnixWithTimeout(u.path, tv) :
-	    redisConnectWithTimeout(u.host, u.port, tv);
-	if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK)
-		goto fail;
-	if (u.password[0] != '\0') {
-		r = u.user[0] ? redisCommand(ctx, "AUTH %s %s", u.user,
-		    u.password) : redisCommand(ctx, "AUTH %s", u.password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR)
-			goto fail_reply;
-		freeReplyObject(r);
 	}
 	if ((r = redisCommand(ctx, "CLIENT ID")) == NULL ||
 	    r->type != REDIS_REPLY_INTEGER)
@@ -198,9 +192,7 @@ fail_reply:
 		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		freeReplyObject(r);
 	}
-fail:
-	if (ctx != NULL)
-		redisFree(ctx);
+	redisFree(ctx);
 	return NULL;
 }
 
@@ -255,17 +247,30 @@ track_main(void *arg)
 }
 
 struct latest_cache *
-latest_cache_start(const char *url, const char *key, int64_t timeout_ms)
+latest_cache_start(const char *url, const struct rds_opts *o,
+    const char *key)
 {
 	struct latest_cache *c;
 	struct metric *m;
+	char err[RDS_ERRSTR_LEN];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	pthread_rwlock_init(&c->lock, NULL);
-	util_strlcpy(c->url, url, sizeof(c->url));
+	if (rds_url_parse(url, &c->url, err, sizeof(err)) == -1) {
+		log_warnx("latest cache: %s", err);
+		pthread_rwlock_destroy(&c->lock);
+		free(c);
+		return NULL;
+	}
+	if (c->url.password[0] == '\0' && o->password != NULL)
+		util_strlcpy(c->url.password, o->password,
+		    sizeof(c->url.password));
+	c->opts = *o;
+	c->opts.password = NULL;
+	/* One time-out for both: a read of the tracking socket is a poll. */
+	c->opts.command_timeout_ms = c->opts.connect_timeout_ms;
 	util_strlcpy(c->key, key, sizeof(c->key));
-	c->timeout_ms = timeout_ms;
 	atomic_store(&c->gen, 1);
 	m = metric_counter("grilld_api_latest_cache_total", "current lookups "
 	    "in the in-memory copy of `latest`, by result.", "result");
@@ -301,5 +306,6 @@ latest_cache_stop(struct latest_cache *c)
 		free(c->slot[i].value);
 	}
 	pthread_rwlock_destroy(&c->lock);
+	explicit_bzero(c->url.password, sizeof(c->url.password));
 	free(c);
 }

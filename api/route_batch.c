@@ -96,6 +96,29 @@ exec_ok(const redisReply *rep, size_t n)
 }
 
 /*
+ * With redis.wait_replicas, a batch is acknowledged only once that many
+ * replicas hold it, so that it survives a failover; short of them the
+ * client is told to send it again (readings are idempotent).
+ */
+static int
+replicated(struct req *r, struct rds *rds)
+{
+	const struct grilld_conf *cf = r->api->cf;
+	int want = (int)cf->redis.wait_replicas, got;
+
+	if (want == 0)
+		return 0;
+	if ((got = rds_wait(rds, want, cf->redis.wait_timeout)) >= want)
+		return 0;
+	api_dep_fail(r, 503, "REDIS_NOT_REPLICATED", 1000, "redis: the batch "
+	    "is on the master but on %d of %d replicas after %lld ms (%s): "
+	    "send it again (readings are idempotent)", got < 0 ? 0 : got,
+	    want, (long long)cf->redis.wait_timeout, got < 0 ? rds->errstr :
+	    "redis.wait_replicas");
+	return -1;
+}
+
+/*
  * XADDs the accepted readings in one MULTI/EXEC. 0 with each stream id
  * added to its item, or -1 (nothing was stored, or Redis failed and
  * whether it was is unknown: the request says which).
@@ -183,6 +206,11 @@ store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 		cJSON_AddStringToObject(ids[i], "id", rep->element[i]->str);
 	freeReplyObject(rep);
 	breaker_success(r->api->redis_breaker);
+	if (replicated(r, rds) == -1) {
+		span_set_error(sp, r->dep_msg);
+		span_end(sp);
+		return -1;
+	}
 	span_end(sp);
 	return 0;
 fail:

@@ -2,8 +2,10 @@
  * GET /api/devices, GET /api/devices/{device_id}?unit=F|C
  *
  * Devices as the poller's registry knows them (asked over nng,
- * MSG_DEVICES_REQ; when the poller does not answer, its last state in
- * the Redis hash `devices`), each completed from the `latest` cache:
+ * MSG_DEVICES_REQ; when the poller does not answer, or answers that it
+ * does not poll every account (a standby: "complete": false), the
+ * active pollers' state in the Redis hash `devices`), each completed
+ * from the `latest` cache:
  *
  *	{"device_id": ..., <the registry's members: name, state, ...>,
  *	 "online": bool, "last_seen": time, "battery_level": n,
@@ -191,6 +193,14 @@ from_poller(struct req *r, const char *id)
 		if (api_peer_request(r, &r->api->peers[PEER_POLLER],
 		    MSG_DEVICES_REQ, text, r->api->cf->nng.timeout, &body,
 		    &lat) == -1) {
+			cJSON_Delete(list);
+			return NULL;
+		}
+		/* A standby (or one of several pollers): not the whole
+		 * truth; the active pollers' state is in Redis. */
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(body,
+		    "complete"))) {
+			cJSON_Delete(body);
 			cJSON_Delete(list);
 			return NULL;
 		}

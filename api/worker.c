@@ -84,10 +84,8 @@ api_redis(struct api *a)
 	if (w == NULL)
 		return NULL;
 	if (w->rds == NULL) {
-		memset(&o, 0, sizeof(o));
-		o.connect_timeout_ms = a->cf->redis.connect_timeout;
-		o.command_timeout_ms = a->cf->redis.command_timeout;
-		if ((w->rds = rds_connect(a->redis_url, &o, err,
+		o = a->redis_opts;
+		if ((w->rds = rds_connect(a->cf->redis.url, &o, err,
 		    sizeof(err))) == NULL)
 			log_warnx("redis: %s", err);
 	}

@@ -36,10 +36,14 @@
  * MSG_STATUS_REQ (req -> any daemon's control rep socket)	{}.
  * MSG_STATUS_REP	{"daemon": str, "version": str, "uptime_s": num,
  *	"ready": bool, ...}: daemon-specific members may follow.
- * MSG_DEVICES_REQ (req -> poller)	{}.
- * MSG_DEVICES_REP	{"devices": [ device object, ... ]}, each element
- *	the device as the poller's registry holds it ("device_id",
- *	"name", "state", "last_seen", ...).
+ * MSG_DEVICES_REQ (req -> poller)	{} or {"device_id": str} or
+ *	{"offset": n, "limit": m}.
+ * MSG_DEVICES_REP	{"devices": [ device object, ... ], "complete": bool,
+ *	"total": n, "offset": n, "next": n|null}, each element the device
+ *	as the poller's registry holds it ("device_id", "name", "state",
+ *	"last_seen", ...). complete is false when the poller does not
+ *	hold the lease of every account it is configured with (a
+ *	standby): the asker reads the `devices` hash instead.
  * MSG_ERROR_REP	the answer to a request that failed:
  *	{"error": str} (msg_encode_error()).
  *

@@ -29,7 +29,9 @@ const struct conf_opt grilld_options[] = {
 
 	OPT("redis.url", CONF_STR, "redis://127.0.0.1:6379/0", 0, 0, NULL,
 	    CONF_POLLER | CONF_INGEST | CONF_API | CONF_STREAM, redis.url,
-	    "Redis: redis://[:password@]host:port/db or unix:///path?db=N."),
+	    "Redis: redis://[:password@]host:port/db, unix:///path?db=N, or "
+	    "redis-sentinel://[:password@]host:26379[,host:26379...]/master"
+	    "[/db] to follow a Sentinel failover."),
 	OPT("redis.password", CONF_SECRET, NULL, 0, 0, NULL,
 	    CONF_POLLER | CONF_INGEST | CONF_API | CONF_STREAM,
 	    redis.password, "Redis password, when not in the URL."),
@@ -39,6 +41,14 @@ const struct conf_opt grilld_options[] = {
 	OPT("redis.command_timeout", CONF_DURATION, "5s", 10, 5 * MIN, NULL,
 	    CONF_POLLER | CONF_INGEST | CONF_API | CONF_STREAM,
 	    redis.command_timeout, "Time-out of one Redis command."),
+	OPT("redis.wait_replicas", CONF_INT, "0", 0, 64, NULL,
+	    CONF_POLLER | CONF_API, redis.wait_replicas, "Replicas that must "
+	    "hold a reading before the poller or /batch calls it handed "
+	    "off (Redis WAIT); 0: the master alone."),
+	OPT("redis.wait_timeout", CONF_DURATION, "1s", 10, MIN, NULL,
+	    CONF_POLLER | CONF_API, redis.wait_timeout, "How long a "
+	    "hand-off waits for redis.wait_replicas; short of them, it is "
+	    "not acknowledged and is sent again."),
 	OPT("redis.prefix", CONF_STR, "grilld:", 0, 0, NULL,
 	    CONF_POLLER | CONF_INGEST | CONF_API | CONF_STREAM, redis.prefix,
 	    "Prefix of every Redis key and stream grilld uses."),

@@ -27,6 +27,8 @@ struct grilld_conf {
 		char	*password;
 		int64_t	 connect_timeout;
 		int64_t	 command_timeout;
+		int64_t	 wait_replicas;
+		int64_t	 wait_timeout;
 		char	*prefix;
 	} redis;
 	struct {

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "options.h"
 #include "rds.h"
 #include "util.h"
 
@@ -15,14 +16,12 @@
 
 static void	rds_seterr(struct rds *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	rds_ctxerr(struct rds *, const redisContext *, const char *);
 static int	rds_open(struct rds *);
-static int	rds_setup_reply(struct rds *, redisContext *, redisReply *,
-		    const char *);
 static int	rds_reconnect(struct rds *);
 static int	rds_ready(struct rds *);
 static void	rds_schedule(struct rds *);
 static void	rds_lost(struct rds *);
+static void	rds_drop(struct rds *);
 static redisReply *rds_result(struct rds *, void *);
 
 /*
@@ -219,6 +218,81 @@ url_query(const char *q, struct rds_url *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* The master's name: what redis.conf's sentinel monitor accepts. */
+static bool
+url_master_ok(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '.' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* After "redis-sentinel://": [userinfo@]host[:port][,...]/master[/db] */
+static int
+url_sentinel(const char *p, struct rds_url *u, char *err, size_t errlen)
+{
+	const char *slash, *at = NULL, *h, *comma, *name, *dbs;
+	struct rds_url one;
+	long v;
+
+	if (strchr(p, '?') != NULL)
+		return url_err(err, errlen, "no query in a redis-sentinel:// "
+		    "URL (the db goes after the master's name)");
+	if ((slash = strchr(p, '/')) == NULL || slash[1] == '\0')
+		return url_err(err, errlen, "no master name (write "
+		    "redis-sentinel://host:26379,host:26379/mymaster)");
+	for (const char *q = p; q < slash; q++)
+		if (*q == '@')
+			at = q;
+	if (at != NULL) {
+		if (url_userinfo(p, (size_t)(at - p), u, err, errlen) == -1)
+			return -1;
+		p = at + 1;
+	}
+	for (h = p; h <= slash; h = comma + 1) {
+		comma = memchr(h, ',', (size_t)(slash - h));
+		if (comma == NULL)
+			comma = slash;
+		if (u->nsentinels == RDS_MAX_SENTINELS)
+			return url_err(err, errlen, "more than %d sentinels",
+			    RDS_MAX_SENTINELS);
+		memset(&one, 0, sizeof(one));
+		one.port = RDS_SENTINEL_PORT;
+		if (url_hostport(h, (size_t)(comma - h), &one, err,
+		    errlen) == -1)
+			return -1;
+		memcpy(u->sentinels[u->nsentinels].host, one.host,
+		    sizeof(one.host));
+		u->sentinels[u->nsentinels++].port = one.port;
+	}
+	name = slash + 1;
+	dbs = strchr(name, '/');
+	if (!url_master_ok(name, dbs ? (size_t)(dbs - name) : strlen(name)))
+		return url_err(err, errlen, "the master's name is empty or "
+		    "has a character other than letters, digits, '-', '.' "
+		    "and '_'");
+	if ((dbs ? (size_t)(dbs - name) : strlen(name)) >= sizeof(u->master))
+		return url_err(err, errlen, "master name longer than %zu "
+		    "bytes", sizeof(u->master) - 1);
+	memcpy(u->master, name, dbs ? (size_t)(dbs - name) : strlen(name));
+	if (dbs != NULL && dbs[1] != '\0') {
+		if (url_number(dbs + 1, strlen(dbs + 1), INT_MAX, &v) == -1)
+			return url_err(err, errlen, "the db is not a number "
+			    "from 0 to %d", INT_MAX);
+		u->db = (int)v;
+	}
+	/* The master's address is the sentinels' to tell. */
+	u->host[0] = '\0';
+	u->port = 0;
+	return 0;
+}
+
 int
 rds_url_parse(const char *url, struct rds_url *u, char *err, size_t errlen)
 {
@@ -238,6 +312,8 @@ rds_url_parse(const char *url, struct rds_url *u, char *err, size_t errlen)
 		    "password as %%23)");
 	if (strncmp(url, "redis://", 8) == 0)
 		p = url + 8;
+	else if (strncmp(url, "redis-sentinel://", 17) == 0)
+		return url_sentinel(url + 17, u, err, errlen);
 	else if (strncmp(url, "unix://", 7) == 0) {
 		p = url + 7;
 		u->is_unix = true;
@@ -245,8 +321,8 @@ rds_url_parse(const char *url, struct rds_url *u, char *err, size_t errlen)
 		return url_err(err, errlen, "TLS (rediss://) is not "
 		    "supported");
 	else
-		return url_err(err, errlen, "scheme is not redis:// or "
-		    "unix://");
+		return url_err(err, errlen, "scheme is not redis://, "
+		    "redis-sentinel:// or unix://");
 
 	if (u->is_unix) {
 		const char *slash = strchr(p, '/');
@@ -308,6 +384,38 @@ rds_url_parse(const char *url, struct rds_url *u, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+url_put_host(struct buf *b, const char *host, int port)
+{
+	buf_printf(b, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+void
+rds_url_print(const struct rds_url *u, char *out, size_t outlen)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (u->is_unix)
+		buf_printf(&b, "unix://%s?db=%d", u->path, u->db);
+	else if (u->nsentinels > 0) {
+		buf_puts(&b, "redis-sentinel://");
+		for (int i = 0; i < u->nsentinels; i++) {
+			if (i > 0)
+				buf_putc(&b, ',');
+			url_put_host(&b, u->sentinels[i].host,
+			    u->sentinels[i].port);
+		}
+		buf_printf(&b, "/%s/%d", u->master, u->db);
+	} else {
+		buf_puts(&b, "redis://");
+		url_put_host(&b, u->host, u->port);
+		buf_printf(&b, "/%d", u->db);
+	}
+	util_strlcpy(out, b.data != NULL ? b.data : "redis", outlen);
+	buf_free(&b);
+}
+
 /*
  * The connection.
  */
@@ -333,9 +441,25 @@ rds_seterr(struct rds *r, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A hiredis failure, with a time-out said as such. */
+/* A message into a buffer that may cut it short. */
 static void
-rds_ctxerr(struct rds *r, const redisContext *c, const char *what)
+say(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+}
+
+/* An error of hiredis's context, a time-out said as such. */
+static void
+ctx_err(const redisContext *c, int64_t command_ms, const char *what,
+    const char *addr, int *code, char *err, size_t errlen)
 {
 	const char *s = c->errstr;
 	char tmo[64];
@@ -343,24 +467,26 @@ rds_ctxerr(struct rds *r, const redisContext *c, const char *what)
 	if (c->err == REDIS_ERR_IO && (strcmp(s, strerror(EAGAIN)) == 0 ||
 	    strcmp(s, strerror(EWOULDBLOCK)) == 0)) {
 		snprintf(tmo, sizeof(tmo), "timed out after %lld ms",
-		    (long long)r->opts.command_timeout_ms);
+		    (long long)command_ms);
 		s = tmo;
 	}
-	rds_seterr(r, c->err ? c->err : REDIS_ERR_OTHER, "%s%s%s: %s",
-	    what, *what ? " " : "", r->addr, s);
+	*code = c->err ? c->err : REDIS_ERR_OTHER;
+	say(err, errlen, "%s%s%s: %s", what, *what ? " " : "", addr, s);
 }
 
+/* A command during the set-up of a connection: 0, or -1 and why. */
 static int
-rds_setup_reply(struct rds *r, redisContext *c, redisReply *rep,
-    const char *what)
+ctx_setup(redisContext *c, redisReply *rep, const char *what,
+    const char *addr, int64_t command_ms, int *code, char *err,
+    size_t errlen)
 {
 	if (rep == NULL) {
-		rds_ctxerr(r, c, what);
+		ctx_err(c, command_ms, what, addr, code, err, errlen);
 		return -1;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		rds_seterr(r, REDIS_ERR_OTHER, "%s %s: %s", what, r->addr,
-		    rep->str);
+		*code = REDIS_ERR_OTHER;
+		say(err, errlen, "%s %s: %s", what, addr, rep->str);
 		freeReplyObject(rep);
 		return -1;
 	}
@@ -368,55 +494,177 @@ rds_setup_reply(struct rds *r, redisContext *c, redisReply *rep,
 	return 0;
 }
 
-static int
-rds_open(struct rds *r)
+static redisContext *
+ctx_connect(const char *host, int port, const char *path, int64_t ms)
 {
-	const struct rds_url *u = &r->url;
-	redisContext *c;
-	redisReply *rep;
+	if (path != NULL)
+		return redisConnectUnixWithTimeout(path, rds_tv(ms));
+	return redisConnectWithTimeout(host, port, rds_tv(ms));
+}
 
-	if (u->is_unix)
-		c = redisConnectUnixWithTimeout(u->path,
-		    rds_tv(r->opts.connect_timeout_ms));
-	else
-		c = redisConnectWithTimeout(u->host, u->port,
-		    rds_tv(r->opts.connect_timeout_ms));
-	if (c == NULL) {
-		rds_seterr(r, REDIS_ERR_OOM, "connect %s: out of memory",
-		    r->addr);
+/*
+ * Asks the sentinels in turn where the master is; the one that answers
+ * moves to the head of the list. 0 with u->host and u->port set, or -1.
+ */
+static int
+sentinel_ask(struct rds_url *u, const struct rds_opts *o, int *code,
+    char *err, size_t errlen)
+{
+	char why[RDS_ERRSTR_LEN] = "";
+
+	for (int i = 0; i < u->nsentinels; i++) {
+		struct rds_hostport sp = u->sentinels[i];
+		redisContext *c;
+		redisReply *rep = NULL;
+		char addr[300];
+
+		snprintf(addr, sizeof(addr), strchr(sp.host, ':') ?
+		    "sentinel [%s]:%d" : "sentinel %s:%d", sp.host, sp.port);
+		c = ctx_connect(sp.host, sp.port, NULL, o->connect_timeout_ms);
+		if (c == NULL || c->err) {
+			if (c != NULL)
+				ctx_err(c, o->command_timeout_ms, "connect",
+				    addr, code, why, sizeof(why));
+			redisFree(c);
+			continue;
+		}
+		if (redisSetTimeout(c, rds_tv(o->command_timeout_ms)) ==
+		    REDIS_OK)
+			rep = redisCommand(c, "SENTINEL get-master-addr-by-name "
+			    "%s", u->master);
+		if (rep == NULL)
+			ctx_err(c, o->command_timeout_ms, "ask", addr, code,
+			    why, sizeof(why));
+		else if (rep->type == REDIS_REPLY_ERROR)
+			say(why, sizeof(why), "%s: %s", addr, rep->str);
+		else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_STRING)
+			say(why, sizeof(why), "%s does not know a master "
+			    "named %s", addr, u->master);
+		else if (util_strlcpy(u->host, rep->element[0]->str,
+		    sizeof(u->host)) < sizeof(u->host) &&
+		    (u->port = atoi(rep->element[1]->str)) > 0 &&
+		    u->port <= 65535) {
+			freeReplyObject(rep);
+			redisFree(c);
+			memmove(&u->sentinels[1], &u->sentinels[0],
+			    (size_t)i * sizeof(u->sentinels[0]));
+			u->sentinels[0] = sp;
+			return 0;
+		} else
+			say(why, sizeof(why), "%s named a bad address",
+			    addr);
+		freeReplyObject(rep);
+		redisFree(c);
+	}
+	*code = REDIS_ERR_OTHER;
+	say(err, errlen, "master %s: none of %d sentinels named it (the "
+	    "last: %s)", u->master, u->nsentinels, why);
+	return -1;
+}
+
+/* On a sentinel URL: the server must say it is the master. */
+static int
+ctx_is_master(redisContext *c, const char *addr, const struct rds_opts *o,
+    int *code, char *err, size_t errlen)
+{
+	redisReply *rep = redisCommand(c, "ROLE");
+	int rc = 0;
+
+	if (rep == NULL) {
+		ctx_err(c, o->command_timeout_ms, "ROLE", addr, code, err,
+		    errlen);
 		return -1;
 	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(rep->element[0]->str, "master") != 0) {
+		*code = REDIS_ERR_OTHER;
+		say(err, errlen, "%s is not the master (ROLE %s): a "
+		    "failover in progress?", addr, rep->type ==
+		    REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		    rep->element[0]->type == REDIS_REPLY_STRING ?
+		    rep->element[0]->str : "?");
+		rc = -1;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+redisContext *
+rds_open_ctx(struct rds_url *u, const struct rds_opts *o, int *code,
+    char *err, size_t errlen)
+{
+	const char *pw = u->password[0] ? u->password : o->password;
+	redisContext *c;
+	redisReply *rep;
+	char addr[300];
+
+	if (u->nsentinels > 0 && sentinel_ask(u, o, code, err, errlen) == -1)
+		return NULL;
+	if (u->is_unix)
+		snprintf(addr, sizeof(addr), "unix://%s", u->path);
+	else
+		snprintf(addr, sizeof(addr), strchr(u->host, ':') ?
+		    "redis://[%s]:%d/%d" : "redis://%s:%d/%d", u->host,
+		    u->port, u->db);
+	c = ctx_connect(u->host, u->port, u->is_unix ? u->path : NULL,
+	    o->connect_timeout_ms);
+	if (c == NULL) {
+		*code = REDIS_ERR_OOM;
+		say(err, errlen, "connect %s: out of memory", addr);
+		return NULL;
+	}
 	if (c->err) {
-		rds_ctxerr(r, c, "connect");
+		ctx_err(c, o->command_timeout_ms, "connect", addr, code, err,
+		    errlen);
 		goto fail_free;
 	}
-	if (redisSetTimeout(c, rds_tv(r->opts.command_timeout_ms)) !=
-	    REDIS_OK) {
-		rds_ctxerr(r, c, "set time-out");
+	if (redisSetTimeout(c, rds_tv(o->command_timeout_ms)) != REDIS_OK) {
+		ctx_err(c, o->command_timeout_ms, "set time-out", addr, code,
+		    err, errlen);
 		goto fail_free;
 	}
 	if (!u->is_unix)
 		(void)redisEnableKeepAlive(c);
-	if (u->password[0] != '\0') {
+	if (pw != NULL && *pw != '\0') {
 		if (u->user[0] != '\0')
-			rep = redisCommand(c, "AUTH %s %s", u->user,
-			    u->password);
+			rep = redisCommand(c, "AUTH %s %s", u->user, pw);
 		else
-			rep = redisCommand(c, "AUTH %s", u->password);
-		if (rds_setup_reply(r, c, rep, "AUTH") == -1)
+			rep = redisCommand(c, "AUTH %s", pw);
+		if (ctx_setup(c, rep, "AUTH", addr, o->command_timeout_ms,
+		    code, err, errlen) == -1)
 			goto fail_free;
 	}
 	if (u->db != 0) {
 		rep = redisCommand(c, "SELECT %d", u->db);
-		if (rds_setup_reply(r, c, rep, "SELECT") == -1)
+		if (ctx_setup(c, rep, "SELECT", addr, o->command_timeout_ms,
+		    code, err, errlen) == -1)
 			goto fail_free;
 	}
-	r->ctx = c;
-	return 0;
+	if (u->nsentinels > 0 && ctx_is_master(c, addr, o, code, err,
+	    errlen) == -1)
+		goto fail_free;
+	return c;
 
 fail_free:
 	redisFree(c);
-	return -1;
+	return NULL;
+}
+
+static int
+rds_open(struct rds *r)
+{
+	int code = 0;
+
+	r->ctx = rds_open_ctx(&r->url, &r->opts, &code, r->errstr,
+	    sizeof(r->errstr));
+	if (r->ctx == NULL) {
+		r->err = code;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -446,6 +694,16 @@ rds_reconnect(struct rds *r)
 		if (r->m_reconnects != NULL)
 			metric_inc(r->m_reconnects);
 		log_info("redis %s: connected", r->addr);
+	}
+	if (r->url.nsentinels > 0) {
+		char at[sizeof(r->master_at)];
+
+		say(at, sizeof(at), strchr(r->url.host, ':') ? "[%s]:%d" :
+		    "%s:%d", r->url.host, r->url.port);
+		if (strcmp(at, r->master_at) != 0) {
+			log_info("redis %s: the master is %s", r->addr, at);
+			util_strlcpy(r->master_at, at, sizeof(r->master_at));
+		}
 	}
 	r->err = 0;
 	r->errstr[0] = '\0';
@@ -477,7 +735,19 @@ rds_ready(struct rds *r)
 static void
 rds_lost(struct rds *r)
 {
-	rds_ctxerr(r, r->ctx, "");
+	ctx_err(r->ctx, r->opts.command_timeout_ms, "", r->addr, &r->err,
+	    r->errstr, sizeof(r->errstr));
+	rds_drop(r);
+}
+
+/*
+ * Closes the connection after a failure said in errstr; the next command
+ * reconnects at once the first time, and backs off when that did not
+ * help.
+ */
+static void
+rds_drop(struct rds *r)
+{
 	util_strlcpy(r->lasterr, r->errstr, sizeof(r->lasterr));
 	log_warnx("redis: %s", r->errstr);
 	redisFree(r->ctx);
@@ -495,15 +765,39 @@ rds_lost(struct rds *r)
 static redisReply *
 rds_result(struct rds *r, void *rep)
 {
+	const redisReply *e = rep;
+
 	if (rep == NULL) {
 		rds_lost(r);
 		return NULL;
 	}
 	r->err = 0;
 	r->errstr[0] = '\0';
+	/*
+	 * A master demoted under this connection (a failover): the reply is
+	 * the caller's, the connection is not; the next command asks the
+	 * sentinels again. Pipelined replies still due are lost with it.
+	 */
+	if (e->type == REDIS_REPLY_ERROR && e->str != NULL &&
+	    strncmp(e->str, "READONLY", 8) == 0) {
+		say(r->errstr, sizeof(r->errstr), "%s: %s", r->addr, e->str);
+		rds_drop(r);
+		r->err = 0;
+		r->errstr[0] = '\0';
+		return rep;
+	}
 	if (backoff_tries(&r->backoff) > 0)
 		backoff_reset(&r->backoff);
 	return rep;
+}
+
+void
+rds_opts_conf(struct rds_opts *o, const struct grilld_conf *cf)
+{
+	memset(o, 0, sizeof(*o));
+	o->connect_timeout_ms = cf->redis.connect_timeout;
+	o->command_timeout_ms = cf->redis.command_timeout;
+	o->password = cf->redis.password;
 }
 
 struct rds *
@@ -540,13 +834,7 @@ rds_connect(const char *url, const struct rds_opts *opts, char *err,
 			    "time-out, or backoff cap below its base)");
 		goto fail_free;
 	}
-	if (r->url.is_unix)
-		snprintf(r->addr, sizeof(r->addr), "unix://%s?db=%d",
-		    r->url.path, r->url.db);
-	else
-		snprintf(r->addr, sizeof(r->addr), strchr(r->url.host, ':') ?
-		    "redis://[%s]:%d/%d" : "redis://%s:%d/%d", r->url.host,
-		    r->url.port, r->url.db);
+	rds_url_print(&r->url, r->addr, sizeof(r->addr));
 	if (r->url.password[0] == '\0' && r->opts.password != NULL &&
 	    util_strlcpy(r->url.password, r->opts.password,
 	    sizeof(r->url.password)) >= sizeof(r->url.password)) {
@@ -665,6 +953,28 @@ rds_get_reply(struct rds *r)
 	else
 		r->pending--;
 	return rds_result(r, rep);
+}
+
+int
+rds_wait(struct rds *r, int n, int64_t ms)
+{
+	redisReply *rep;
+	long long got;
+
+	if (n <= 0)
+		return 0;
+	if ((rep = rds_command(r, "WAIT %d %lld", n, (long long)ms)) == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_INTEGER) {
+		rds_seterr(r, REDIS_ERR_OTHER, "WAIT %s: %s", r->addr,
+		    rep->type == REDIS_REPLY_ERROR ? rep->str :
+		    "not an integer");
+		freeReplyObject(rep);
+		return -1;
+	}
+	got = rep->integer;
+	freeReplyObject(rep);
+	return got > INT_MAX ? INT_MAX : (int)got;
 }
 
 /*

@@ -6,10 +6,24 @@
  * reason (never echoing the password):
  *	redis://[[user]:password@]host[:port][/db]	port 6379, db 0
  *	unix://[[user]:password@]/path/to/redis.sock[?db=N]
+ *	redis-sentinel://[[user]:password@]host[:port][,host[:port]]...
+ *	    /master[/db]			sentinel port 26379
  * host is a name, an IPv4 address or a bracketed IPv6 one ("[::1]").
  * In user and password, %XX escapes stand for any byte ("%40" for '@').
  * A user logs in with "AUTH user password" (Redis 6 ACL), a password
  * alone with "AUTH password". rediss:// (TLS) is not supported.
+ *
+ * Sentinel (redis-sentinel://): up to RDS_MAX_SENTINELS sentinels, asked
+ * in turn for the address of the named master (SENTINEL
+ * get-master-addr-by-name); the first that answers moves to the head of
+ * the list, so the next resolution asks it first. The user and password
+ * are the master's; the sentinels are asked without AUTH. Every
+ * connection asks the sentinels again, and a server that does not say
+ * ROLE master is refused (a failover in progress, or a stale answer):
+ * the connection fails, and the next try is paced as below. A -READONLY
+ * error reply (the server was demoted under an open connection) drops
+ * the connection as an I/O error would, so that the next command finds
+ * the new master. On a plain redis:// URL ROLE is not asked.
  *
  * Connecting: connect time-out, then the command time-out on the socket
  * for every later read and write (redisConnectWithTimeout() and
@@ -67,24 +81,13 @@
 #define RDS_ERRSTR_LEN		256
 #define RDS_ERR_UNAVAILABLE	100	/* waiting for the next try */
 #define RDS_DEFAULT_PORT	6379
+#define RDS_SENTINEL_PORT	26379
+#define RDS_MAX_SENTINELS	8
 
 #define RDS_CONNECT_TIMEOUT_MS	2000
 #define RDS_COMMAND_TIMEOUT_MS	5000
 #define RDS_BACKOFF_BASE_MS	100
 #define RDS_BACKOFF_CAP_MS	5000
-
-struct rds_url {
-	bool	 is_unix;
-	char	 host[256];		/* without brackets */
-	int	 port;
-	char	 path[108];		/* unix socket, sizeof(sun_path) */
-	char	 user[128];		/* "" for none */
-	char	 password[256];		/* "" for none */
-	int	 db;
-};
-
-/* Returns 0, or -1 with the reason in err (errlen bytes; 128 will do). */
-int	rds_url_parse(const char *, struct rds_url *, char *, size_t);
 
 /* Zero fields take the defaults above. */
 struct rds_opts {
@@ -95,6 +98,49 @@ struct rds_opts {
 	const char *password;	/* when the URL has none (redis.password) */
 };
 
+struct grilld_conf;
+/* The options of the configuration's redis section (common/options.h). */
+void	rds_opts_conf(struct rds_opts *, const struct grilld_conf *);
+
+struct rds_hostport {
+	char	 host[256];		/* without brackets */
+	int	 port;
+};
+
+struct rds_url {
+	bool	 is_unix;
+	char	 host[256];		/* without brackets; with sentinels,
+					   the master they named last */
+	int	 port;
+	char	 path[108];		/* unix socket, sizeof(sun_path) */
+	char	 user[128];		/* "" for none */
+	char	 password[256];		/* "" for none */
+	int	 db;
+	int	 nsentinels;		/* 0: not a sentinel URL */
+	struct rds_hostport sentinels[RDS_MAX_SENTINELS];
+	char	 master[128];		/* the master's name */
+};
+
+/* Returns 0, or -1 with the reason in err (errlen bytes; 128 will do). */
+int	rds_url_parse(const char *, struct rds_url *, char *, size_t);
+/*
+ * The URL without user and password, for log lines, into out (outlen
+ * bytes; 300 will do for one host, more for many sentinels).
+ */
+void	rds_url_print(const struct rds_url *, char *, size_t);
+
+/*
+ * A connected, authenticated context on the database of u (the master
+ * of the sentinels on a sentinel URL, whose address is left in u->host
+ * and u->port), with the command time-out set on its socket; or NULL
+ * with a REDIS_ERR_* code in *code and the reason in err (time-outs as
+ * in rds_connect(); opts must have them set). For callers that need a
+ * bare redisContext (client tracking, pub/sub); everything else uses
+ * struct rds. The password of opts is used when the URL has none.
+ */
+redisContext	*rds_open_ctx(struct rds_url *, const struct rds_opts *,
+		    int *, char *, size_t);
+
 struct rds {
 	int		 err;		/* 0, REDIS_ERR_*, RDS_ERR_UNAVAILABLE */
 	char		 errstr[RDS_ERRSTR_LEN];
@@ -102,13 +148,14 @@ struct rds {
 	/* Private. */
 	redisContext	*ctx;		/* NULL while disconnected */
 	struct rds_url	 url;
-	char		 addr[300];	/* rds_addr() */
+	char		 addr[2400];	/* rds_addr() */
 	struct rds_opts	 opts;
 	struct backoff	 backoff;
 	int64_t		 retry_at;	/* monotonic ms; no try before */
 	int		 pending;	/* pipelined replies not yet read */
 	bool		 tried;		/* a connect was tried before */
 	char		 lasterr[RDS_ERRSTR_LEN];	/* of the network */
+	char		 master_at[300];	/* the master last logged */
 	struct metric_series *m_reconnects;
 	struct metric_series *m_errors;
 };
@@ -153,6 +200,15 @@ int		 rds_append_argv(struct rds *, int, const char **,
 		    const size_t *);
 redisReply	*rds_get_reply(struct rds *);
 int		 rds_pending(const struct rds *);
+
+/*
+ * Redis WAIT: blocks until n replicas hold every write of this
+ * connection so far, or ms pass. Returns how many do (n or more: the
+ * writes survive the loss of the master), or -1 when the connection
+ * failed (err/errstr say why) or Redis refused WAIT. n == 0 returns 0 at
+ * once without a round trip. ms must be below the command time-out.
+ */
+int		 rds_wait(struct rds *, int, int64_t);
 
 /*
  * Stream replies, so that no daemon indexes reply->element[][] itself.

@@ -236,6 +236,29 @@ set_full(struct handoff *h, bool full)
 }
 
 /*
+ * With redis.wait_replicas, readings count as handed off only once that
+ * many replicas hold them: short of it they go to the spool as if Redis
+ * had failed, and the replay sends them again (the script skips what a
+ * replica did get, by the seen marks that travel with the XADD).
+ */
+static bool
+replicated(struct handoff *h)
+{
+	const struct grilld_conf *cf = h->p->cf;
+	int want = (int)cf->redis.wait_replicas, got;
+
+	if (want == 0 ||
+	    (got = rds_wait(h->db, want, cf->redis.wait_timeout)) >= want)
+		return true;
+	log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: readings on "
+	    "%d of %d replicas after %lld ms%s%s: spooled, to send again",
+	    rds_addr(h->db), got < 0 ? 0 : got, want,
+	    (long long)cf->redis.wait_timeout, got < 0 ? ": " : "",
+	    got < 0 ? h->db->errstr : "");
+	return false;
+}
+
+/*
  * Sends items with the script, in one call. Returns how many were taken
  * (appended or found there already), from the first on; the rest are to
  * be sent again or spooled. A stream at its bound takes fewer than n.
@@ -302,6 +325,8 @@ out:
 	free(argv);
 	free(lens);
 	free(ts);
+	if (done > 0 && !replicated(h))
+		return 0;
 	return done;
 }
 

@@ -424,8 +424,25 @@ registry_flush(struct poller *p, struct rds *db, const char *key)
 
 /* ---- nng: MSG_DEVICES_REQ, MSG_STATUS_REQ ---- */
 
+/*
+ * Whether this poller polls every account: a standby's registry is
+ * empty or stale, and the API then reads the active poller's state from
+ * the `devices` hash instead.
+ */
+static bool
+polls_all(struct poller *p)
+{
+	struct tw_account *a;
+
+	TAILQ_FOREACH(a, &p->accounts, entry)
+		if (atomic_load(&a->lease) != LEASE_HELD)
+			return false;
+	return p->naccounts > 0;
+}
+
 static int
-devices_reply(struct registry *r, const cJSON *req, struct buf *out)
+devices_reply(struct registry *r, const cJSON *req, bool complete,
+    struct buf *out)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "device_id");
 	const cJSON *off = cJSON_GetObjectItemCaseSensitive(req, "offset");
@@ -455,8 +472,8 @@ devices_reply(struct registry *r, const cJSON *req, struct buf *out)
 		buf_puts(&body, e->json);
 	}
 	pthread_mutex_unlock(&r->mu);
-	buf_printf(&body, "],\"total\":%zu,\"offset\":%zu,\"next\":", total,
-	    start);
+	buf_printf(&body, "],\"complete\":%s,\"total\":%zu,\"offset\":%zu,"
+	    "\"next\":", complete ? "true" : "false", total, start);
 	if (i < total && !cJSON_IsString(id))
 		buf_printf(&body, "%zu}", i);
 	else
@@ -483,7 +500,7 @@ handle(const void *data, size_t len, struct buf *out, void *arg)
 	}
 	switch (type) {
 	case MSG_DEVICES_REQ:
-		rc = devices_reply(p->registry, body, out);
+		rc = devices_reply(p->registry, body, polls_all(p), out);
 		break;
 	case MSG_STATUS_REQ:
 		buf_init(&st);

@@ -68,6 +68,22 @@ _pids+=("$PID_b")
 b_waits() { grep -q "patio@grilld.example: polled by another poller" "$T/poller-b.log"; }
 wait_for "the second poller" 15 b_waits
 check "a second poller stands by while the first holds the lease" b_waits
+
+# An API that reaches the standby (a Service in front of both pollers may
+# send it there) lists the active poller's devices, from Redis, never
+# the standby's empty registry; one that reaches the active one, from it.
+. "$(dirname "$0")/05-api-lib.bash"
+api_nng_ports
+A_URL=$(sed -n 's|^ *poller_url: *||p' "$T/poller.yaml")
+GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[1]} api_start || bail "an API on the standby"
+req GET /api/devices
+check_eq "devices through the standby: the active poller's, from Redis" \
+	"200 redis true" "$CODE $(jqr .source) $(jqr '.count > 0 and ([.data[] | .name != null] | all)')"
+GRILLD_NNG_POLLER_URL=$A_URL api_start || bail "an API on the active poller"
+req GET /api/devices
+check_eq "devices through the active poller: from it" "200 poller true" \
+	"$CODE $(jqr .source) $(jqr '.count > 0 and ([.data[] | .name != null] | all)')"
+
 b_why() { curl -s "http://$B_ADMIN/health/ready" | jq -r '.reason // ""'; }
 b_refused() { [[ $(b_why) == *"nobody@grilld.example: not signed in: EMAIL_NOT_FOUND"* ]]; }
 wait_for "the refused account" 15 b_refused

@@ -103,6 +103,11 @@ start_daemon poller "http://127.0.0.1:${p[5]}/health/live" -f "$T/poller.yaml" |
 	bail "grilld-poller starts"
 start_daemon stream "$STREAM/health/live" || bail "grilld-stream starts"
 api_start || bail "grilld-api starts"
+# The API's latest cache logs in with redis.password too (its own
+# connection, with client tracking).
+cache_live() { curl -s "$API/health" | grep -q '"latest_cache":"live"'; }
+wait_for "the latest cache" 10 cache_live
+check "the API's latest cache logs in to Redis with redis.password" cache_live
 
 # --- traffic -----------------------------------------------------------------
 AUTH=(-H "Authorization: Bearer $API_KEY")

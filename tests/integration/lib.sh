@@ -32,7 +32,7 @@ _cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM

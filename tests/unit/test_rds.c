@@ -170,6 +170,87 @@ test_url_good(void)
 	}
 }
 
+/* Sentinel URLs: every sentinel, the master's name, the db. */
+static void
+test_url_sentinel(void)
+{
+	struct rds_url u;
+	char err[160], out[400];
+
+	CHECK_INT(rds_url_parse("redis-sentinel://s1,s2:26380,[::1]:7/"
+	    "grilld/2", &u, err, sizeof(err)), 0);
+	CHECK_INT(u.nsentinels, 3);
+	CHECK_STR(u.sentinels[0].host, "s1");
+	CHECK_INT(u.sentinels[0].port, RDS_SENTINEL_PORT);
+	CHECK_STR(u.sentinels[1].host, "s2");
+	CHECK_INT(u.sentinels[1].port, 26380);
+	CHECK_STR(u.sentinels[2].host, "::1");
+	CHECK_INT(u.sentinels[2].port, 7);
+	CHECK_STR(u.master, "grilld");
+	CHECK_INT(u.db, 2);
+	CHECK_STR(u.host, "");
+	rds_url_print(&u, out, sizeof(out));
+	CHECK_STR(out, "redis-sentinel://s1:26379,s2:26380,[::1]:7/grilld/2");
+
+	CHECK_INT(rds_url_parse("redis-sentinel://app:s3cret@h/m.1_x", &u,
+	    err, sizeof(err)), 0);
+	CHECK_STR(u.user, "app");
+	CHECK_STR(u.password, "s3cret");
+	CHECK_STR(u.master, "m.1_x");
+	CHECK_INT(u.db, 0);
+	rds_url_print(&u, out, sizeof(out));
+	CHECK(strstr(out, "s3cret") == NULL);
+
+	static const struct {
+		const char	*url, *want;
+	} bad[] = {
+		{ "redis-sentinel://h", "no master name" },
+		{ "redis-sentinel://h/", "no master name" },
+		{ "redis-sentinel://h,/m", "no host" },
+		{ "redis-sentinel://,h/m", "no host" },
+		{ "redis-sentinel://h:0/m", "port" },
+		{ "redis-sentinel://h/m/x", "db is not" },
+		{ "redis-sentinel://h/m y", "space" },
+		{ "redis-sentinel://h/m$", "master's name" },
+		{ "redis-sentinel://h/m?db=1", "no query" },
+		{ "redis-sentinel://:s3cret@h", "no master name" },
+		{ "redis-sentinel://a,b,c,d,e,f,g,h,i/m", "more than 8" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		err[0] = '\0';
+		if (rds_url_parse(bad[i].url, &u, err, sizeof(err)) != -1) {
+			unit_fail(__FILE__, __LINE__, "accepted \"%s\"",
+			    bad[i].url);
+			continue;
+		}
+		if (strstr(err, bad[i].want) == NULL ||
+		    strstr(err, "s3cret") != NULL)
+			unit_fail(__FILE__, __LINE__, "\"%s\": \"%s\" lacks "
+			    "\"%s\"", bad[i].url, err, bad[i].want);
+	}
+}
+
+/* No sentinel answers: a context, a clear error, and no hang. */
+static void
+test_sentinel_down(void)
+{
+	char err[160], url[128];
+	struct rds *r;
+
+	snprintf(url, sizeof(url), "redis-sentinel://127.0.0.1:%d,"
+	    "127.0.0.1:%d/grilld", free_port(), free_port());
+	r = rds_connect(url, NULL, err, sizeof(err));
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	CHECK(!rds_connected(r));
+	printf("# %s\n", r->errstr);
+	CHECK(strstr(r->errstr, "master grilld: ") == r->errstr);
+	CHECK(strstr(r->errstr, "Connection refused") != NULL);
+	CHECK(rds_command(r, "PING") == NULL);
+	rds_free(r);
+}
+
 static void
 test_url_bad(void)
 {
@@ -178,7 +259,8 @@ test_url_bad(void)
 		const char	*want;
 	} bad[] = {
 		{ "", "empty" },
-		{ "http://host", "scheme" },
+		{ "http://host", "scheme is not redis://, redis-sentinel:// "
+		    "or unix://" },
 		{ "rediss://host:6380", "TLS" },
 		{ "redis:/host", "scheme" },
 		{ "redis://", "no host" },
@@ -768,7 +850,9 @@ main(void)
 
 	UNIT_RUN(test_url_good);
 	UNIT_RUN(test_url_bad);
+	UNIT_RUN(test_url_sentinel);
 	UNIT_RUN(test_connect_down);
+	UNIT_RUN(test_sentinel_down);
 	UNIT_RUN(test_redis_starts);
 	if (redis_up) {
 		UNIT_RUN(test_commands);
