@@ -383,6 +383,28 @@ t_compact(void)
 	buf_free(&b);
 }
 
+/* A batch whose sync failed is taken back out, whole; the rest stays. */
+static void
+t_undo(void)
+{
+	struct spool s;
+	int64_t size, records;
+	char err[256];
+
+	CHECK_INT(spool_open(&s, fresh("u.spool"), 1 << 20, err,
+	    sizeof(err)), 0);
+	write_n(&s, 0, 3);
+	size = s.size;
+	records = s.records;
+	write_n(&s, 3, 2);
+	CHECK_INT(spool_undo(&s, size, records), 0);
+	CHECK_INT(s.records, 3);
+	CHECK_INT(file_size(path), size);
+	write_n(&s, 3, 2);		/* sent again, once */
+	CHECK_INT(read_all(&s, 0, false), 5);
+	spool_close(&s);
+}
+
 int
 main(void)
 {
@@ -395,6 +417,7 @@ main(void)
 	UNIT_RUN(t_bound_replayed);
 	UNIT_RUN(t_head_persisted);
 	UNIT_RUN(t_compact);
+	UNIT_RUN(t_undo);
 	UNIT_RUN(t_alien_file);
 	UNIT_RUN(t_record_format);
 	return unit_done();
