@@ -180,7 +180,6 @@ replicated(struct req *r, struct rds *rds)
 static int
 store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 {
-	char maxlen[32];
 	const char *argv[10];
 	size_t lens[10];
 	struct rds *rds;
@@ -188,8 +187,6 @@ store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 	struct span *sp;
 	size_t i;
 
-	snprintf(maxlen, sizeof(maxlen), "%lld",
-	    (long long)r->api->cf->ingest.stream_max);
 	if (!breaker_allow(r->api->redis_breaker)) {
 		api_dep_fail(r, 503, "REDIS_UNAVAILABLE",
 		    breaker_retry_in_ms(r->api->redis_breaker), "redis is "
@@ -204,24 +201,40 @@ store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 	sp = span_start("redis XADD readings", r->span ? span_ctx(r->span) :
 	    NULL, SPAN_KIND_CLIENT);
 	span_set_int(sp, "readings", (int64_t)n);
+	/*
+	 * Never trimmed here: what no group read must stay. A stream at its
+	 * bound means ingest is behind: the client waits, nothing is lost.
+	 */
+	if ((rep = rds_command(rds, "XLEN %s", r->api->key_readings)) == NULL)
+		goto fail;
+	if (rep->type == REDIS_REPLY_INTEGER && rep->integer + (long long)n >
+	    r->api->cf->ingest.stream_max) {
+		freeReplyObject(rep);
+		breaker_success(r->api->redis_breaker);
+		api_dep_fail(r, 503, "STREAM_FULL", 1000, "the readings stream "
+		    "is full (ingest is behind): nothing was stored; send the "
+		    "batch again later");
+		span_set_error(sp, r->dep_msg);
+		span_end(sp);
+		return -1;
+	}
+	freeReplyObject(rep);
+	rep = NULL;
 	argv[0] = "MULTI";
 	if (rds_append_argv(rds, 1, argv, NULL) == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		argv[0] = "XADD";
 		argv[1] = r->api->key_readings;
-		argv[2] = "MAXLEN";
-		argv[3] = "~";
-		argv[4] = maxlen;
-		argv[5] = "*";
-		argv[6] = "v";
-		argv[7] = "1";
-		argv[8] = "r";
-		argv[9] = json->data + off[i];
-		for (int k = 0; k < 9; k++)
+		argv[2] = "*";
+		argv[3] = "v";
+		argv[4] = "1";
+		argv[5] = "r";
+		argv[6] = json->data + off[i];
+		for (int k = 0; k < 6; k++)
 			lens[k] = strlen(argv[k]);
-		lens[9] = off[i + 1] - off[i];
-		if (rds_append_argv(rds, 10, argv, lens) == -1)
+		lens[6] = off[i + 1] - off[i];
+		if (rds_append_argv(rds, 7, argv, lens) == -1)
 			goto fail;
 	}
 	argv[0] = "EXEC";

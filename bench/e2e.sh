@@ -10,7 +10,9 @@
 #   bash bench/e2e.sh            E2E_DEVICES=1000 E2E_SECONDS=600
 #                                E2E_RUNS=5 (quick: 2 runs of 60 s)
 #   E2E_INTERVAL=30s (poller.interval; a whole number of seconds),
-#   PIPE_BACKFILL=true
+#   PIPE_BACKFILL=true, E2E_INFLUX_DOWN=1 (influxd stopped, SIGSTOP,
+#   from the warm-up's end to the run's: live delivery must not wait
+#   for storage, so the pipeline's p99 should not move)
 #
 # Figures, each the median of the runs with their spread: readings/s
 # delivered beside readings/s entering Redis (target: all of them,
@@ -43,12 +45,15 @@ for r in $(seq 1 "$RUNS"); do
 	D=$T/e2e.$r
 	echo "# run $r of $RUNS" >&2
 	if ! pipeline_start "$DEVICES" "$D" || ! pipeline_warm "$DEVICES" "$secs" ||
+		! { [ "${E2E_INFLUX_DOWN:-0}" = 0 ] || kill -STOP "$INFLUX_PID"; } ||
 		! pipeline_measure "$cycles" "$secs" "$D"; then
 		echo "# run $r failed: $(tail -n 3 "$T"/*.log | tr '\n' ' ' | cut -c1-300)" >&2
+		kill -CONT "$INFLUX_PID" 2>/dev/null
 		pipeline_stop
 		failed=$((failed + 1))
 		continue
 	fi
+	kill -CONT "$INFLUX_PID" 2>/dev/null
 	pipeline_stop
 	pipeline_analyse "$D" 1 "$STEP"
 	echo "# spans: $(cat "$D/spansink.log" 2>/dev/null); tap: $(tail -n 1 "$D/e2etap.log" 2>/dev/null); overruns $(pipeline_counter "$D" overruns)" >&2

@@ -6,11 +6,10 @@
  *   handoff -u REDIS_URL -k STREAM [-n N] [-b BATCH] [-d DEVICES] MODE
  *
  *   produce  the poller's side (poller/handoff.c): one EVALSHA of the
- *            emit script per reading (XADD MAXLEN ~ to the stream and
- *            HSET of the channel's seen mark, skipped when the mark is
- *            already there), BATCH calls pipelined (the poller's
- *            HANDOFF_BATCH, 512), one connection; the marks go to
- *            STREAM:seen
+ *            emit script per BATCH readings (the poller's HANDOFF_BATCH,
+ *            512): for each, XADD to the stream and HSET of the
+ *            channel's seen mark, skipped when the mark is already
+ *            there; one connection; the marks go to STREAM:seen
  *   preload  N entries with the ids 1-0 .. N-0 (plain XADD, pipelined),
  *            for the consume runs and for redis-benchmark's XACK
  *   consume  the ingester's side (ingest/consume.c): XREADGROUP GROUP
@@ -34,12 +33,25 @@
 
 /* poller/handoff.c's emit_lua, word for word; see its comment. */
 static const char emit_lua[] =
-    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if cur and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
-    " 'v', '1', 'r', ARGV[3])\n"
-    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
-    "return 1\n";
+    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local max = tonumber(ARGV[2])\n"
+    "local added, taken = 0, 0\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local t = tonumber(ARGV[i + 1])\n"
+    "  local reset = t < 0\n"
+    "  if reset then t = -t end\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
+    "  if cur > max then cur = 0 end\n"
+    "  if reset or cur < t then\n"
+    "    if room <= 0 then break end\n"
+    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
+    "    added = added + 1\n"
+    "    room = room - 1\n"
+    "  end\n"
+    "  taken = taken + 1\n"
+    "end\n"
+    "return {added, taken}\n";
 
 #define STREAM_MAX	"1000000"	/* ingest.stream_max's default */
 
@@ -114,12 +126,13 @@ drain(struct bench *b, long n, long *ones)
 static int
 produce(struct bench *b)
 {
-	char sha[64], mark[32], ts[32];
-	const char *argv[9];
-	size_t lens[9];
+	char sha[64], (*mark)[32], (*ts)[32];
+	const char **argv;
+	size_t *lens;
 	redisReply *r;
 	int64_t t0 = util_now_ns() / 1000;
 	long appended = 0;
+	int rc = -1;
 
 	r = rds_command(b->db, "SCRIPT LOAD %s", emit_lua);
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
@@ -127,41 +140,62 @@ produce(struct bench *b)
 	util_strlcpy(sha, r->str, sizeof(sha));
 	freeReplyObject(r);
 
+	mark = calloc((size_t)b->batch, sizeof(*mark));
+	ts = calloc((size_t)b->batch, sizeof(*ts));
+	argv = calloc(7 + 3 * (size_t)b->batch, sizeof(*argv));
+	lens = calloc(7 + 3 * (size_t)b->batch, sizeof(*lens));
+	if (mark == NULL || ts == NULL || argv == NULL || lens == NULL)
+		goto out;
 	argv[0] = "EVALSHA";
 	argv[1] = sha;
 	argv[2] = "2";
 	argv[3] = b->stream;
 	argv[4] = b->seen;
-	argv[5] = mark;
-	argv[6] = ts;
-	argv[7] = b->json.data;
-	argv[8] = STREAM_MAX;
+	argv[5] = STREAM_MAX;
+	argv[6] = "9000000000000000";	/* no mark is past it */
+	for (int a = 0; a < 7; a++)
+		lens[a] = strlen(argv[a]);
 	for (long i = 0; i < b->n; i += b->batch) {
 		long k = b->n - i < b->batch ? b->n - i : b->batch;
+		int na = 7;
 
 		for (long j = i; j < i + k; j++) {
-			long ch = j % (b->devices * 4);
+			long ch = j % (b->devices * 4), x = j - i;
 
 			/* Each channel's time moves on by a second a round. */
-			snprintf(mark, sizeof(mark), "SB%06ld/%ld", ch / 4,
-			    ch % 4 + 1);
-			snprintf(ts, sizeof(ts), "%lld", (long long)(t0 +
+			snprintf(mark[x], sizeof(mark[x]), "SB%06ld/%ld",
+			    ch / 4, ch % 4 + 1);
+			snprintf(ts[x], sizeof(ts[x]), "%lld", (long long)(t0 +
 			    j / (b->devices * 4) * 1000000));
-			for (int a = 0; a < 9; a++)
-				lens[a] = strlen(argv[a]);
-			lens[7] = b->json.len;
-			if (rds_append_argv(b->db, 9, argv, lens) == -1)
-				return fail(b, "EVALSHA", NULL);
+			argv[na] = mark[x];
+			lens[na++] = strlen(mark[x]);
+			argv[na] = ts[x];
+			lens[na++] = strlen(ts[x]);
+			argv[na] = b->json.data;
+			lens[na++] = b->json.len;
 		}
-		if (drain(b, k, &appended) == -1)
-			return -1;
+		r = rds_commandargv(b->db, na, argv, lens);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_INTEGER) {
+			fail(b, "EVALSHA", r);
+			goto out;
+		}
+		appended += (long)r->element[0]->integer;
+		freeReplyObject(r);
 	}
 	if (appended != b->n) {
 		fprintf(stderr, "handoff: %ld of %ld readings appended (is the "
 		    "stream fresh?)\n", appended, b->n);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(mark);
+	free(ts);
+	free(argv);
+	free(lens);
+	return rc;
 }
 
 static int

@@ -3,11 +3,12 @@
 # stream with the commands grilld sends, beside redis-benchmark sending
 # the plain stream commands to the same redis-server.
 #
-#   produce   grilld: the poller's emit script (EVALSHA: HGET the seen
-#             mark, XADD MAXLEN ~, HSET), 512 calls pipelined on one
+#   produce   grilld: the poller's emit script (one EVALSHA per 512
+#             readings: for each, HGET the seen mark, XADD, HSET), one
 #             connection (bench/handoff.c, common/rds.h)
-#             reference: redis-benchmark XADD MAXLEN ~ 1000000 * v 1 r
-#             JSON, -P 512 -c 1: the same entry, without the script
+#             reference: redis-benchmark XADD * v 1 r JSON, -P 512 -c 1:
+#             the same entry, without the script (nothing is trimmed by
+#             producers: docs/poller.md)
 #   consume   grilld: XREADGROUP COUNT 5000 then XACK of those ids, one
 #             connection, as grilld-ingest reads (bench/handoff.c)
 #             reference: redis-benchmark XREADGROUP COUNT 5000 over the
@@ -29,7 +30,7 @@ BATCH=512		# HANDOFF_BATCH
 
 bench_need_cmd redis-server redis-benchmark redis-cli
 TOOL=$(bench_build handoff) || bench_skip "bench/handoff.c does not build"
-grep -q "redis.call('XADD', KEYS\[1\], 'MAXLEN', '~', ARGV\[4\], '\*'," \
+grep -q "redis.call('XADD', KEYS\[1\], '\*', 'v', '1', 'r', ARGV\[i + 2\])" \
 	"$GRILLD_TOP/poller/handoff.c" ||
 	echo "# warning: poller/handoff.c's emit script changed; update bench/handoff.c" >&2
 
@@ -58,7 +59,7 @@ for i in $(seq 1 "$RUNS"); do
 	fresh
 	"$TOOL" -u "$URL" -k s -n "$N" -b "$BATCH" produce | rate >>"$T/g.produce"
 	fresh
-	rb -c 1 -P "$BATCH" -n "$N" XADD s MAXLEN '~' 1000000 '*' v 1 r "$JSON" >>"$T/r.produce"
+	rb -c 1 -P "$BATCH" -n "$N" XADD s '*' v 1 r "$JSON" >>"$T/r.produce"
 
 	fresh
 	"$TOOL" -u "$URL" -k s -n "$N" -b "$BATCH" preload >/dev/null
@@ -78,7 +79,7 @@ for side in produce consume; do
 	g=$(bench_median <"$T/g.$side")
 	r=$(bench_median <"$T/r.$side")
 	case $side in
-	produce) note="EVALSHA emit script x$BATCH pipelined vs redis-benchmark XADD -P $BATCH" ;;
+	produce) note="EVALSHA emit script of $BATCH readings vs redis-benchmark XADD -P $BATCH" ;;
 	consume) note="XREADGROUP COUNT $READ + XACK vs redis-benchmark of the same two" ;;
 	esac
 	bench_result "handoff.${side}_per_s" "$(bench_fmt 0 "$g")" "$(bench_fmt 0 "$r")" \

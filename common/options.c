@@ -162,15 +162,22 @@ const struct conf_opt grilld_options[] = {
 	OPT("ingest.batch_wait", CONF_DURATION, "1s", 1, MIN, NULL,
 	    CONF_INGEST, ingest.batch_wait,
 	    "Longest a partial batch waits before it is written."),
+	OPT("ingest.hold_max", CONF_INT, "100000", 1000, 10000000, NULL,
+	    CONF_INGEST, ingest.hold_max, "Readings an ingester holds read "
+	    "and published live but not yet stored; while InfluxDB is slow "
+	    "or down, live data goes on until this many wait, then reading "
+	    "pauses (the stream buffers)."),
 	OPT("ingest.claim_idle", CONF_DURATION, "30s", S, D, NULL,
 	    CONF_INGEST, ingest.claim_idle, "Entries pending this long in "
 	    "a dead replica are claimed."),
 	OPT("ingest.max_deliveries", CONF_INT, "5", 1, 1000, NULL,
 	    CONF_INGEST, ingest.max_deliveries, "Deliveries before an entry "
 	    "goes to the dead-letter stream."),
-	OPT("ingest.stream_max", CONF_INT, "1000000", 1000, 100000000, NULL,
+	OPT("ingest.stream_max", CONF_INT, "1000000", 10, 100000000, NULL,
 	    CONF_INGEST | CONF_POLLER | CONF_API, ingest.stream_max,
-	    "Entries the raw readings stream may hold."),
+	    "Entries the readings stream may hold. Producers never trim it: "
+	    "past this the poller spools and POST /batch answers 503 "
+	    "STREAM_FULL until ingest catches up."),
 	OPT("ingest.events_max", CONF_INT, "100000", 100, 10000000, NULL,
 	    CONF_INGEST | CONF_STREAM, ingest.events_max,
 	    "Events kept for replay to reconnecting clients."),
@@ -178,8 +185,9 @@ const struct conf_opt grilld_options[] = {
 	    CONF_INGEST | CONF_API, ingest.stale_after,
 	    "A latest reading older than this is marked stale."),
 	OPT("ingest.future_skew", CONF_DURATION, "5m", 0, D, NULL,
-	    CONF_INGEST | CONF_API, ingest.future_skew,
-	    "Readings timestamped further ahead are rejected."),
+	    CONF_INGEST | CONF_API | CONF_POLLER, ingest.future_skew,
+	    "Readings timestamped further ahead are rejected (the poller "
+	    "skips them, and ignores seen marks further ahead)."),
 	OPT("ingest.retention_raw", CONF_STR, "7d", 0, 0, NULL,
 	    CONF_INGEST | CONF_API, ingest.retention_raw,
 	    "Retention of raw points (InfluxDB duration, INF = forever)."),

@@ -80,6 +80,7 @@ struct grilld_conf {
 		char	*consumer;
 		int64_t	 batch_size;
 		int64_t	 batch_wait;
+		int64_t	 hold_max;
 		int64_t	 claim_idle;
 		int64_t	 max_deliveries;
 		int64_t	 stream_max;

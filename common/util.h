@@ -11,6 +11,7 @@
 #ifndef GRILLD_UTIL_H
 #define GRILLD_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,14 @@ int64_t	util_now_ns(void);		/* CLOCK_REALTIME */
 int64_t	util_mono_ms(void);		/* CLOCK_MONOTONIC */
 int64_t	util_mono_ns(void);
 void	util_sleep_ms(int64_t);
+/*
+ * Condition variables for durations: util_cond_init() makes one that
+ * times its waits on CLOCK_MONOTONIC, util_cond_wait_ms() waits on it up
+ * to ms (a step of the wall clock neither stalls nor cuts the wait).
+ * Returns what pthread_cond_timedwait() does (0, ETIMEDOUT).
+ */
+int	util_cond_init(pthread_cond_t *);
+int	util_cond_wait_ms(pthread_cond_t *, pthread_mutex_t *, int64_t);
 
 /*
  * RFC 3339 / ISO 8601: "2026-01-02T03:04:05.123456789Z", "...+02:00",

@@ -45,6 +45,10 @@ batch_reset(struct batch *b)
 	b->nalerts = 0;
 	b->ndevs = 0;
 	b->ndead = 0;
+	b->live_n = 0;
+	b->live_ndevs = 0;
+	b->live_nalerts = 0;
+	b->next = NULL;
 	b->first_ms = 0;
 	b->oldest_ms = 0;
 	buf_reset(&b->lp);

@@ -3,7 +3,7 @@
  *
  * Reading: XREADGROUP ... STREAMS readings >, new entries only. An entry
  * stays pending in this consumer until the batch that holds it is
- * stored and published (consume_append_ack()); while InfluxDB is down
+ * stored (consume_append_ack()); while InfluxDB is down
  * the pending entries are touched (XCLAIM JUSTID, which resets their
  * idle time without counting a delivery) so no other replica takes
  * work this one still does.
@@ -34,6 +34,7 @@
 #include "ingest.h"
 
 #define CLAIM_MAX	1000	/* entries claimed per round */
+#define CLAIM_PAGES	8	/* XPENDING pages looked at per round */
 
 static struct log_limit	ll_redis;
 
@@ -302,23 +303,26 @@ consume_append_ack(struct consume *c, const struct batch *b)
 }
 
 int
-consume_touch(struct consume *c, const struct batch *b)
+consume_touch(struct consume *c, struct batch *const *b, size_t nb)
 {
 	const char **argv;
 	redisReply *r;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 
-	if (b == NULL || b->n == 0)
+	for (size_t k = 0; k < nb; k++)
+		total += b[k] != NULL ? b[k]->n : 0;
+	if (total == 0)
 		return 0;
-	if ((argv = calloc(b->n + 6, sizeof(*argv))) == NULL)
+	if ((argv = calloc(total + 6, sizeof(*argv))) == NULL)
 		return -1;
 	argv[n++] = "XCLAIM";
 	argv[n++] = c->stream;
 	argv[n++] = c->group;
 	argv[n++] = c->consumer;
 	argv[n++] = "0";
-	for (size_t i = 0; i < b->n; i++)
-		argv[n++] = b->it[i].id;
+	for (size_t k = 0; k < nb; k++)
+		for (size_t i = 0; b[k] != NULL && i < b[k]->n; i++)
+			argv[n++] = b[k]->it[i].id;
 	argv[n++] = "JUSTID";
 	r = rds_commandargv(c->rds, (int)n, argv, NULL);
 	free(argv);
@@ -366,6 +370,8 @@ walk_claimed(const struct rds_entry *e, void *arg)
 		metric_inc(c->m_lost);
 		log_warnx("entry %s was deleted from %s while pending: lost",
 		    e->id, c->stream);
+		if (c->val != NULL)
+			validate_count(c->val, REJECT_LOST);
 		consume_reject(c, "lost", e->id, NULL, 0, "deleted from the "
 		    "stream while pending");
 		return 0;
@@ -376,6 +382,8 @@ walk_claimed(const struct rds_entry *e, void *arg)
 		    "it failed every replica that read it", d - 1,
 		    (long long)c->max_deliveries);
 		log_warnx("entry %s: %s: dead-lettered", e->id, why);
+		if (c->val != NULL)
+			validate_count(c->val, REJECT_MAX_DELIVERIES);
 		consume_reject(c, "max_deliveries", e->id, raw, rawlen, why);
 		return 0;
 	}
@@ -384,29 +392,28 @@ walk_claimed(const struct rds_entry *e, void *arg)
 	return 0;
 }
 
-int
-consume_claim(struct consume *c, bool own, int count, consume_fn fn,
-    void *arg)
+/*
+ * One page of XPENDING IDLE from start; the entries worth claiming go
+ * into cw->p (and their ids into cargv). Returns the number of entries
+ * in the page, or -1 (Redis down, or the group is gone: recovered).
+ */
+static int
+pending_page(struct consume *c, bool own, const char *idle, const char *start,
+    int count, struct claim_walk *cw, const char **cargv, size_t *n,
+    char *last, size_t lastlen)
 {
-	struct claim_walk cw = { c, NULL, 0, fn, arg, 0 };
-	char idle[24], scount[24];
+	char scount[24];
 	const char *argv[12];
-	const char **cargv = NULL;
-	redisReply *r, *x = NULL;
-	size_t i, n = 0;
-	int argc = 0;
+	redisReply *r;
+	int argc = 0, got;
 
-	if (count > CLAIM_MAX)
-		count = CLAIM_MAX;
-	snprintf(idle, sizeof(idle), "%lld", own ? 0LL :
-	    (long long)c->claim_idle_ms);
 	snprintf(scount, sizeof(scount), "%d", count);
 	argv[argc++] = "XPENDING";
 	argv[argc++] = c->stream;
 	argv[argc++] = c->group;
 	argv[argc++] = "IDLE";
 	argv[argc++] = idle;
-	argv[argc++] = "-";
+	argv[argc++] = start;
 	argv[argc++] = "+";
 	argv[argc++] = scount;
 	if (own)
@@ -416,14 +423,62 @@ consume_claim(struct consume *c, bool own, int count, consume_fn fn,
 	if (is_error(r, "NOGROUP")) {
 		freeReplyObject(r);
 		recover(c);
-		return 0;
+		return -1;
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+	if (r->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(r);
-		return 0;
+		return -1;
 	}
-	cw.p = calloc(r->elements, sizeof(*cw.p));
-	cargv = calloc(r->elements + 6, sizeof(*cargv));
+	got = (int)r->elements;
+	for (size_t i = 0; i < r->elements && cw->np < (size_t)count; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[1]->type != REDIS_REPLY_STRING ||
+		    e->element[3]->type != REDIS_REPLY_INTEGER)
+			continue;
+		snprintf(last, lastlen, "(%s", e->element[0]->str);
+		/*
+		 * Never from ourselves: what this consumer holds is in a
+		 * batch on its way (its idle time is kept fresh), and taking
+		 * it again would copy it into a second batch and count a
+		 * delivery each time until it is poisoned.
+		 */
+		if (!own && strcmp(e->element[1]->str, c->consumer) == 0)
+			continue;
+		if (own && c->held != NULL &&
+		    c->held(e->element[0]->str, c->held_arg))
+			continue;
+		util_strlcpy(cw->p[cw->np].id, e->element[0]->str,
+		    sizeof(cw->p[cw->np].id));
+		cw->p[cw->np].deliveries = (unsigned)e->element[3]->integer;
+		cargv[(*n)++] = cw->p[cw->np].id;
+		cw->np++;
+	}
+	freeReplyObject(r);
+	return got;
+}
+
+int
+consume_claim(struct consume *c, bool own, int count, consume_fn fn,
+    void *arg)
+{
+	struct claim_walk cw = { c, NULL, 0, fn, arg, 0 };
+	char idle[24], start[INGEST_ID_LEN + 1] = "-";
+	const char **cargv = NULL;
+	redisReply *x = NULL;
+	size_t n = 0;
+	int got;
+
+	if (count > CLAIM_MAX)
+		count = CLAIM_MAX;
+	if (count <= 0)
+		return 0;
+	snprintf(idle, sizeof(idle), "%lld", own ? 0LL :
+	    (long long)c->claim_idle_ms);
+	cw.p = calloc((size_t)count, sizeof(*cw.p));
+	cargv = calloc((size_t)count + 6, sizeof(*cargv));
 	if (cw.p == NULL || cargv == NULL)
 		goto done;
 	cargv[n++] = "XCLAIM";
@@ -431,31 +486,25 @@ consume_claim(struct consume *c, bool own, int count, consume_fn fn,
 	cargv[n++] = c->group;
 	cargv[n++] = c->consumer;
 	cargv[n++] = idle;
-	for (i = 0; i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
-		    e->element[0]->type != REDIS_REPLY_STRING ||
-		    e->element[3]->type != REDIS_REPLY_INTEGER)
-			continue;
-		util_strlcpy(cw.p[cw.np].id, e->element[0]->str,
-		    sizeof(cw.p[cw.np].id));
-		cw.p[cw.np].deliveries = (unsigned)e->element[3]->integer;
-		cargv[n++] = cw.p[cw.np].id;
-		cw.np++;
+	/* Page on past what is skipped, a bounded number of pages. */
+	for (int page = 0; page < CLAIM_PAGES && cw.np < (size_t)count;
+	    page++) {
+		got = pending_page(c, own, idle, start, count, &cw, cargv, &n,
+		    start, sizeof(start));
+		if (got < count)
+			break;
 	}
 	if (cw.np == 0)
 		goto done;
 	if ((x = rds_commandargv(c->rds, (int)n, cargv, NULL)) == NULL)
 		goto done;
-	if (!own && cw.np > 0)
+	if (!own)
 		log_info("claimed %zu entries idle for more than %lld ms from "
 		    "another consumer", cw.np, (long long)c->claim_idle_ms);
 	if (rds_stream_entries(x, walk_claimed, &cw) == -1)
 		log_warnx("XCLAIM %s: unexpected reply", c->stream);
 done:
 	freeReplyObject(x);
-	freeReplyObject(r);
 	free(cw.p);
 	free(cargv);
 	return cw.n;

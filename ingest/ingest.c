@@ -1,20 +1,24 @@
 /*
  * grilld-ingest: reads the readings stream as one of a consumer group,
  * validates, flags anomalies, follows cooks, evaluates alert rules,
- * stores in InfluxDB and fans out what it stored. See ingest.h for the
- * threads and docs/ingest.md for the whole story.
+ * publishes what it read at once and stores it in InfluxDB. See
+ * ingest.h for the threads and docs/ingest.md for the whole story.
  *
  * The main loop, one pass:
- *   1. collect the batch the writer finished and publish it (events,
- *      latest, alerts, XACK); a publish that fails is tried again and
- *      nothing new is read meanwhile;
- *   2. hand the batch being filled to the writer when it is full or has
- *      waited ingest.batch_wait, and the writer is free;
- *   3. once a second: rules, alert and device ticks, claims of entries
+ *   1. collect the batch the writer finished and acknowledge it (dead
+ *      letters, XACK), and hand the next queued batch to the writer; an
+ *      acknowledgement that fails is tried again and nothing new is read
+ *      meanwhile;
+ *   2. once a second: rules, alert and device ticks, claims of entries
  *      a dead replica left, trimming, health;
- *   4. read more entries while the batch has room; when it is full and
- *      the writer is busy, wait for the writer (the input slows down,
- *      the stream is the buffer).
+ *   3. publish live what the batch being filled gained (publish_live():
+ *      latest, events, alerts, nng, webhooks), whatever InfluxDB does;
+ *      queue it for the writer when it is full or has waited
+ *      ingest.batch_wait;
+ *   4. read more entries, and publish them live at once, while the batch
+ *      has room and fewer than ingest.hold_max readings wait for
+ *      InfluxDB; past that, wait (the input slows down, the stream is
+ *      the buffer).
  */
 #include <math.h>
 #include <stdio.h>
@@ -58,15 +62,19 @@ struct ingest {
 	struct publish		 pub;
 	struct webhooks		*wh;
 	struct writer		*writer;
-	struct batch		 b[3];
-	struct batch		*spare[3];	/* free batches */
-	size_t			 nspare;
-	struct batch		*filling;	/* being filled */
+	struct batch		*filling;	/* being filled, published live */
+	struct batch		*queue;		/* waiting for the writer */
+	struct batch		*queue_tail;
+	size_t			 nqueued;	/* readings in the queue */
 	struct batch		*inflight;	/* with the writer */
-	struct batch		*stored;	/* stored: to publish */
+	struct batch		*stored;	/* stored: to acknowledge */
+	struct batch		*pool;		/* free batches */
+	size_t			 npool;
 	bool			 group_ok;
 	bool			 rules_ok;
 	bool			 own_claimed;
+	bool			 hooks_restored;
+	char			 k_hooks[256];	/* webhooks:pending */
 	bool			 redis_up;
 	int64_t			 next_tick, next_claim, next_trim;
 	struct alert_sink	 sink;
@@ -220,6 +228,7 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	it->raw_len = (uint32_t)rawlen;
 	it->key_len = (uint32_t)strlen(key);
 	it->dev_len = (uint32_t)strlen(r->device_id);
+	it->ts_ns = r->ts_ns;
 	if (r->ts_ns > p->latest_ts) {
 		it->latest = true;
 		p->latest_ts = r->ts_ns;
@@ -252,6 +261,36 @@ on_entry(const struct rds_entry *e, unsigned deliveries, void *arg)
 }
 
 static bool
+batch_holds(const struct batch *b, const char *id)
+{
+	for (size_t i = 0; b != NULL && i < b->n; i++)
+		if (strcmp(b->it[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/* For consume_claim(): an own entry already in a batch is not taken. */
+static bool
+is_held(const char *id, void *arg)
+{
+	struct ingest *in = arg;
+
+	for (struct batch *b = in->queue; b != NULL; b = b->next)
+		if (batch_holds(b, id))
+			return true;
+	return batch_holds(in->filling, id) || batch_holds(in->inflight, id) ||
+	    batch_holds(in->stored, id);
+}
+
+/* Readings read and not yet acknowledged. */
+static size_t
+held(struct ingest *in)
+{
+	return in->filling->n + in->nqueued + (in->inflight ?
+	    in->inflight->n : 0) + (in->stored ? in->stored->n : 0);
+}
+
+static bool
 batch_due(struct ingest *in, int64_t now)
 {
 	struct batch *b = in->filling;
@@ -262,41 +301,93 @@ batch_due(struct ingest *in, int64_t now)
 	    now - b->first_ms >= in->cf->ingest.batch_wait;
 }
 
+#define INGEST_POOL_MAX	4	/* free batches kept for reuse */
+
 static struct batch *
 batch_get(struct ingest *in)
 {
-	struct batch *b = in->spare[--in->nspare];
+	struct batch *b;
 
-	batch_reset(b);
+	if ((b = in->pool) != NULL) {
+		in->pool = b->next;
+		in->npool--;
+		batch_reset(b);
+		return b;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL)
+		return NULL;
+	batch_init(b);
 	return b;
 }
 
 static void
 batch_put(struct ingest *in, struct batch *b)
 {
+	if (b == NULL)
+		return;
+	if (in->npool >= INGEST_POOL_MAX) {
+		batch_free(b);
+		free(b);
+		return;
+	}
 	batch_reset(b);
-	in->spare[in->nspare++] = b;
+	b->next = in->pool;
+	in->pool = b;
+	in->npool++;
 }
 
-/* The batch being filled goes to the writer; a fresh one is filled. */
+/*
+ * What was read goes out live at once, whatever InfluxDB does. False
+ * while Redis does not take it (tried again).
+ */
 static bool
-submit(struct ingest *in)
+live(struct ingest *in)
 {
-	if (in->inflight != NULL || in->nspare == 0 ||
-	    !writer_submit(in->writer, in->filling))
+	if (publish_live(&in->pub, in->filling) == -1) {
+		in->redis_up = false;
 		return false;
-	in->inflight = in->filling;
-	in->filling = batch_get(in);
+	}
 	return true;
 }
 
 /*
- * Collects a finished write, hands the next batch over at once (so the
- * writer never waits for a publish), then publishes the stored one.
- * Returns false while a stored batch could not be published.
+ * A batch due (or, force, any batch) published live joins the queue for
+ * the writer; a fresh one is filled. One with no reading (alerts and
+ * device events only) is done once published.
+ */
+static void
+cut(struct ingest *in, bool force)
+{
+	struct batch *b = in->filling, *nb;
+
+	if (!force && !batch_due(in, util_mono_ms()))
+		return;
+	if (batch_empty(b) || b->live_n != b->n || b->live_ndevs != b->ndevs ||
+	    b->live_nalerts != b->nalerts)
+		return;
+	if (b->n == 0) {
+		batch_reset(b);
+		return;
+	}
+	if ((nb = batch_get(in)) == NULL)
+		return;		/* out of memory: this one goes on filling */
+	b->next = NULL;
+	if (in->queue_tail != NULL)
+		in->queue_tail->next = b;
+	else
+		in->queue = b;
+	in->queue_tail = b;
+	in->nqueued += b->n;
+	in->filling = nb;
+}
+
+/*
+ * Collects a finished write and acknowledges it, and hands the next
+ * queued batch to the writer. Returns false while a stored batch could
+ * not be acknowledged (Redis).
  */
 static bool
-settle(struct ingest *in, int64_t wait_ms, bool due)
+settle(struct ingest *in, int64_t wait_ms)
 {
 	enum write_outcome out;
 	struct batch *b;
@@ -310,13 +401,21 @@ settle(struct ingest *in, int64_t wait_ms, bool due)
 			log_warnx("a batch of %zu readings was not stored; its "
 			    "entries stay pending and will be claimed", b->n);
 			batch_put(in, b);
+			in->own_claimed = false;	/* take them back */
 		}
 	}
-	if (due)
-		submit(in);
+	/* The next batch first, so that the writer never waits for Redis. */
+	if (in->inflight == NULL && in->queue != NULL &&
+	    writer_submit(in->writer, in->queue)) {
+		in->inflight = in->queue;
+		in->queue = in->queue->next;
+		if (in->queue == NULL)
+			in->queue_tail = NULL;
+		in->nqueued -= in->inflight->n;
+	}
 	if (in->stored == NULL)
 		return true;
-	if (publish_batch(&in->pub, &in->cons, in->stored) == -1) {
+	if (publish_stored(&in->pub, &in->cons, in->stored) == -1) {
 		in->redis_up = false;
 		return false;
 	}
@@ -329,16 +428,16 @@ settle(struct ingest *in, int64_t wait_ms, bool due)
 static void
 health(struct ingest *in)
 {
+	struct batch *all[3] = { in->filling, in->inflight, in->stored };
 	int64_t oldest = 0;
 
-	if (in->inflight && in->inflight->oldest_ms)
-		oldest = in->inflight->oldest_ms;
-	if (in->stored && in->stored->oldest_ms && (oldest == 0 ||
-	    in->stored->oldest_ms < oldest))
-		oldest = in->stored->oldest_ms;
-	if (in->filling->oldest_ms && (oldest == 0 ||
-	    in->filling->oldest_ms < oldest))
-		oldest = in->filling->oldest_ms;
+	for (int i = 0; i < 3; i++)
+		if (all[i] != NULL && all[i]->oldest_ms && (oldest == 0 ||
+		    all[i]->oldest_ms < oldest))
+			oldest = all[i]->oldest_ms;
+	for (struct batch *b = in->queue; b != NULL; b = b->next)
+		if (b->oldest_ms && (oldest == 0 || b->oldest_ms < oldest))
+			oldest = b->oldest_ms;
 	status_update(in->redis_up && in->group_ok, oldest, in->cons.lag,
 	    in->cons.pending, alerts_nrules(in->alerts));
 	metric_set(in->m_lag, (double)in->cons.lag);
@@ -346,6 +445,101 @@ health(struct ingest *in)
 	metric_set(in->m_oldest, oldest ? (double)(util_now_ns() / NS_PER_MS -
 	    oldest) / 1000.0 : 0);
 	metric_set(in->m_probes, (double)table_count(in->probes));
+}
+
+/*
+ * Everything held, whatever its batch, stays fresh: while InfluxDB is
+ * slow or down, batches wait behind a stuck write for many claim_idle
+ * periods, and no replica may take them.
+ */
+static void
+touch_all(struct ingest *in)
+{
+	struct batch **mine;
+	size_t n = 0;
+
+	for (struct batch *b = in->queue; b != NULL; b = b->next)
+		n++;
+	if ((mine = calloc(n + 3, sizeof(*mine))) == NULL)
+		return;
+	n = 0;
+	mine[n++] = in->filling;
+	mine[n++] = in->inflight;
+	mine[n++] = in->stored;
+	for (struct batch *b = in->queue; b != NULL; b = b->next)
+		mine[n++] = b;
+	consume_touch(&in->cons, mine, n);
+	free(mine);
+}
+
+/*
+ * Webhook deliveries still queued at the last stop, kept in Redis as
+ * "url\nbody" (keep_hook()), go back to their receivers once.
+ */
+static void
+restore_hooks(struct ingest *in)
+{
+	redisReply *r;
+	size_t n = 0;
+
+	if ((r = rds_command(in->rds, "LRANGE %s 0 -1", in->k_hooks)) == NULL)
+		return;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements;
+	    i++) {
+		const redisReply *e = r->element[i];
+		char url[2048];
+		const char *nl;
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    (nl = memchr(e->str, '\n', e->len)) == NULL ||
+		    (size_t)(nl - e->str) >= sizeof(url))
+			continue;
+		memcpy(url, e->str, nl - e->str);
+		url[nl - e->str] = '\0';
+		if (webhooks_send_to(in->wh, url, nl + 1, e->len - (nl + 1 -
+		    e->str)) == 0)
+			n++;
+		else
+			log_warnx("webhooks: a kept delivery for %s, which is no "
+			    "longer configured, is dropped", url);
+	}
+	freeReplyObject(r);
+	if ((r = rds_command(in->rds, "DEL %s", in->k_hooks)) == NULL)
+		return;
+	freeReplyObject(r);
+	in->hooks_restored = true;
+	if (n > 0)
+		log_info("webhooks: %zu deliveries kept at the last stop queued "
+		    "again", n);
+}
+
+/* At stop: a delivery still queued, into Redis for the next start. */
+static void
+keep_hook(const char *url, const char *body, size_t len, void *arg)
+{
+	struct ingest *in = arg;
+	const char *argv[3] = { "RPUSH", in->k_hooks, NULL };
+	size_t lens[3] = { 5, strlen(in->k_hooks), 0 };
+	struct buf b;
+	redisReply *r;
+
+	buf_init(&b);
+	if (buf_puts(&b, url) == 0 && buf_putc(&b, '\n') == 0 &&
+	    buf_append(&b, body, len) == 0) {
+		argv[2] = b.data;
+		lens[2] = b.len;
+		if ((r = rds_commandargv(in->rds, 3, argv, lens)) != NULL &&
+		    r->type == REDIS_REPLY_INTEGER) {
+			freeReplyObject(r);
+			buf_free(&b);
+			return;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	buf_free(&b);
+	log_warnx("webhooks: a delivery to %s could not be kept (redis: %s): "
+	    "lost", url, in->rds->errstr);
 }
 
 /* Once a second, and claims and trims at their own pace. */
@@ -360,6 +554,8 @@ periodic(struct ingest *in, int64_t now)
 	in->next_tick = now + 1000;
 	if (!in->group_ok)
 		in->group_ok = consume_group(&in->cons) == 0;
+	if (in->group_ok && !in->hooks_restored && webhooks_count(in->wh) > 0)
+		restore_hooks(in);
 	if (in->group_ok && !in->rules_ok &&
 	    alertstore_poll(&in->store, in->alerts, true, &in->sink) >= 0) {
 		in->rules_ok = true;
@@ -374,9 +570,7 @@ periodic(struct ingest *in, int64_t now)
 	room = (int)(in->cf->ingest.batch_size - (int64_t)in->filling->n);
 	if (in->group_ok && now >= in->next_claim) {
 		in->next_claim = now + claim_every;
-		if (in->inflight && util_mono_ms() - in->inflight->first_ms >=
-		    claim_every)
-			consume_touch(&in->cons, in->inflight);
+		touch_all(in);
 		if (room > 0 && !in->own_claimed) {
 			consume_claim(&in->cons, true, room, on_entry, in);
 			in->own_claimed = true;
@@ -401,23 +595,26 @@ run(struct ingest *in)
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		now = util_mono_ms();
-		if (!settle(in, 0, batch_due(in, now))) {
+		if (!settle(in, 0) || !live(in)) {
 			/* Redis is down: publish later, read nothing meanwhile. */
 			periodic(in, now);
 			daemon_sleep(200);
 			continue;
 		}
 		periodic(in, now);
+		live(in);		/* what the ticks and claims added */
+		cut(in, false);
 		room = (int)(cf->ingest.batch_size - (int64_t)in->filling->n);
+		if ((int64_t)held(in) >= cf->ingest.hold_max)
+			room = 0;	/* InfluxDB is behind: the stream buffers */
 		if (room <= 0 || !in->group_ok) {
-			/* Full: wait for the writer; the stream buffers. */
 			if (in->inflight != NULL)
-				settle(in, 100, true);
+				settle(in, 100);
 			else
 				daemon_sleep(100);
 			continue;
 		}
-		if (in->inflight != NULL)
+		if (in->inflight != NULL || in->queue != NULL)
 			block = 2;
 		else if (batch_empty(in->filling))
 			block = 500;
@@ -433,8 +630,11 @@ run(struct ingest *in)
 		if (n == -1) {
 			in->redis_up = false;
 			daemon_sleep(200);
-		} else
+		} else {
 			in->redis_up = true;
+			if (n > 0)
+				live(in);
+		}
 		if (daemon_reload_pending() && daemon_reload(in->d) == 0)
 			log_info("SIGHUP: configuration reloaded (the log level "
 			    "applies now; addresses and sizes at the next start; "
@@ -442,14 +642,7 @@ run(struct ingest *in)
 	}
 }
 
-static size_t
-held(struct ingest *in)
-{
-	return in->filling->n + (in->inflight ? in->inflight->n : 0) +
-	    (in->stored ? in->stored->n : 0);
-}
-
-/* SIGTERM: stop reading, store and publish what is held, then go. */
+/* SIGTERM: stop reading, store and acknowledge what is held, then go. */
 static void
 drain(struct ingest *in)
 {
@@ -460,17 +653,15 @@ drain(struct ingest *in)
 		daemon_heartbeat();
 		if (held(in) == 0)
 			break;	/* nothing in hand: nothing to wait for */
-		if (!settle(in, 100, !batch_empty(in->filling))) {
+		if (!live(in) || !settle(in, 100)) {
 			util_sleep_ms(100);
 			continue;
 		}
-		if (batch_empty(in->filling) && in->inflight == NULL &&
-		    in->stored == NULL)
-			break;
+		cut(in, true);
 	}
 	writer_stop(in->writer, deadline);
 	if (in->inflight != NULL || in->stored != NULL)
-		settle(in, 0, false);
+		settle(in, 0);
 	if (held(in) > 0)
 		log_warnx("stopping with %zu readings not stored: they stay "
 		    "pending in %s and will be claimed", held(in),
@@ -506,6 +697,10 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		log_warnx("redis %s: %s (retrying)", rds_addr(in->rds),
 		    in->rds->errstr);
 	consume_init(&in->cons, in->rds, cf);
+	consume_key(cf, "webhooks:pending", in->k_hooks, sizeof(in->k_hooks));
+	in->cons.val = &in->val;
+	in->cons.held = is_held;
+	in->cons.held_arg = in;
 	alertstore_init(&in->store, in->rds, cf);
 	in->alerts = alerts_new(INGEST_ALERTS_MAX, &hooks);
 	in->devices = devices_new(INGEST_PROBES_MAX, cf->ingest.stale_after);
@@ -514,11 +709,8 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		fatalx("out of memory");
 	in->sink.emit = on_alert;
 	in->sink.arg = in;
-	for (int i = 0; i < 3; i++) {
-		batch_init(&in->b[i]);
-		in->spare[in->nspare++] = &in->b[i];
-	}
-	in->filling = batch_get(in);
+	if ((in->filling = batch_get(in)) == NULL)
+		fatalx("out of memory");
 	if (publish_init(&in->pub, in->rds, cf, in->wh, err,
 	    sizeof(err)) == -1)
 		fatalx("nng.events_url: %s", err);
@@ -564,10 +756,23 @@ teardown(struct ingest *in)
 	status_stop();
 	ingest_status.writer = NULL;
 	writer_free(in->writer);
-	webhooks_stop(in->wh);
+	webhooks_stop(in->wh, keep_hook, in);
 	publish_close(&in->pub);
+	struct batch *all[3] = { in->filling, in->inflight, in->stored }, *b;
+
 	for (int i = 0; i < 3; i++)
-		batch_free(&in->b[i]);
+		if (all[i] != NULL) {
+			batch_free(all[i]);
+			free(all[i]);
+		}
+	while ((b = in->queue) != NULL || (b = in->pool) != NULL) {
+		if (b == in->queue)
+			in->queue = b->next;
+		else
+			in->pool = b->next;
+		batch_free(b);
+		free(b);
+	}
 	alerts_free(in->alerts);
 	devices_free(in->devices);
 	table_free(in->probes);

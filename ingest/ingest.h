@@ -3,9 +3,10 @@
  * them. docs/ingest.md tells the whole story; in short:
  *
  *   main thread     XREADGROUP `readings` -> validate -> anomalies, cook,
- *                   alerts -> line protocol into a batch; hands full
- *                   batches to the writer; publishes and XACKs what the
- *                   writer stored; claims, trims, ticks (ingest.c,
+ *                   alerts -> line protocol into a batch, published live
+ *                   at once; queues full batches for the writer;
+ *                   dead-letters and XACKs what the writer stored;
+ *                   claims, trims, ticks (ingest.c,
  *                   consume.c, validate.c, anomaly.c, cook.c, alert.c,
  *                   alertstore.c, device.c, publish.c)
  *   writer thread   one batch at a time to InfluxDB, retried behind a
@@ -262,6 +263,7 @@ struct bitem {
 	uint32_t	 key_off, key_len;	/* "device/probe" */
 	uint32_t	 dev_len;		/* device part of the key */
 	bool		 latest;		/* newest of its probe so far */
+	int64_t		 ts_ns;			/* the reading's time */
 	bool		 dead;			/* refused by InfluxDB */
 	uint32_t	 why_off;		/* into batch.why, when dead */
 };
@@ -282,6 +284,8 @@ struct batch {
 	int64_t		 first_ms;	/* monotonic, first item added */
 	int64_t		 oldest_ms;	/* wall ms of the oldest entry id */
 	size_t		 ndead;
+	size_t		 live_n, live_ndevs, live_nalerts;	/* published */
+	struct batch	*next;		/* in a queue of ingest.c */
 };
 void		 batch_init(struct batch *);
 void		 batch_free(struct batch *);
@@ -378,6 +382,11 @@ struct consume {
 	int64_t		 pending;			/* of the group */
 	struct metric_series *m_read, *m_claimed, *m_dead, *m_trimmed;
 	struct metric_series *m_resets, *m_lost;
+	/* Where dead letters of its own (max_deliveries, lost) are counted. */
+	struct validate	*val;
+	/* Whether an entry id is in a batch this replica holds. */
+	bool		(*held)(const char *, void *);
+	void		*held_arg;
 };
 typedef void	(*consume_fn)(const struct rds_entry *, unsigned, void *);
 /* A Redis key or stream name under redis.prefix. */
@@ -395,15 +404,20 @@ int		 consume_group(struct consume *);
 int		 consume_read(struct consume *, int, int64_t, consume_fn,
 		    void *);
 /*
- * Claims entries idle longer than claim_idle in any consumer (or, own
- * true, this consumer's at any idleness: after a restart), up to count.
- * Entries delivered more than max_deliveries times go to the
- * dead-letter stream instead of fn.
+ * Claims entries idle longer than claim_idle in any other consumer (or,
+ * own true, this consumer's that no batch holds, at any idleness: after
+ * a restart under the same name, or a batch given up), up to count.
+ * Never this consumer's own entries otherwise. Entries delivered more
+ * than max_deliveries times go to the dead-letter stream instead of fn
+ * (and are counted as rejected, reason max_deliveries).
  */
 int		 consume_claim(struct consume *, bool, int, consume_fn,
 		    void *);
-/* Resets the idle time of entries still being worked on (XCLAIM JUSTID). */
-int		 consume_touch(struct consume *, const struct batch *);
+/*
+ * Resets the idle time of the entries of nb batches (NULLs skipped)
+ * still being worked on: XCLAIM JUSTID, which counts no delivery.
+ */
+int		 consume_touch(struct consume *, struct batch *const *, size_t);
 /*
  * Pipelining (rds_append_argv): these return how many commands they
  * appended (0 or 1), or -1.
@@ -461,6 +475,7 @@ struct publish {
 	bool		 pub_open;
 	struct buf	 msg;
 	char		 latest[256];
+	char		 latest_ts[256];	/* "device/probe" -> its ns */
 	char		 events[256];
 	char		 alerts[256];
 	char		 state[256];
@@ -476,19 +491,31 @@ int		 publish_init(struct publish *, struct rds *,
 		    size_t);
 void		 publish_close(struct publish *);
 /*
- * Dead letters, `latest`, the `events` and `alerts` streams,
- * `alertstate`, nng, webhooks, then XACK: all or nothing as far as
- * Redis goes (0, or -1 to try again later).
+ * Live, before storage: `latest`, the `events` and `alerts` streams,
+ * `alertstate`, nng, webhooks for what the batch gained since its last
+ * live publication (its live_* cursors). 0, or -1 to try again later.
  */
-int		 publish_batch(struct publish *, struct consume *,
+int		 publish_live(struct publish *, struct batch *);
+/* Stored: dead letters of refused points, then XACK of every entry. */
+int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);
 
-/* webhook.c: alert webhooks from ingest.webhooks, on a thread of their own. */
+/* webhook.c: alert webhooks from ingest.webhooks, a thread per receiver. */
 struct webhooks;
 struct webhooks	*webhooks_start(const struct cnode *, char *, size_t);
 /* Queues a copy of the body for every webhook; never blocks. */
 void		 webhooks_send(struct webhooks *, const char *, size_t);
-void		 webhooks_stop(struct webhooks *);
+/* To the receiver with this url only; -1 when there is none. */
+int		 webhooks_send_to(struct webhooks *, const char *, const char *,
+		    size_t);
+/*
+ * Stops every receiver (a delivery in progress is cut short) and hands
+ * each delivery still queued to fn(url, body, len, arg) when fn is not
+ * NULL, so that it outlives the process.
+ */
+void		 webhooks_stop(struct webhooks *,
+		    void (*)(const char *, const char *, size_t, void *),
+		    void *);
 size_t		 webhooks_count(const struct webhooks *);
 
 /* status.c: MSG_STATUS_REQ over nng, /health/ready. */

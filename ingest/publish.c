@@ -1,25 +1,31 @@
 /*
- * What follows a stored batch, in one Redis pipeline, then nng:
+ * Live data does not wait for InfluxDB. As readings are read, what they
+ * change goes out at once (publish_live(), one Redis pipeline, then
+ * nng), and the batch that holds them waits for the writer on its own:
  *
- *   deadletter   XADD for each point InfluxDB refused (reason
- *                influx_rejected)
- *   latest       HSET "device/probe" -> the reading's event JSON, for the
+ *   latest       "device/probe" -> the reading's event JSON, for the
  *                newest reading of each probe (the API marks it stale by
- *                its timestamp; ingest.stale_after)
+ *                its timestamp; ingest.stale_after), set by a script
+ *                only when the reading is newer than the one there (its
+ *                time kept in latest:ts), so that with several replicas
+ *                `latest` never goes back in time
  *   events       XADD MAXLEN ~ ingest.events_max * t reading|device|alert
  *                d <device> j <JSON>; the entry id is the event id
  *   alerts       XADD MAXLEN ~ ingest.alerts_max, the alert events again
  *                (history)
  *   alertstate   HSET of every alert instance that changed (and HDEL of
  *                the acknowledgement of an alert that cleared)
- *   XACK         the batch's entries, last, so a failure anywhere above
- *                leaves them pending and the whole step is tried again
  *
  * Then every event goes out on nng (MSG_READING, MSG_DEVICE, MSG_ALERT,
  * body JSON with "event_id"), and alerts to the webhooks. A Redis
  * failure in the middle of the pipeline may repeat some events when the
- * step is tried again (at least once); nothing is acknowledged before
- * all of it went through.
+ * step is tried again (at least once).
+ *
+ * Once InfluxDB stored the batch (publish_stored()): an XADD to the
+ * dead-letter stream for each point InfluxDB refused (reason
+ * influx_rejected), then the XACK of every entry, last, so nothing is
+ * acknowledged before it is stored or dead-lettered. A point InfluxDB
+ * refuses was published live already.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +38,25 @@
 #include "ingest.h"
 
 static struct log_limit ll_pub;
+
+/*
+ * KEYS[1] latest, KEYS[2] latest:ts; ARGV: "device/probe", the reading's
+ * time in ns, its event JSON, for each. Set only when newer than what is
+ * there (or as new: the same reading published again). Nanoseconds
+ * (1.7e18) are past Lua's exact doubles: compared as decimal strings,
+ * which have no leading zeros. Answers how many were set.
+ */
+static const char latest_lua[] =
+    "local n = 0\n"
+    "for i = 1, #ARGV, 3 do\n"
+    "  local cur, t = redis.call('HGET', KEYS[2], ARGV[i]), ARGV[i + 1]\n"
+    "  if not cur or #cur < #t or (#cur == #t and cur <= t) then\n"
+    "    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
 
 /*
  * Subscribers connected to the pub socket, kept by nng's pipe events
@@ -59,6 +84,7 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	p->rds = rds;
 	p->webhooks = wh;
 	consume_key(cf, "latest", p->latest, sizeof(p->latest));
+	consume_key(cf, "latest:ts", p->latest_ts, sizeof(p->latest_ts));
 	consume_key(cf, "events", p->events, sizeof(p->events));
 	consume_key(cf, "alerts", p->alerts, sizeof(p->alerts));
 	consume_key(cf, "alertstate", p->state, sizeof(p->state));
@@ -192,88 +218,85 @@ pub_event(struct publish *p, enum msg_type type, const char *j, size_t len,
 	}
 }
 
-struct pub_state {
-	size_t		 nreplies;
-	char		(*ids)[INGEST_ID_LEN];	/* per reply, XADD ids */
-};
-
+/*
+ * Live: what the batch gained since its last live publication (items,
+ * device events, alert events past its cursors) goes out now, before
+ * InfluxDB has it: `latest`, the `events` and `alerts` streams,
+ * `alertstate`, then nng and webhooks. 0, or -1 to try again later (the
+ * cursors stay; events are at least once).
+ */
 int
-publish_batch(struct publish *p, struct consume *c, struct batch *b)
+publish_live(struct publish *p, struct batch *b)
 {
 	struct buf j, state;
 	const char **hargv = NULL;
 	size_t *hlens = NULL, nh = 0, i, nrep = 0, ev_first, dev_first;
-	char (*ids)[INGEST_ID_LEN] = NULL;
+	size_t n = b->n, ndevs = b->ndevs, nalerts = b->nalerts;
+	char (*ids)[INGEST_ID_LEN] = NULL, (*ts)[24] = NULL;
 	size_t *alert_rep = NULL;
 	redisReply *r;
-	int rc = -1, n;
+	int rc = -1, k;
 	bool broken = false;
 	int64_t now = util_now_ns();
 
+	if (b->live_n == n && b->live_ndevs == ndevs &&
+	    b->live_nalerts == nalerts)
+		return 0;
 	buf_init(&j);
 	buf_init(&state);
 
-	/* Dead letters first: they must not be lost with the XACK. */
-	for (i = 0; i < b->n; i++) {
-		const struct bitem *it = &b->it[i];
-
-		if (!it->dead)
-			continue;
-		if ((n = consume_append_dead(c, "influx_rejected", it->id,
-		    b->raw.data + it->raw_off, it->raw_len,
-		    it->why_off == UINT32_MAX ? "" : b->why.data +
-		    it->why_off)) == -1)
-			goto fail;
-		nrep += (size_t)n;
-	}
-
-	/* latest: one HSET of the newest reading of each probe. */
-	if ((hargv = calloc(2 * b->n + 2, sizeof(*hargv))) == NULL ||
-	    (hlens = calloc(2 * b->n + 2, sizeof(*hlens))) == NULL)
+	/* latest: one script call for the newest reading of each probe. */
+	if ((hargv = calloc(3 * n + 5, sizeof(*hargv))) == NULL ||
+	    (hlens = calloc(3 * n + 5, sizeof(*hlens))) == NULL ||
+	    (ts = calloc(n + 1, sizeof(*ts))) == NULL)
 		goto fail;
-	hargv[nh] = "HSET"; hlens[nh++] = 4;
+	hargv[nh] = "EVAL"; hlens[nh++] = 4;
+	hargv[nh] = latest_lua; hlens[nh++] = sizeof(latest_lua) - 1;
+	hargv[nh] = "2"; hlens[nh++] = 1;
 	hargv[nh] = p->latest; hlens[nh++] = strlen(p->latest);
-	for (i = 0; i < b->n; i++) {
+	hargv[nh] = p->latest_ts; hlens[nh++] = strlen(p->latest_ts);
+	for (i = b->live_n; i < n; i++) {
 		const struct bitem *it = &b->it[i];
 
-		if (!it->latest || it->dead)
+		if (!it->latest)
 			continue;
+		snprintf(ts[i], sizeof(ts[i]), "%lld", (long long)it->ts_ns);
 		hargv[nh] = b->keys.data + it->key_off;
 		hlens[nh++] = it->key_len;
+		hargv[nh] = ts[i];
+		hlens[nh++] = strlen(ts[i]);
 		hargv[nh] = b->ev.data + it->ev_off;
 		hlens[nh++] = it->ev_len;
 	}
-	if (nh > 2) {
-		if ((n = append(p, (int)nh, hargv, hlens)) == -1)
+	if (nh > 5) {
+		if ((k = append(p, (int)nh, hargv, hlens)) == -1)
 			goto fail;
-		nrep += (size_t)n;
+		nrep += (size_t)k;
 	}
 
 	/* events: readings, devices, alerts. */
 	ev_first = nrep;
-	for (i = 0; i < b->n; i++) {
+	for (i = b->live_n; i < n; i++) {
 		const struct bitem *it = &b->it[i];
 
-		if (it->dead)
-			continue;
-		if ((n = append_event(p, "reading", b->keys.data + it->key_off,
+		if ((k = append_event(p, "reading", b->keys.data + it->key_off,
 		    it->dev_len, b->ev.data + it->ev_off, it->ev_len,
 		    p->events, p->events_max)) == -1)
 			goto fail;
-		nrep += (size_t)n;
+		nrep += (size_t)k;
 	}
 	dev_first = nrep;
-	for (i = 0; i < b->ndevs; i++) {
-		if (device_json(&j, &b->devs[i]) == -1 || (n = append_event(p,
+	for (i = b->live_ndevs; i < ndevs; i++) {
+		if (device_json(&j, &b->devs[i]) == -1 || (k = append_event(p,
 		    "device", b->devs[i].device_id,
 		    strlen(b->devs[i].device_id), j.data, j.len, p->events,
 		    p->events_max)) == -1)
 			goto fail;
-		nrep += (size_t)n;
+		nrep += (size_t)k;
 	}
-	if ((alert_rep = calloc(b->nalerts + 1, sizeof(*alert_rep))) == NULL)
+	if ((alert_rep = calloc(nalerts + 1, sizeof(*alert_rep))) == NULL)
 		goto fail;
-	for (i = 0; i < b->nalerts; i++) {
+	for (i = b->live_nalerts; i < nalerts; i++) {
 		const struct alert_event *ev = &b->alerts[i];
 		const char *argv[5];
 
@@ -312,9 +335,6 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 			nrep++;
 		}
 	}
-	if ((n = consume_append_ack(c, b)) == -1)
-		goto fail;
-	nrep += (size_t)n;
 
 	/* The replies, keeping the ids the XADDs gave. */
 	if ((ids = calloc(nrep + 1, sizeof(*ids))) == NULL)
@@ -329,8 +349,7 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 		else if (r->type == REDIS_REPLY_ERROR) {
 			log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish: "
 			    "redis: %s", r->str);
-			if (strncmp(r->str, "NOGROUP", 7) != 0)
-				broken = true;
+			broken = true;
 		}
 		freeReplyObject(r);
 	}
@@ -339,25 +358,23 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 
 	/* nng, then webhooks. */
 	{
-		size_t k = ev_first;
+		size_t e = ev_first;
 
-		for (i = 0; i < b->n; i++) {
+		for (i = b->live_n; i < n; i++) {
 			const struct bitem *it = &b->it[i];
 
-			if (it->dead)
-				continue;
 			pub_event(p, MSG_READING, b->ev.data + it->ev_off,
-			    it->ev_len, ids[k++]);
+			    it->ev_len, ids[e++]);
 		}
-		metric_add(p->m_events, (double)(k - ev_first));
-		for (i = 0; i < b->ndevs; i++) {
+		metric_add(p->m_events, (double)(e - ev_first));
+		for (i = b->live_ndevs; i < ndevs; i++) {
 			if (device_json(&j, &b->devs[i]) == 0)
 				pub_event(p, MSG_DEVICE, j.data, j.len,
-				    ids[dev_first + i]);
+				    ids[dev_first + i - b->live_ndevs]);
 		}
-		metric_add(p->m_events, (double)b->ndevs);
+		metric_add(p->m_events, (double)(ndevs - b->live_ndevs));
 	}
-	for (i = 0; i < b->nalerts; i++) {
+	for (i = b->live_nalerts; i < nalerts; i++) {
 		const struct alert_event *ev = &b->alerts[i];
 
 		if (!ev->publish)
@@ -375,6 +392,9 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 		if (ev->notify && p->webhooks)
 			webhooks_send(p->webhooks, j.data, j.len);
 	}
+	b->live_n = n;
+	b->live_ndevs = ndevs;
+	b->live_nalerts = nalerts;
 	rc = 0;
 	goto done;
 fail:
@@ -382,15 +402,69 @@ fail:
 	while (rds_pending(p->rds) > 0 && (r = rds_get_reply(p->rds)) != NULL)
 		freeReplyObject(r);
 	metric_inc(p->m_pub_errors);
-	log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish of a batch of %zu "
-	    "failed (%s): will try again", b->n, p->rds->errstr[0] ?
-	    p->rds->errstr : "memory");
+	log_limited(&ll_pub, 10000, LOG_LVL_WARN, "live publish of %zu "
+	    "readings failed (%s): will try again", n - b->live_n,
+	    p->rds->errstr[0] ? p->rds->errstr : "memory");
 done:
 	free(hargv);
 	free(hlens);
+	free(ts);
 	free(ids);
 	free(alert_rep);
 	buf_free(&j);
 	buf_free(&state);
 	return rc;
+}
+
+/*
+ * Stored: the points InfluxDB refused go to the dead-letter stream, then
+ * every entry of the batch is acknowledged, in one pipeline. 0, or -1 to
+ * try again later (nothing acknowledged before the dead letters went).
+ */
+int
+publish_stored(struct publish *p, struct consume *c, struct batch *b)
+{
+	redisReply *r;
+	size_t i, nrep = 0;
+	bool broken = false;
+	int k;
+
+	for (i = 0; i < b->n; i++) {
+		const struct bitem *it = &b->it[i];
+
+		if (!it->dead)
+			continue;
+		if ((k = consume_append_dead(c, "influx_rejected", it->id,
+		    b->raw.data + it->raw_off, it->raw_len,
+		    it->why_off == UINT32_MAX ? "" : b->why.data +
+		    it->why_off)) == -1)
+			goto fail;
+		nrep += (size_t)k;
+	}
+	if ((k = consume_append_ack(c, b)) == -1)
+		goto fail;
+	nrep += (size_t)k;
+	for (i = 0; i < nrep; i++) {
+		if ((r = rds_get_reply(p->rds)) == NULL) {
+			broken = true;
+			break;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish: "
+			    "redis: %s", r->str);
+			if (strncmp(r->str, "NOGROUP", 7) != 0)
+				broken = true;
+		}
+		freeReplyObject(r);
+	}
+	if (!broken)
+		return 0;
+fail:
+	while (rds_pending(p->rds) > 0 && (r = rds_get_reply(p->rds)) != NULL)
+		freeReplyObject(r);
+	metric_inc(p->m_pub_errors);
+	log_limited(&ll_pub, 10000, LOG_LVL_WARN, "acknowledging a stored "
+	    "batch of %zu failed (%s): will try again", b->n,
+	    p->rds->errstr[0] ? p->rds->errstr : "memory");
+	return -1;
 }

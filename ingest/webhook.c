@@ -1,7 +1,8 @@
 /*
  * Alert webhooks (ingest.webhooks: a list of {url, secret}), delivered
- * by a thread of their own so that a slow or dead receiver never holds
- * up ingestion.
+ * by a thread per receiver, each with its own queue and connection, so
+ * that a slow or dead receiver never holds up ingestion nor the
+ * deliveries to the others.
  *
  *   POST <url>
  *   Content-Type: application/json
@@ -11,10 +12,10 @@
  *
  * A 2xx answer is a delivery; anything else is retried with exponential
  * backoff and full jitter (1 s to 5 min) for up to WEBHOOK_TRIES tries
- * or WEBHOOK_BUDGET_MS, then dropped, counted and logged. The queue is
- * bounded in items and bytes; webhooks_send() never blocks: when the
- * queue is full the alert is dropped for webhooks (it is still in the
- * alerts stream and on the live feed) and counted.
+ * or WEBHOOK_BUDGET_MS, then dropped, counted and logged. Each queue is
+ * bounded in items and bytes; webhooks_send() never blocks: when a
+ * receiver's queue is full the alert is dropped for it (it is still in
+ * the alerts stream and on the live feed) and counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,33 +35,37 @@
 #define WEBHOOK_BUDGET_MS	(60 * 60 * 1000)
 #define WEBHOOK_TIMEOUT_MS	10000
 
-struct hook {
-	char		*url;
-	char		*secret;
-};
+struct webhooks;
 
 struct delivery {
 	char		*body;
 	size_t		 len;
-	size_t		 hook;
 	struct backoff	 bo;
 	int64_t		 due;		/* monotonic ms */
 	unsigned	 seq;
 };
 
+/* One receiver: its thread, its queue, its connection. */
+struct hook {
+	char		*url;
+	char		*secret;
+	struct webhooks	*w;
+	pthread_t	 thr;
+	bool		 started;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	struct delivery	*q;		/* WEBHOOK_QUEUE_MAX */
+	size_t		 nq;
+	size_t		 bytes;
+	bool		 stop;
+	atomic_bool	 cut;		/* stop: abort the request */
+	struct log_limit ll;
+};
+
 struct webhooks {
 	struct hook	 hooks[WEBHOOKS_MAX];
 	size_t		 nhooks;
-	pthread_t	 thr;
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	struct delivery	 q[WEBHOOK_QUEUE_MAX];
-	size_t		 nq;
-	size_t		 bytes;
-	unsigned	 seq;
-	bool		 stop;
-	bool		 started;
-	struct log_limit ll;
+	_Atomic unsigned seq;
 	struct metric_series *m_ok, *m_failed, *m_dropped, *m_retries;
 };
 
@@ -68,11 +73,14 @@ static void
 hooks_free(struct webhooks *w)
 {
 	for (size_t i = 0; i < w->nhooks; i++) {
-		free(w->hooks[i].url);
-		free(w->hooks[i].secret);
+		struct hook *h = &w->hooks[i];
+
+		free(h->url);
+		free(h->secret);
+		for (size_t k = 0; h->q != NULL && k < h->nq; k++)
+			free(h->q[k].body);
+		free(h->q);
 	}
-	for (size_t i = 0; i < w->nq; i++)
-		free(w->q[i].body);
 	free(w);
 }
 
@@ -113,10 +121,14 @@ load(struct webhooks *w, const struct cnode *list, char *err, size_t errlen)
 			return -1;
 		}
 		log_secret(secret);
+		w->hooks[w->nhooks].w = w;
 		w->hooks[w->nhooks].url = strdup(url);
 		w->hooks[w->nhooks].secret = strdup(secret);
+		w->hooks[w->nhooks].q = calloc(WEBHOOK_QUEUE_MAX,
+		    sizeof(struct delivery));
 		if (w->hooks[w->nhooks].url == NULL ||
-		    w->hooks[w->nhooks].secret == NULL) {
+		    w->hooks[w->nhooks].secret == NULL ||
+		    w->hooks[w->nhooks].q == NULL) {
 			snprintf(err, errlen, "out of memory");
 			w->nhooks++;
 			return -1;
@@ -132,9 +144,19 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* libcurl's progress callback: non-zero aborts (stopping). */
+static int
+cut_short(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct hook *h = arg;
+
+	return atomic_load(&h->cut) ? 1 : 0;
+}
+
 /* One POST; the HTTP status, or 0 for a transport error. */
 static long
-deliver(CURL *curl, const struct hook *h, const struct delivery *d,
+deliver(CURL *curl, struct hook *h, const struct delivery *d,
     char *err)
 {
 	char sig[HMAC_SHA256_HEX_LEN + 1], hdr[128], dhdr[96];
@@ -165,22 +187,24 @@ deliver(CURL *curl, const struct hook *h, const struct delivery *d,
 }
 
 static void
-remove_at(struct webhooks *w, size_t i)
+remove_at(struct hook *h, size_t i)
 {
-	w->bytes -= w->q[i].len;
-	free(w->q[i].body);
-	w->q[i] = w->q[--w->nq];
+	h->bytes -= h->q[i].len;
+	free(h->q[i].body);
+	h->q[i] = h->q[--h->nq];
 }
 
 static void *
-webhooks_main(void *arg)
+hook_main(void *arg)
 {
-	struct webhooks *w = arg;
+	struct hook *h = arg;
+	struct webhooks *w = h->w;
 	char err[CURL_ERROR_SIZE];
 	CURL *curl;
 
 	if ((curl = curl_easy_init()) == NULL) {
-		log_warnx("webhooks: curl_easy_init failed: no webhooks");
+		log_warnx("webhook %s: curl_easy_init failed: no deliveries",
+		    h->url);
 		return NULL;
 	}
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -189,72 +213,70 @@ webhooks_main(void *arg)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "grilld-ingest");
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cut_short);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 
-	pthread_mutex_lock(&w->mtx);
-	while (!w->stop) {
+	pthread_mutex_lock(&h->mtx);
+	while (!h->stop) {
 		int64_t now = util_mono_ms(), next = INT64_MAX;
 		struct delivery d;
 		size_t i, pick = SIZE_MAX;
 		long status;
 
-		for (i = 0; i < w->nq; i++) {
-			if (w->q[i].due <= now && (pick == SIZE_MAX ||
-			    w->q[i].due < w->q[pick].due))
+		for (i = 0; i < h->nq; i++) {
+			if (h->q[i].due <= now && (pick == SIZE_MAX ||
+			    h->q[i].due < h->q[pick].due))
 				pick = i;
-			if (w->q[i].due < next)
-				next = w->q[i].due;
+			if (h->q[i].due < next)
+				next = h->q[i].due;
 		}
 		if (pick == SIZE_MAX) {
-			struct timespec ts;
 			int64_t wait = next == INT64_MAX ? 1000 : next - now;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (wait % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&w->cv, &w->mtx, &ts);
+			util_cond_wait_ms(&h->cv, &h->mtx, wait);
 			continue;
 		}
 		/* Deliver outside the lock; the slot stays reserved. */
-		d = w->q[pick];
-		w->q[pick].due = INT64_MAX;
-		pthread_mutex_unlock(&w->mtx);
-		status = deliver(curl, &w->hooks[d.hook], &d, err);
-		pthread_mutex_lock(&w->mtx);
-		for (i = 0; i < w->nq; i++)
-			if (w->q[i].body == d.body)
+		d = h->q[pick];
+		h->q[pick].due = INT64_MAX;
+		pthread_mutex_unlock(&h->mtx);
+		status = deliver(curl, h, &d, err);
+		pthread_mutex_lock(&h->mtx);
+		for (i = 0; i < h->nq; i++)
+			if (h->q[i].body == d.body)
 				break;
-		if (i == w->nq)
+		if (i == h->nq)
 			continue;
+		if (h->stop) {
+			h->q[i].due = 0;	/* cut short: kept, not tried */
+			break;
+		}
 		if (status >= 200 && status < 300) {
 			metric_inc(w->m_ok);
-			remove_at(w, i);
+			remove_at(h, i);
 			continue;
 		}
 		{
-			int64_t ms = backoff_next(&w->q[i].bo, -1);
+			int64_t ms = backoff_next(&h->q[i].bo, -1);
 
 			if (ms < 0) {
 				metric_inc(w->m_failed);
-				log_limited(&w->ll, 10000, LOG_LVL_WARN, "webhook "
+				log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhook "
 				    "%s: giving up after %u tries (last: %s%ld)",
-				    w->hooks[d.hook].url,
-				    backoff_tries(&w->q[i].bo),
+				    h->url, backoff_tries(&h->q[i].bo),
 				    status ? "HTTP " : "", status ? status : 0L);
-				remove_at(w, i);
+				remove_at(h, i);
 				continue;
 			}
 			metric_inc(w->m_retries);
-			log_limited(&w->ll, 10000, LOG_LVL_WARN, "webhook %s: %s "
-			    "%ld, retrying in %lld ms", w->hooks[d.hook].url,
+			log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhook %s: %s "
+			    "%ld, retrying in %lld ms", h->url,
 			    status ? "HTTP" : err, status, (long long)ms);
-			w->q[i].due = util_mono_ms() + ms;
+			h->q[i].due = util_mono_ms() + ms;
 		}
 	}
-	pthread_mutex_unlock(&w->mtx);
+	pthread_mutex_unlock(&h->mtx);
 	curl_easy_cleanup(curl);
 	return NULL;
 }
@@ -281,17 +303,20 @@ webhooks_start(const struct cnode *list, char *err, size_t errlen)
 	w->m_retries = metric_with(metric_counter(
 	    "grilld_ingest_webhook_retries_total", "Webhook deliveries tried "
 	    "again.", NULL));
-	pthread_mutex_init(&w->mtx, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (w->nhooks == 0)
-		return w;
-	if (pthread_create(&w->thr, NULL, webhooks_main, w) != 0) {
-		snprintf(err, errlen, "cannot start the webhook thread");
-		hooks_free(w);
-		return NULL;
+	for (size_t i = 0; i < w->nhooks; i++) {
+		struct hook *h = &w->hooks[i];
+
+		pthread_mutex_init(&h->mtx, NULL);
+		util_cond_init(&h->cv);
+		if (pthread_create(&h->thr, NULL, hook_main, h) != 0) {
+			snprintf(err, errlen, "cannot start a webhook thread");
+			webhooks_stop(w, NULL, NULL);
+			return NULL;
+		}
+		h->started = true;
 	}
-	w->started = true;
-	log_info("webhooks: %zu configured", w->nhooks);
+	if (w->nhooks > 0)
+		log_info("webhooks: %zu configured, a thread each", w->nhooks);
 	return w;
 }
 
@@ -301,58 +326,97 @@ webhooks_count(const struct webhooks *w)
 	return w ? w->nhooks : 0;
 }
 
-void
-webhooks_send(struct webhooks *w, const char *body, size_t len)
+/* Queues one delivery to a receiver; false when its queue is full. */
+static bool
+enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
 {
 	struct backoff_conf bc = { .base_ms = 1000, .cap_ms = 300000,
 		.max_tries = WEBHOOK_TRIES, .budget_ms = WEBHOOK_BUDGET_MS };
+	struct delivery *d;
 
-	if (w == NULL || w->nhooks == 0)
-		return;
-	pthread_mutex_lock(&w->mtx);
-	for (size_t i = 0; i < w->nhooks; i++) {
-		struct delivery *d;
-
-		if (w->nq == WEBHOOK_QUEUE_MAX ||
-		    w->bytes + len > WEBHOOK_QUEUE_BYTES) {
-			metric_inc(w->m_dropped);
-			log_limited(&w->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
-			    "full, alert dropped for %s", w->hooks[i].url);
-			continue;
-		}
-		d = &w->q[w->nq];
-		if ((d->body = malloc(len + 1)) == NULL)
-			continue;
-		memcpy(d->body, body, len);
-		d->body[len] = '\0';
-		d->len = len;
-		d->hook = i;
-		d->due = 0;
-		d->seq = ++w->seq;
-		backoff_init(&d->bo, &bc);
-		w->nq++;
-		w->bytes += len;
+	pthread_mutex_lock(&h->mtx);
+	if (h->nq == WEBHOOK_QUEUE_MAX || h->bytes + len > WEBHOOK_QUEUE_BYTES) {
+		pthread_mutex_unlock(&h->mtx);
+		metric_inc(w->m_dropped);
+		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
+		    "full, alert dropped for %s", h->url);
+		return false;
 	}
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mtx);
+	d = &h->q[h->nq];
+	if ((d->body = malloc(len + 1)) == NULL) {
+		pthread_mutex_unlock(&h->mtx);
+		return false;
+	}
+	memcpy(d->body, body, len);
+	d->body[len] = '\0';
+	d->len = len;
+	d->due = 0;
+	d->seq = atomic_fetch_add(&w->seq, 1) + 1;
+	backoff_init(&d->bo, &bc);
+	h->nq++;
+	h->bytes += len;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mtx);
+	return true;
 }
 
 void
-webhooks_stop(struct webhooks *w)
+webhooks_send(struct webhooks *w, const char *body, size_t len)
 {
 	if (w == NULL)
 		return;
-	if (w->started) {
-		pthread_mutex_lock(&w->mtx);
-		w->stop = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mtx);
-		pthread_join(w->thr, NULL);
+	for (size_t i = 0; i < w->nhooks; i++)
+		enqueue(w, &w->hooks[i], body, len);
+}
+
+int
+webhooks_send_to(struct webhooks *w, const char *url, const char *body,
+    size_t len)
+{
+	for (size_t i = 0; w != NULL && i < w->nhooks; i++)
+		if (strcmp(w->hooks[i].url, url) == 0) {
+			enqueue(w, &w->hooks[i], body, len);
+			return 0;
+		}
+	return -1;
+}
+
+void
+webhooks_stop(struct webhooks *w,
+    void (*keep)(const char *, const char *, size_t, void *), void *arg)
+{
+	size_t left = 0;
+
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < w->nhooks; i++) {
+		struct hook *h = &w->hooks[i];
+
+		if (!h->started)
+			continue;
+		atomic_store(&h->cut, true);
+		pthread_mutex_lock(&h->mtx);
+		h->stop = true;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mtx);
 	}
-	if (w->nq > 0)
+	for (size_t i = 0; i < w->nhooks; i++) {
+		struct hook *h = &w->hooks[i];
+
+		if (h->started) {
+			pthread_join(h->thr, NULL);
+			pthread_mutex_destroy(&h->mtx);
+			pthread_cond_destroy(&h->cv);
+		}
+		for (size_t k = 0; keep != NULL && k < h->nq; k++)
+			keep(h->url, h->q[k].body, h->q[k].len, arg);
+		left += h->nq;
+	}
+	if (left > 0 && keep == NULL)
 		log_warnx("webhooks: %zu deliveries still queued at exit are "
-		    "dropped", w->nq);
-	pthread_mutex_destroy(&w->mtx);
-	pthread_cond_destroy(&w->cv);
+		    "dropped", left);
+	else if (left > 0)
+		log_info("webhooks: %zu deliveries still queued at exit are "
+		    "kept for the next start", left);
 	hooks_free(w);
 }

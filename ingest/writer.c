@@ -365,7 +365,7 @@ writer_start(const struct grilld_conf *cf, char *err, size_t errlen)
 	w->cf = cf;
 	buf_init(&w->body);
 	pthread_mutex_init(&w->mtx, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	util_cond_init(&w->cv);
 	backoff_init(&w->bo, &boc);
 	if ((w->influx = influx_new(cf, err, errlen)) == NULL)
 		goto fail;
@@ -437,20 +437,13 @@ struct batch *
 writer_collect(struct writer *w, int64_t wait_ms, enum write_outcome *out)
 {
 	struct batch *b;
-	struct timespec ts;
+	int64_t end = util_mono_ms() + wait_ms;
 
 	pthread_mutex_lock(&w->mtx);
 	if (w->done == NULL && wait_ms > 0 && (w->todo || w->doing)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
 		while (w->done == NULL && (w->todo || w->doing))
-			if (pthread_cond_timedwait(&w->cv, &w->mtx, &ts) ==
-			    ETIMEDOUT)
+			if (util_cond_wait_ms(&w->cv, &w->mtx, end -
+			    util_mono_ms()) == ETIMEDOUT)
 				break;
 	}
 	b = w->done;

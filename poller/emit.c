@@ -9,6 +9,17 @@
  * point the queue refused (full) is simply fetched again next cycle.
  * The marks start from grilld:poller:seen (lease.c), merged with what
  * the spool still holds, whenever this poller takes an account.
+ *
+ * Device clocks step (emit_judge()). A point further ahead than now +
+ * ingest.future_skew is skipped, counted and logged, and moves no mark:
+ * one bad timestamp must not hide every later point (nor poison
+ * poller:seen across restarts, and marks that far ahead are ignored
+ * when loaded). A document point behind its channel's mark by more than
+ * EMIT_STEP_BACK_US means the device clock went back (an RTC reset, a
+ * local clock at a DST change): the mark follows it down, the point is
+ * emitted with the reset flag (the Redis script moves poller:seen back
+ * too), and readings flow again at once instead of being dropped until
+ * the old mark is passed. A smaller step back is skipped and counted.
  */
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +63,26 @@ unit_of(const struct tw_device *d, const struct tw_channel *ch, char unit)
 }
 
 /*
+ * What to do with a point at ts_us for a channel marked at seen_us, now
+ * now_us: document points (doc) may follow a clock stepped back.
+ */
+enum emit_verdict
+emit_judge(int64_t ts_us, int64_t seen_us, int64_t now_us, int64_t skew_us,
+    bool doc)
+{
+	if (ts_us > now_us + skew_us)
+		return EMIT_FUTURE;
+	if (seen_us > now_us + skew_us)
+		return EMIT_NEW;	/* a poisoned mark: ignored */
+	if (ts_us > seen_us)
+		return EMIT_NEW;
+	if (!doc || ts_us == seen_us)
+		return EMIT_OLD;
+	return seen_us - ts_us > EMIT_STEP_BACK_US ? EMIT_STEPPED_BACK :
+	    EMIT_BEHIND;
+}
+
+/*
  * Emits one point of a channel unless it is not newer than the seen
  * mark. 0 when emitted or not new; -1 when it was not taken (the account
  * is not ours now, or the hand-off queue is full): the caller stops
@@ -61,13 +92,35 @@ int
 emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
     const struct emit_point *pt, bool archived)
 {
-	int64_t ts_us = pt->ts_ns / 1000;
+	int64_t ts_us = pt->ts_ns / 1000, now_us = util_now_ns() / 1000;
+	int64_t skew_us = p->cf->ingest.future_skew * 1000;
 	struct reading r;
 	struct buf b;
+	bool reset = false;
 	int rc;
 
-	if (ts_us <= ch->seen_us)
+	switch (emit_judge(ts_us, ch->seen_us, now_us, skew_us, !archived)) {
+	case EMIT_OLD:
 		return 0;
+	case EMIT_FUTURE:
+		metric_inc(p->m.skipped_future);
+		log_limited(&p->odd_log, 60000, LOG_LVL_WARN, "%s: device time "
+		    "%lld s ahead of ours (more than ingest.future_skew): "
+		    "point skipped, its seen mark stays", ch->key,
+		    (long long)((ts_us - now_us) / 1000000));
+		return 0;
+	case EMIT_BEHIND:
+		metric_inc(p->m.skipped_behind);
+		log_limited(&p->odd_log, 60000, LOG_LVL_WARN, "%s: a new point "
+		    "%lld s behind the last one emitted: skipped", ch->key,
+		    (long long)((ch->seen_us - ts_us) / 1000000));
+		return 0;
+	case EMIT_STEPPED_BACK:
+		reset = true;
+		break;
+	case EMIT_NEW:
+		break;
+	}
 	if (!d->acct->active)
 		return -1;
 	reading_init(&r);
@@ -90,10 +143,16 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	buf_init(&b);
 	rc = reading_write_json(&b, &r, 0);
 	reading_clear(&r);
-	if (rc == -1 || handoff_push(p, ch->key, ts_us, &b) == -1) {
+	if (rc == -1 || handoff_push(p, ch->key, ts_us, reset, &b) == -1) {
 		buf_free(&b);
 		metric_inc(p->m.deferred);
 		return -1;
+	}
+	if (reset) {
+		metric_inc(p->m.clock_back);
+		log_warnx("%s: the device clock went back %lld s: following it "
+		    "(its seen mark moves back)", ch->key,
+		    (long long)((ch->seen_us - ts_us) / 1000000));
 	}
 	ch->seen_us = ts_us;
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
@@ -129,16 +188,25 @@ emit_seen_merge(struct poller *p, const struct strmap *m)
 	struct strmap_entry *e, *mine;
 	struct tw_account *a;
 	struct tw_device *d;
+	int64_t max = util_now_ns() / 1000 + p->cf->ingest.future_skew * 1000;
 	size_t i = 0;
 
-	while ((e = strmap_next(m, &i)) != NULL)
+	while ((e = strmap_next(m, &i)) != NULL) {
+		if (e->num > max) {
+			/* A mark from a clock far ahead: it would hide all. */
+			metric_inc(p->m.marks_ignored);
+			log_warnx("%s: seen mark %lld s ahead of now: ignored",
+			    e->key, (long long)((e->num - max) / 1000000));
+			continue;
+		}
 		if ((mine = strmap_put(&p->seen, e->key)) != NULL &&
 		    e->num > mine->num)
 			mine->num = e->num;
+	}
 	TAILQ_FOREACH(a, &p->accounts, entry)
 		TAILQ_FOREACH(d, &a->devices, entry)
 			for (int c = 0; c < d->nch; c++)
 				if ((e = strmap_get(m, d->ch[c].key)) != NULL &&
-				    e->num > d->ch[c].seen_us)
+				    e->num <= max && e->num > d->ch[c].seen_us)
 					d->ch[c].seen_us = e->num;
 }

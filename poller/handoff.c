@@ -36,23 +36,49 @@
 #define HANDOFF_BATCH		512
 #define HANDOFF_IDLE_MS		200
 #define HANDOFF_RETRY_MS	1000
+#define HANDOFF_FULL_MS		200	/* again, after the stream was full */
 #define HANDOFF_FLUSH_MS	1000
 #define HANDOFF_STOP_MS		5000
 #define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
 
 /*
- * KEYS[1] readings stream, KEYS[2] poller:seen; ARGV[1] "serial/channel",
- * ARGV[2] device time in microseconds, ARGV[3] the reading JSON,
- * ARGV[4] the stream's approximate MAXLEN. 1: appended, 0: already there.
- * Microseconds (1.7e15) are exact in Lua's doubles.
+ * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen;
+ * ARGV[1] the stream's bound (ingest.stream_max), ARGV[2] now plus
+ * ingest.future_skew in microseconds, then for each reading
+ * "serial/channel", device time in microseconds (negative: the device
+ * clock went back, follow it), the reading JSON. Microseconds (1.7e15)
+ * are exact in Lua's doubles.
+ *
+ * A reading not past its channel's mark is already there (taken, not
+ * appended); a mark further ahead than ARGV[2] was left by a clock far
+ * ahead and is ignored. The script never trims: entries leave the stream
+ * only when the ingester trims what every group acknowledged. When the
+ * stream holds its bound, the script stops at that reading; it and the
+ * rest of the batch go to the spool and are replayed when there is room
+ * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
+ * counting from the first reading, so what follows a refusal is never
+ * appended before it.
  */
 static const char emit_lua[] =
-    "local cur = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if cur and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',"
-    " 'v', '1', 'r', ARGV[3])\n"
-    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
-    "return 1\n";
+    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
+    "local max = tonumber(ARGV[2])\n"
+    "local added, taken = 0, 0\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local t = tonumber(ARGV[i + 1])\n"
+    "  local reset = t < 0\n"
+    "  if reset then t = -t end\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
+    "  if cur > max then cur = 0 end\n"
+    "  if reset or cur < t then\n"
+    "    if room <= 0 then break end\n"
+    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
+    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
+    "    added = added + 1\n"
+    "    room = room - 1\n"
+    "  end\n"
+    "  taken = taken + 1\n"
+    "end\n"
+    "return {added, taken}\n";
 
 struct handoff {
 	struct poller	*p;
@@ -91,7 +117,8 @@ item_free(struct handoff_item *it)
  * when the queue is full or stopping: the caller keeps its seen mark.
  */
 int
-handoff_push(struct poller *p, const char *key, int64_t ts_us, struct buf *b)
+handoff_push(struct poller *p, const char *key, int64_t ts_us, bool reset,
+    struct buf *b)
 {
 	struct handoff *h = p->handoff;
 	struct handoff_item *it;
@@ -105,6 +132,7 @@ handoff_push(struct poller *p, const char *key, int64_t ts_us, struct buf *b)
 	it = &h->q[(h->head + h->n) % HANDOFF_QUEUE_MAX];
 	util_strlcpy(it->key, key, sizeof(it->key));
 	it->ts_us = ts_us;
+	it->reset = reset;
 	it->len = b->len;
 	it->json = buf_steal(b);
 	h->n++;
@@ -124,8 +152,8 @@ handoff_throttled(struct poller *p)
 bool
 handoff_accepting(struct poller *p)
 {
-	return atomic_load(&p->redis_up) || (atomic_load(&p->spool_ok) &&
-	    !atomic_load(&p->spool_full));
+	return (atomic_load(&p->redis_up) && !atomic_load(&p->stream_full)) ||
+	    (atomic_load(&p->spool_ok) && !atomic_load(&p->spool_full));
 }
 
 /* Seen marks loaded by lease.c, for the main thread (map taken). */
@@ -187,6 +215,26 @@ load_script(struct handoff *h)
 	return rc;
 }
 
+/* The stream at its bound, or with room again: said once, published. */
+static void
+set_full(struct handoff *h, bool full)
+{
+	struct poller *p = h->p;
+
+	if (full)
+		metric_inc(p->m.stream_refused);
+	if (full == atomic_load(&p->stream_full))
+		return;
+	atomic_store(&p->stream_full, full);
+	metric_set(p->m.stream_full, full ? 1 : 0);
+	if (full)
+		log_warnx("redis: %s holds %s entries (ingest.stream_max): "
+		    "ingest is behind; readings wait in the spool until it "
+		    "catches up", p->k_readings, h->maxlen);
+	else
+		log_info("redis: %s has room again", p->k_readings);
+}
+
 /*
  * With redis.wait_replicas, readings count as handed off only once that
  * many replicas hold them: short of it they go to the spool as if Redis
@@ -211,55 +259,72 @@ replicated(struct handoff *h)
 }
 
 /*
- * Sends items with the script, pipelined. Returns how many were taken
+ * Sends items with the script, in one call. Returns how many were taken
  * (appended or found there already), from the first on; the rest are to
- * be sent again or spooled.
+ * be sent again or spooled. A stream at its bound takes fewer than n.
  */
 static size_t
 send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 {
 	struct poller *p = h->p;
-	char ts[24];
-	size_t i, done = 0;
-	bool noscript = false, failed = false;
+	const char **argv;
+	size_t *lens, i, k = 0, done = 0;
+	char (*ts)[24], max[24];
+	redisReply *r;
 
-	if (h->sha[0] == '\0' && load_script(h) == -1)
+	if (n == 0 || (h->sha[0] == '\0' && load_script(h) == -1))
 		return 0;
+	snprintf(max, sizeof(max), "%lld", (long long)(util_now_ns() / 1000 +
+	    p->cf->ingest.future_skew * 1000));
+	argv = calloc(7 + 3 * n, sizeof(*argv));
+	lens = calloc(7 + 3 * n, sizeof(*lens));
+	ts = calloc(n, sizeof(*ts));
+	if (argv == NULL || lens == NULL || ts == NULL)
+		goto out;
+	argv[k++] = "EVALSHA";
+	argv[k++] = h->sha;
+	argv[k++] = "2";
+	argv[k++] = p->k_readings;
+	argv[k++] = p->k_seen;
+	argv[k++] = h->maxlen;
+	argv[k++] = max;
+	for (i = 0; i < k; i++)
+		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
-		const char *argv[9] = { "EVALSHA", h->sha, "2", p->k_readings,
-		    p->k_seen, it[i].key, ts, it[i].json, h->maxlen };
-		size_t lens[9];
-
-		snprintf(ts, sizeof(ts), "%lld", (long long)it[i].ts_us);
-		for (int k = 0; k < 9; k++)
-			lens[k] = k == 7 ? it[i].len : strlen(argv[k]);
-		if (rds_append_argv(h->db, 9, argv, lens) == -1)
-			break;
+		snprintf(ts[i], sizeof(ts[i]), "%s%lld", it[i].reset ? "-" : "",
+		    (long long)it[i].ts_us);
+		argv[k] = it[i].key;
+		lens[k++] = strlen(it[i].key);
+		argv[k] = ts[i];
+		lens[k++] = strlen(ts[i]);
+		argv[k] = it[i].json;
+		lens[k++] = it[i].len;
 	}
-	n = i;
-	for (i = 0; i < n; i++) {
-		redisReply *r = rds_get_reply(h->db);
-
-		if (r == NULL)
-			return done;	/* the connection went */
-		if (!noscript && !failed && r->type == REDIS_REPLY_INTEGER) {
-			metric_inc(r->integer == 1 ? p->m.to_redis :
-			    p->m.duplicates);
-			done++;
-		} else if (r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			noscript = true;
-		} else if (!noscript && !failed) {
-			failed = true;
-			log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
-			    "XADD %s: %s", rds_addr(h->db), p->k_readings,
-			    r->type == REDIS_REPLY_ERROR ? r->str :
-			    "unexpected reply");
-		}
-		freeReplyObject(r);
-	}
-	if (noscript)
+	if ((r = rds_commandargv(h->db, (int)k, argv, lens)) == NULL)
+		goto out;	/* the connection went */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->integer >= 0 && (size_t)r->element[1]->integer <= n) {
+		done = (size_t)r->element[1]->integer;
+		metric_add(p->m.to_redis, r->element[0]->integer);
+		metric_add(p->m.duplicates, (double)done -
+		    (double)r->element[0]->integer);
+		set_full(h, done < n);
+	} else if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		h->sha[0] = '\0';	/* Redis lost it: load it again */
+	} else {
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "redis %s: "
+		    "XADD %s: %s", rds_addr(h->db), p->k_readings,
+		    r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+	}
+	freeReplyObject(r);
+out:
+	free(argv);
+	free(lens);
+	free(ts);
 	if (done > 0 && !replicated(h))
 		return 0;
 	return done;
@@ -267,37 +332,55 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 
 /* ---- the spool ---- */
 
-static int
+/*
+ * Appends items to the spool and syncs them. Returns how many are safely
+ * there, from the first: when the disk fills in the middle, those before
+ * stay (synced) and only the rest waits, so no reading is spooled twice;
+ * when the sync fails, none of the batch is known to be on disk and it
+ * is taken back out.
+ */
+static size_t
 spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 {
 	struct buf rec;
-	int rc = 0;
+	int64_t size0 = h->spool.size, records0 = h->spool.records;
+	size_t done = 0;
+	int saved = 0;
 
 	buf_init(&rec);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (; done < n; done++) {
 		buf_reset(&rec);
-		if (buf_printf(&rec, "%s\t%lld\n", it[i].key,
-		    (long long)it[i].ts_us) == -1 ||
-		    buf_append(&rec, it[i].json, it[i].len) == -1 ||
-		    spool_append(&h->spool, rec.data, rec.len) == -1)
-			rc = -1;
+		if (buf_printf(&rec, "%s\t%s%lld\n", it[done].key,
+		    it[done].reset ? "-" : "", (long long)it[done].ts_us) == -1 ||
+		    buf_append(&rec, it[done].json, it[done].len) == -1 ||
+		    spool_append(&h->spool, rec.data, rec.len) == -1) {
+			saved = errno;
+			break;
+		}
 	}
 	buf_free(&rec);
-	if (rc == 0 && spool_sync(&h->spool) == -1)
-		rc = -1;
+	if (done > 0 && spool_sync(&h->spool) == -1) {
+		saved = errno;
+		if (spool_undo(&h->spool, size0, records0) == -1)
+			log_warn("spool %s: cannot take back an unsynced batch",
+			    h->spool.path);
+		done = 0;
+	}
 	/* Readiness says whether the spool takes writes, not whether it
 	 * opened once (a full disk fails it long after). */
-	atomic_store(&h->p->spool_ok, rc == 0);
-	if (rc == -1)
+	atomic_store(&h->p->spool_ok, done == n);
+	if (done < n)
 		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
 		    "cannot write: %s; holding %zu readings", h->spool.path,
-		    strerror(errno), n);
-	else
-		metric_add(h->p->m.to_spool, n);
-	return rc;
+		    strerror(saved), n - done);
+	metric_add(h->p->m.to_spool, done);
+	return done;
 }
 
-/* "serial/channel\tts_us\n{json}" back into an item (json borrowed). */
+/*
+ * "serial/channel\tts_us\n{json}" back into an item (json borrowed); a
+ * negative time is a reading after the device clock went back.
+ */
 int
 handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 {
@@ -314,8 +397,10 @@ handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 	it->key[klen] = '\0';
 	memcpy(num, tab + 1, nl - tab - 1);
 	num[nl - tab - 1] = '\0';
-	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us <= 0)
+	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us == 0)
 		return -1;
+	if ((it->reset = it->ts_us < 0))
+		it->ts_us = -it->ts_us;
 	it->json = (char *)(uintptr_t)(nl + 1);
 	it->len = len - (nl + 1 - rec);
 	return it->len > 0 ? 0 : -1;
@@ -368,12 +453,21 @@ replay(struct handoff *h)
 	}
 	for (size_t i = 0; i < done; i++)
 		spool_consumed(&h->spool, next[i]);
+	if (done > 0 && spool_save_head(&h->spool) == -1)
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
+		    "cannot keep the replay's place: %s (a restart sends "
+		    "again what was replayed)", h->spool.path, strerror(errno));
 	metric_add(h->p->m.replayed, done);
 	if (done < n)
-		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+		h->retry_at = util_mono_ms() + (atomic_load(&h->p->stream_full) ?
+		    HANDOFF_FULL_MS : HANDOFF_RETRY_MS);
 out:
 	for (size_t i = 0; i < n; i++)
 		buf_free(&recs[i]);
+	if (!spool_empty(&h->spool) && spool_head(&h->spool) -
+	    SPOOL_HDR_LEN >= h->spool.max && spool_compact(&h->spool) == -1)
+		log_limited(&h->err_log, 10000, LOG_LVL_WARN, "spool %s: "
+		    "cannot compact it: %s", h->spool.path, strerror(errno));
 	if (spool_empty(&h->spool)) {
 		if (spool_reset(&h->spool) == -1)
 			log_warn("spool %s: cannot empty it", h->spool.path);
@@ -398,23 +492,23 @@ deliver(struct handoff *h)
 
 	if (!behind)
 		done = send_items(h, h->batch, h->nbatch);
-	if (done < h->nbatch && spool_items(h, h->batch + done,
-	    h->nbatch - done) == 0)
-		done = h->nbatch;
+	if (done < h->nbatch)
+		done += spool_items(h, h->batch + done, h->nbatch - done);
 	for (size_t i = 0; i < done; i++)
 		item_free(&h->batch[i]);
 	memmove(h->batch, h->batch + done, (h->nbatch - done) *
 	    sizeof(*h->batch));
 	h->nbatch -= done;
 	if (h->nbatch > 0 && !behind)
-		h->retry_at = util_mono_ms() + HANDOFF_RETRY_MS;
+		h->retry_at = util_mono_ms() + (atomic_load(&h->p->stream_full) ?
+		    HANDOFF_FULL_MS : HANDOFF_RETRY_MS);
 }
 
 static void
 publish(struct handoff *h)
 {
 	struct poller *p = h->p;
-	int64_t bytes = h->spool.size - SPOOL_HDR_LEN;
+	int64_t bytes = spool_pending(&h->spool);
 	size_t queued;
 
 	pthread_mutex_lock(&h->mu);
@@ -439,15 +533,8 @@ handoff_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
-		if (h->n == 0 && !h->stopping) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += HANDOFF_IDLE_MS * NS_PER_MS;
-			ts.tv_sec += ts.tv_nsec / NS_PER_S;
-			ts.tv_nsec %= NS_PER_S;
-			pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-		}
+		if (h->n == 0 && !h->stopping)
+			util_cond_wait_ms(&h->cv, &h->mu, HANDOFF_IDLE_MS);
 		while (h->n > 0 && h->nbatch < HANDOFF_BATCH) {
 			h->batch[h->nbatch++] = h->q[h->head];
 			h->bytes -= h->q[h->head].len;
@@ -464,7 +551,8 @@ handoff_main(void *arg)
 		if (now >= h->lease_at) {
 			lease_tick(p, h->db, now);
 			h->lease_at = now + lease_every;
-		}
+		} else
+			lease_expire(p);
 		if (h->nbatch > 0 && now >= h->retry_at)
 			deliver(h);
 		/*
@@ -536,7 +624,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 	h->p = p;
 	p->handoff = h;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
+	util_cond_init(&h->cv);
 	snprintf(h->maxlen, sizeof(h->maxlen), "%lld",
 	    (long long)cf->ingest.stream_max);
 	if (spool_open(&h->spool, cf->poller.spool_path, cf->poller.spool_max,
@@ -544,7 +632,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 		return -1;
 	spool_scan(&h->spool, scan_seen, p);
 	atomic_store(&p->spool_ok, true);
-	atomic_store(&p->spool_bytes, h->spool.size - SPOOL_HDR_LEN);
+	atomic_store(&p->spool_bytes, spool_pending(&h->spool));
 	atomic_store(&p->spool_full, spool_full(&h->spool));
 	if ((h->db = rds_connect(cf->redis.url, &opts, err, errlen)) == NULL)
 		return -1;

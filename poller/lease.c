@@ -11,10 +11,15 @@
  * Taking a lease loads grilld:poller:seen, the marks of what every
  * poller emitted, and hands them to the main thread before the account
  * becomes active (lease_epoch), so the new holder resumes exactly where
- * the last one stopped. While Redis is unreachable a holder keeps
- * polling (the spool takes the readings); when it finds its lease taken
- * on Redis's return it stands by, and the seen marks keep the readings
- * of both from being doubled.
+ * the last one stopped.
+ *
+ * A holder that cannot reach Redis keeps polling (the spool takes the
+ * readings) only while the lease is surely still its own: until the
+ * monotonic time the last successful SET or renewal was sent plus the
+ * TTL. Past that, Redis may have let the key expire and another poller
+ * may be polling (a holder cut off from Redis alone): it stops, says
+ * so, and takes the lease again, or stands by, when Redis answers. The
+ * seen marks keep the readings of both from being doubled.
  *
  * Runs on the hand-off thread (the Redis connection's owner).
  */
@@ -86,14 +91,19 @@ set_lease(struct tw_account *a, enum lease_state s, const char *holder)
 		log_info("%s: lease taken; polling", a->email);
 }
 
-/* The lease is ours (new, or found ours): load the marks, activate. */
+/*
+ * The lease is ours (new, or found ours and renewed), from the time the
+ * command was sent: load the marks, activate.
+ */
 static void
-acquired(struct poller *p, struct rds *db, struct tw_account *a)
+acquired(struct poller *p, struct rds *db, struct tw_account *a,
+    int64_t sent_ms)
 {
 	struct strmap *m = lease_load_seen(db, p->k_seen);
 
 	if (m == NULL)
 		return;		/* tried again next tick */
+	a->lease_until_ms = sent_ms + p->cf->poller.lease_ttl;
 	handoff_post_seen(p, m);
 	atomic_fetch_add(&a->lease_epoch, 1);
 	set_lease(a, LEASE_HELD, NULL);
@@ -103,6 +113,7 @@ static void
 try_acquire(struct poller *p, struct rds *db, struct tw_account *a,
     const char *ttl)
 {
+	int64_t sent = util_mono_ms();
 	redisReply *r = rds_command(db, "SET %s %s NX PX %s", a->lease_key,
 	    p->id, ttl);
 
@@ -110,15 +121,24 @@ try_acquire(struct poller *p, struct rds *db, struct tw_account *a,
 		return;			/* Redis is away: nothing changes */
 	if (r->type == REDIS_REPLY_STATUS) {
 		freeReplyObject(r);
-		acquired(p, db, a);
+		acquired(p, db, a, sent);
+		return;
+	}
+	freeReplyObject(r);
+	sent = util_mono_ms();
+	if ((r = rds_command(db, "EVAL %s 1 %s %s %s", renew_lua,
+	    a->lease_key, p->id, ttl)) == NULL)
+		return;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		/* Ours already (renewed now): marks not loaded yet. */
+		freeReplyObject(r);
+		acquired(p, db, a, sent);
 		return;
 	}
 	freeReplyObject(r);
 	if ((r = rds_command(db, "GET %s", a->lease_key)) == NULL)
 		return;
-	if (r->type == REDIS_REPLY_STRING && strcmp(r->str, p->id) == 0)
-		acquired(p, db, a);	/* ours already: marks not loaded */
-	else if (r->type == REDIS_REPLY_STRING)
+	if (r->type == REDIS_REPLY_STRING && strcmp(r->str, p->id) != 0)
 		set_lease(a, LEASE_STANDBY, r->str);
 	freeReplyObject(r);
 }
@@ -126,12 +146,14 @@ try_acquire(struct poller *p, struct rds *db, struct tw_account *a,
 static void
 renew(struct poller *p, struct rds *db, struct tw_account *a, const char *ttl)
 {
+	int64_t sent = util_mono_ms();
 	redisReply *r = rds_command(db, "EVAL %s 1 %s %s %s", renew_lua,
 	    a->lease_key, p->id, ttl);
 
 	if (r == NULL)
-		return;		/* keep polling; the spool takes readings */
+		return;		/* keep polling until lease_until_ms */
 	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		a->lease_until_ms = sent + p->cf->poller.lease_ttl;
 		freeReplyObject(r);
 		return;
 	}
@@ -142,6 +164,29 @@ renew(struct poller *p, struct rds *db, struct tw_account *a, const char *ttl)
 	try_acquire(p, db, a, ttl);
 }
 
+/*
+ * A lease not renewed within its TTL may be another poller's by now:
+ * stop polling its account. Cheap; called at every turn of the hand-off
+ * thread, so a Redis that stays away is noticed on time.
+ */
+void
+lease_expire(struct poller *p)
+{
+	struct tw_account *a;
+	int64_t now = util_mono_ms();
+
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		if (atomic_load(&a->lease) != LEASE_HELD ||
+		    now < a->lease_until_ms)
+			continue;
+		log_warnx("%s: lease not renewed for poller.lease_ttl (%lld ms; "
+		    "Redis unreachable): another poller may hold it now; "
+		    "polling stops until Redis answers", a->email,
+		    (long long)p->cf->poller.lease_ttl);
+		atomic_store(&a->lease, LEASE_WAIT);
+	}
+}
+
 /* Takes, renews or watches every account's lease. */
 void
 lease_tick(struct poller *p, struct rds *db, int64_t now)
@@ -150,6 +195,7 @@ lease_tick(struct poller *p, struct rds *db, int64_t now)
 	char ttl[24];
 
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)p->cf->poller.lease_ttl);
+	lease_expire(p);
 	TAILQ_FOREACH(a, &p->accounts, entry) {
 		if (atomic_load(&a->lease) == LEASE_HELD)
 			renew(p, db, a, ttl);

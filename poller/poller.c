@@ -83,6 +83,28 @@ metrics_init(struct poller *p)
 	f = metric_gauge("grilld_poller_queue_readings", "Readings in the "
 	    "hand-off queue.", NULL);
 	m->queue_len = metric_with(f);
+	f = metric_counter("grilld_poller_readings_skipped_total", "Points "
+	    "not emitted, by reason: future (device time past now + "
+	    "ingest.future_skew), behind (a new document point behind the "
+	    "channel's seen mark).", "reason");
+	m->skipped_future = metric_with(f, "future");
+	m->skipped_behind = metric_with(f, "behind");
+	f = metric_counter("grilld_poller_clock_steps_total", "Device clocks "
+	    "seen stepping back by more than poller's step limit: the "
+	    "channel's seen mark was moved back to follow them.", NULL);
+	m->clock_back = metric_with(f);
+	f = metric_counter("grilld_poller_marks_ignored_total", "Seen marks "
+	    "further ahead than now + ingest.future_skew, ignored as "
+	    "poisoned.", NULL);
+	m->marks_ignored = metric_with(f);
+	f = metric_gauge("grilld_poller_stream_full", "1 while the readings "
+	    "stream holds ingest.stream_max entries and readings wait in the "
+	    "spool (ingest is behind).", NULL);
+	m->stream_full = metric_with(f);
+	f = metric_counter("grilld_poller_stream_refused_total", "Batches the "
+	    "readings stream refused, in part or whole, for want of room.",
+	    NULL);
+	m->stream_refused = metric_with(f);
 	f = metric_gauge("grilld_poller_devices", "Devices known.", NULL);
 	m->devices = metric_with(f);
 	f = metric_gauge("grilld_poller_channels", "Channels polled.", NULL);

@@ -199,6 +199,8 @@ struct spool {
 	int64_t		 records;	/* not yet replayed */
 	int64_t		 max;		/* poller.spool_max */
 	uint64_t	 dropped_bytes;	/* cut off at open */
+	int		 head_fd;	/* "<path>.head": read_off, kept */
+	int64_t		 head_saved;	/* read_off last written there */
 };
 uint32_t spool_crc32(const void *, size_t);
 int	spool_open(struct spool *, const char *, int64_t, char *, size_t);
@@ -207,6 +209,10 @@ int	spool_append(struct spool *, const void *, size_t);
 int	spool_sync(struct spool *);
 int	spool_read(struct spool *, int64_t, struct buf *, int64_t *);
 int64_t	spool_head(const struct spool *);
+int64_t	spool_pending(const struct spool *);	/* bytes not replayed */
+int	spool_save_head(struct spool *);
+int	spool_undo(struct spool *, int64_t, int64_t);
+int	spool_compact(struct spool *);
 int	spool_cut(struct spool *, const char *);
 void	spool_consumed(struct spool *, int64_t);
 int	spool_reset(struct spool *);
@@ -352,6 +358,7 @@ struct tw_account {
 	/* lease.c, from the hand-off thread */
 	_Atomic int	 lease;		/* enum lease_state */
 	_Atomic unsigned lease_epoch;	/* bumped at every acquisition */
+	int64_t		 lease_until_ms;	/* monotonic: surely ours until */
 	unsigned	 epoch_snap;	/* main thread */
 	unsigned	 seen_epoch;	/* main thread: marks merged up to */
 
@@ -459,6 +466,15 @@ struct emit_point {
 	char		 unit;		/* 0: the channel's */
 	enum probe_status status;
 };
+#define EMIT_STEP_BACK_US	(5 * 60 * INT64_C(1000000))
+enum emit_verdict {
+	EMIT_NEW,		/* past the mark: emitted */
+	EMIT_OLD,		/* at or below it: there already */
+	EMIT_FUTURE,		/* past now + ingest.future_skew: skipped */
+	EMIT_BEHIND,		/* a new document point a little behind */
+	EMIT_STEPPED_BACK	/* the device clock went back: follow it */
+};
+enum emit_verdict emit_judge(int64_t, int64_t, int64_t, int64_t, bool);
 int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
@@ -485,13 +501,15 @@ struct archive_row *archive_parse_rows(const char *, size_t, size_t *,
 struct handoff_item {
 	char		 key[TW_KEY_LEN];	/* "serial/channel" */
 	int64_t		 ts_us;
+	bool		 reset;		/* the device clock stepped back */
 	char		*json;			/* the reading */
 	size_t		 len;
 };
 
 int	handoff_start(struct poller *, char *, size_t);
 void	handoff_stop(struct poller *);
-int	handoff_push(struct poller *, const char *, int64_t, struct buf *);
+int	handoff_push(struct poller *, const char *, int64_t, bool,
+	    struct buf *);
 bool	handoff_accepting(struct poller *);
 bool	handoff_throttled(struct poller *);
 void	handoff_post_seen(struct poller *, struct strmap *);
@@ -502,6 +520,7 @@ int	handoff_parse_record(const char *, size_t, struct handoff_item *);
 
 struct rds;
 void	lease_tick(struct poller *, struct rds *, int64_t);
+void	lease_expire(struct poller *);
 void	lease_release_all(struct poller *, struct rds *);
 struct strmap *lease_load_seen(struct rds *, const char *);
 
@@ -548,6 +567,12 @@ struct poller_metrics {
 	struct metric_series *queue_len;
 	struct metric_series *devices;
 	struct metric_series *channels;
+	struct metric_series *skipped_future;	/* emit.c */
+	struct metric_series *skipped_behind;
+	struct metric_series *clock_back;
+	struct metric_series *marks_ignored;
+	struct metric_series *stream_full;	/* handoff.c */
+	struct metric_series *stream_refused;
 };
 
 struct handoff;
@@ -593,6 +618,7 @@ struct poller {
 	_Atomic bool	 redis_up;
 	_Atomic bool	 spool_ok;
 	_Atomic bool	 spool_full;
+	_Atomic bool	 stream_full;	/* readings at ingest.stream_max */
 	_Atomic int64_t	 spool_bytes;
 	_Atomic uint64_t emitted;
 	_Atomic uint64_t st_cycles;

@@ -21,9 +21,22 @@
  * the good part: everything from it on is copied to "<path>.bad" for
  * inspection, cut off the spool, and logged with its offset and size.
  *
- * The bound (poller.spool_max) is not enforced here: spool_full() says
- * when it is reached and the poller stops polling until Redis drains it,
- * so the file exceeds it by at most what was already on its way.
+ * How far the replay went is kept in "<path>.head" (8 bytes, the offset
+ * of the next record to replay, big-endian, and its CRC-32), written and
+ * synced after each replayed batch (spool_save_head()), so a restart
+ * resumes there instead of sending the replayed records again. A head
+ * file that is damaged, or names no record boundary, is ignored: the
+ * replay starts from the first record (the seen marks skip what Redis
+ * has).
+ *
+ * The bound (poller.spool_max) counts the bytes not yet replayed
+ * (spool_pending()); it is not enforced here: spool_full() says when it
+ * is reached and the poller stops polling until Redis drains it, so the
+ * spool exceeds it by at most what was already on its way. While the
+ * replay runs and new records keep coming behind it, the file is never
+ * emptied: once the replayed part is as large as the bound, the rest is
+ * copied to a new file that replaces it (compaction), so the disk holds
+ * at most about twice the bound.
  *
  * Not thread-safe: one thread (the hand-off) owns a spool.
  */
@@ -245,22 +258,58 @@ open_file(const char *path)
 	return open(path, flags, 0600);
 }
 
+/* The replay offset the head file keeps; SPOOL_HDR_LEN when none. */
+static int64_t
+head_load(struct spool *s)
+{
+	unsigned char b[12];
+	uint64_t off = 0;
+
+	if (s->head_fd == -1 || read_at(s->head_fd, b, sizeof(b), 0) != 0 ||
+	    spool_crc32(b, 8) != get_be32(b + 8))
+		return SPOOL_HDR_LEN;
+	for (int i = 0; i < 8; i++)
+		off = off << 8 | b[i];
+	return (int64_t)off;
+}
+
+int
+spool_save_head(struct spool *s)
+{
+	unsigned char b[12];
+	uint64_t off = (uint64_t)s->read_off;
+
+	if (s->head_fd == -1 || s->read_off == s->head_saved)
+		return 0;
+	for (int i = 7; i >= 0; i--, off >>= 8)
+		b[i] = off & 0xff;
+	put_be32(b + 8, spool_crc32(b, 8));
+	if (pwrite(s->head_fd, b, sizeof(b), 0) != (ssize_t)sizeof(b) ||
+	    fdatasync(s->head_fd) == -1)
+		return -1;
+	s->head_saved = s->read_off;
+	return 0;
+}
+
 /*
  * Opens (or creates) the spool and checks every record; readings left by
- * a previous run are then ready to replay. 0, or -1 with err.
+ * a previous run are then ready to replay, from where its replay had
+ * come. 0, or -1 with err.
  */
 int
 spool_open(struct spool *s, const char *path, int64_t max, char *err,
     size_t errlen)
 {
-	char magic[SPOOL_HDR_LEN];
+	char magic[SPOOL_HDR_LEN], head[4096];
 	struct stat st;
-	int64_t off, next;
+	int64_t off, next, saved;
 	const char *why = NULL;
+	bool found = false;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->head_fd = -1;
 	s->max = max;
 	if ((s->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -286,9 +335,22 @@ spool_open(struct spool *s, const char *path, int64_t max, char *err,
 		    "header); move it away", path, SPOOL_MAGIC);
 		goto fail;
 	}
+	snprintf(head, sizeof(head), "%s.head", path);
+	if ((s->head_fd = open(head, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+	    -1) {
+		snprintf(err, errlen, "%s: %s", head, strerror(errno));
+		goto fail;
+	}
+	saved = head_load(s);
 	for (off = SPOOL_HDR_LEN; (rc = record_at(s, off, NULL, &next,
-	    &why)) == 1; off = next)
-		s->records++;
+	    &why)) == 1; off = next) {
+		if (off == saved)
+			found = true;
+		if (found)
+			s->records++;
+	}
+	if (off == saved)
+		found = true;		/* all of it was replayed */
 	if (rc == -2) {
 		snprintf(err, errlen, "%s: %s", path, why ? why :
 		    strerror(errno));
@@ -298,10 +360,24 @@ spool_open(struct spool *s, const char *path, int64_t max, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	s->read_off = SPOOL_HDR_LEN;
+	if (!found) {
+		/* No usable head: replay all; the seen marks skip repeats. */
+		s->records = 0;
+		for (off = SPOOL_HDR_LEN; record_at(s, off, NULL, &next,
+		    &why) == 1; off = next)
+			s->records++;
+		saved = SPOOL_HDR_LEN;
+	}
+	s->read_off = saved;
+	s->head_saved = -1;
 	if (s->records > 0)
-		log_info("spool %s: %lld readings to replay", path,
-		    (long long)s->records);
+		log_info("spool %s: %lld readings to replay%s", path,
+		    (long long)s->records, saved > SPOOL_HDR_LEN ?
+		    " (the replay resumes where it stopped)" : "");
+	else if (s->size > SPOOL_HDR_LEN && spool_reset(s) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
 	return 0;
 fail:
 	spool_close(s);
@@ -314,6 +390,9 @@ spool_close(struct spool *s)
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
+	if (s->head_fd != -1)
+		close(s->head_fd);
+	s->head_fd = -1;
 	free(s->path);
 	s->path = NULL;
 }
@@ -352,6 +431,21 @@ int
 spool_sync(struct spool *s)
 {
 	return fdatasync(s->fd);
+}
+
+/*
+ * Takes back what was appended since the file had size bytes and
+ * records records (a batch whose sync failed: it is not known to be on
+ * disk, and it stays with the caller).
+ */
+int
+spool_undo(struct spool *s, int64_t size, int64_t records)
+{
+	if (size < s->read_off || ftruncate(s->fd, size) == -1)
+		return -1;
+	s->size = size;
+	s->records = records;
+	return 0;
 }
 
 /*
@@ -408,7 +502,61 @@ spool_reset(struct spool *s)
 	s->size = SPOOL_HDR_LEN;
 	s->read_off = SPOOL_HDR_LEN;
 	s->records = 0;
+	return spool_save_head(s);
+}
+
+/*
+ * The records not yet replayed, moved to a new file that replaces this
+ * one. The head is set to the start first: a crash before the rename
+ * replays the old file from its start (the seen marks skip repeats),
+ * one after it finds the new file and the head at its start.
+ */
+int
+spool_compact(struct spool *s)
+{
+	char tmp[4096], chunk[65536];
+	int64_t pos = s->read_off, old_off = s->read_off;
+	int fd;
+
+	/* Its descriptor, opened for appends, becomes the spool's. */
+	snprintf(tmp, sizeof(tmp), "%s.new", s->path);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if (write_all(fd, SPOOL_MAGIC, SPOOL_HDR_LEN) == -1)
+		goto fail;
+	while (pos < s->size) {
+		size_t want = s->size - pos < (int64_t)sizeof(chunk) ?
+		    (size_t)(s->size - pos) : sizeof(chunk);
+
+		if (read_at(s->fd, chunk, want, pos) != 0 ||
+		    write_all(fd, chunk, want) == -1)
+			goto fail;
+		pos += want;
+	}
+	if (fdatasync(fd) == -1)
+		goto fail;
+	s->read_off = SPOOL_HDR_LEN;
+	if (spool_save_head(s) == -1 || rename(tmp, s->path) == -1) {
+		s->read_off = old_off;
+		spool_save_head(s);
+		goto fail;
+	}
+	sync_dir(s->path);
+	close(s->fd);
+	s->fd = fd;
+	s->size = SPOOL_HDR_LEN + (pos - old_off);
 	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+int64_t
+spool_pending(const struct spool *s)
+{
+	return s->size - s->read_off;
 }
 
 bool
@@ -420,7 +568,7 @@ spool_empty(const struct spool *s)
 bool
 spool_full(const struct spool *s)
 {
-	return s->size - SPOOL_HDR_LEN >= s->max;
+	return spool_pending(s) >= s->max;
 }
 
 /* Calls fn for every record not yet replayed, in order; -1 on error. */

@@ -53,8 +53,10 @@ poller_ready(void *arg, struct buf *why)
 		    "configured (thermoworks.email or thermoworks.accounts)");
 	} else if (!handoff_accepting(p)) {
 		ready = false;
-		snprintf(reason, sizeof(reason), "Redis is unreachable and the "
-		    "spool is %s", atomic_load(&p->spool_full) ? "full" :
+		snprintf(reason, sizeof(reason), "Redis %s and the "
+		    "spool is %s", atomic_load(&p->redis_up) ? "refuses "
+		    "readings (the stream is full: ingest is behind)" :
+		    "is unreachable", atomic_load(&p->spool_full) ? "full" :
 		    "not writable");
 	}
 	pthread_mutex_lock(&p->status_mu);
@@ -75,8 +77,9 @@ poller_ready(void *arg, struct buf *why)
 		}
 	}
 	pthread_mutex_unlock(&p->status_mu);
-	buf_printf(why, "\"redis\":\"%s\",\"spool_bytes\":%lld",
-	    atomic_load(&p->redis_up) ? "up" : "down",
+	buf_printf(why, "\"redis\":\"%s\",\"stream\":\"%s\","
+	    "\"spool_bytes\":%lld", atomic_load(&p->redis_up) ? "up" : "down",
+	    atomic_load(&p->stream_full) ? "full" : "ok",
 	    (long long)atomic_load(&p->spool_bytes));
 	if (!ready) {
 		buf_puts(why, ",\"reason\":\"");

@@ -374,12 +374,10 @@ worker(void *arg)
 	pthread_mutex_lock(&r->mtx);
 	for (;;) {
 		while (r->head == NULL && !r->stop) {
-			struct timespec ts;
 			redisReply *rep;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += REPLAY_PING_MS / 1000;
-			if (pthread_cond_timedwait(&r->cv, &r->mtx, &ts) == 0 ||
+			if (util_cond_wait_ms(&r->cv, &r->mtx,
+			    REPLAY_PING_MS) == 0 ||
 			    r->head != NULL || r->stop)
 				continue;
 			pthread_mutex_unlock(&r->mtx);
@@ -424,7 +422,7 @@ replay_start(struct stream *st, int nworkers, char *err, size_t errlen)
 	}
 	r->st = st;
 	pthread_mutex_init(&r->mtx, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	util_cond_init(&r->cv);
 	snprintf(r->k_events, sizeof(r->k_events), "%sevents", st->prefix);
 	snprintf(r->k_latest, sizeof(r->k_latest), "%slatest", st->prefix);
 	atomic_store(&r->redis_ok, true);

@@ -66,7 +66,7 @@ poller:
   admin_listen: $POLLER_ADMIN
   interval: 5s
   timeout: 4s
-  lease_ttl: 3s
+  lease_ttl: 30s
   spool_path: $SPOOL_DIR/poller.spool
   spool_max: ${CHAOS_SPOOL_MAX:-64MiB}
 ingest:

@@ -9,7 +9,9 @@
 
 REDIS_AOF=yes		# Redis keeps its data across the outage
 setup_world
-start_poller || bail "grilld-poller starts and gets ready"
+# A lease that outlasts the Redis outage: a holder that cannot renew it
+# stops polling once it may have expired (03-poller-lease-cut).
+GRILLD_POLLER_LEASE_TTL=60s start_poller || bail "grilld-poller starts and gets ready"
 has_readings() { [ "$(redis_cli XLEN grilld:readings)" -gt 0 ]; }
 wait_for "readings" 15 has_readings
 

@@ -1,8 +1,10 @@
 /*
  * The spool: records written are read back in order, across a reopen;
  * a torn tail or a CRC mismatch is cut off (and kept in .bad); the
- * bound is reported; an alien file is refused; the hand-off's record
- * format reads back.
+ * bound is reported, counting only what is not replayed yet; the
+ * replay's place survives a restart (and a damaged head file only means
+ * replaying from the start); compaction keeps what is left; an alien
+ * file is refused; the hand-off's record format reads back.
  */
 #include <sys/stat.h>
 
@@ -276,6 +278,131 @@ t_record_format(void)
 	CHECK_INT(handoff_parse_record("S1\tx\n{}", 7, &it), -1);
 	CHECK_INT(handoff_parse_record("\t1\n{}", 5, &it), -1);
 	CHECK_INT(handoff_parse_record("S1\t1\n", 5, &it), -1);
+	/* After a device clock went back: the time negative, a flag. */
+	CHECK_INT(handoff_parse_record("S1/1\t-1767225600123456\n{}", 25, &it),
+	    0);
+	CHECK(it.reset);
+	CHECK(it.ts_us == INT64_C(1767225600123456));
+	CHECK_INT(handoff_parse_record(rec, strlen(rec), &it), 0);
+	CHECK(!it.reset);
+}
+
+/* Replayed bytes leave the bound at once, not when the file empties. */
+static void
+t_bound_replayed(void)
+{
+	char big[1000];
+	struct spool s;
+	struct buf b;
+	int64_t next;
+	char err[256];
+
+	memset(big, 'x', sizeof(big));
+	buf_init(&b);
+	CHECK_INT(spool_open(&s, fresh("r.spool"), 4096, err, sizeof(err)),
+	    0);
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(spool_append(&s, big, sizeof(big)), 0);
+	CHECK(spool_full(&s));
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(spool_read(&s, spool_head(&s), &b, &next), 1);
+		spool_consumed(&s, next);
+	}
+	CHECK_INT(spool_pending(&s), 2 * (1000 + SPOOL_REC_HDR_LEN));
+	CHECK(!spool_full(&s));
+	buf_free(&b);
+	spool_close(&s);
+}
+
+/* A restart resumes the replay where it stopped. */
+static void
+t_head_persisted(void)
+{
+	struct spool s;
+	struct buf b;
+	int64_t next;
+	char err[256], head[600];
+	FILE *f;
+
+	buf_init(&b);
+	CHECK_INT(spool_open(&s, fresh("k.spool"), 1 << 20, err,
+	    sizeof(err)), 0);
+	write_n(&s, 0, 10);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(spool_read(&s, spool_head(&s), &b, &next), 1);
+		spool_consumed(&s, next);
+	}
+	CHECK_INT(spool_save_head(&s), 0);
+	spool_close(&s);
+	CHECK_INT(spool_open(&s, path, 1 << 20, err, sizeof(err)), 0);
+	CHECK_INT(s.records, 6);
+	CHECK_INT(read_all(&s, 4, false), 6);
+	spool_close(&s);
+
+	/* A damaged head file: from the start again, nothing skipped. */
+	snprintf(head, sizeof(head), "%s.head", path);
+	f = fopen(head, "r+");
+	fputc('!', f);
+	fclose(f);
+	CHECK_INT(spool_open(&s, path, 1 << 20, err, sizeof(err)), 0);
+	CHECK_INT(s.records, 10);
+	CHECK_INT(read_all(&s, 0, false), 10);
+	spool_close(&s);
+	buf_free(&b);
+}
+
+/* Compaction keeps exactly what was not replayed, across a restart. */
+static void
+t_compact(void)
+{
+	struct spool s;
+	struct buf b;
+	int64_t next, before;
+	char err[256];
+
+	buf_init(&b);
+	CHECK_INT(spool_open(&s, fresh("m.spool"), 1 << 20, err,
+	    sizeof(err)), 0);
+	write_n(&s, 0, 10);
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(spool_read(&s, spool_head(&s), &b, &next), 1);
+		spool_consumed(&s, next);
+	}
+	before = spool_pending(&s);
+	CHECK_INT(spool_compact(&s), 0);
+	CHECK_INT(spool_head(&s), SPOOL_HDR_LEN);
+	CHECK_INT(spool_pending(&s), before);
+	CHECK_INT(file_size(path), SPOOL_HDR_LEN + before);
+	write_n(&s, 10, 2);		/* appends go to the new file */
+	CHECK_INT(read_all(&s, 6, false), 6);
+	spool_close(&s);
+	CHECK_INT(spool_open(&s, path, 1 << 20, err, sizeof(err)), 0);
+	CHECK_INT(s.records, 6);
+	CHECK_INT(read_all(&s, 6, false), 6);
+	spool_close(&s);
+	buf_free(&b);
+}
+
+/* A batch whose sync failed is taken back out, whole; the rest stays. */
+static void
+t_undo(void)
+{
+	struct spool s;
+	int64_t size, records;
+	char err[256];
+
+	CHECK_INT(spool_open(&s, fresh("u.spool"), 1 << 20, err,
+	    sizeof(err)), 0);
+	write_n(&s, 0, 3);
+	size = s.size;
+	records = s.records;
+	write_n(&s, 3, 2);
+	CHECK_INT(spool_undo(&s, size, records), 0);
+	CHECK_INT(s.records, 3);
+	CHECK_INT(file_size(path), size);
+	write_n(&s, 3, 2);		/* sent again, once */
+	CHECK_INT(read_all(&s, 0, false), 5);
+	spool_close(&s);
 }
 
 int
@@ -287,6 +414,10 @@ main(void)
 	UNIT_RUN(t_torn_tail);
 	UNIT_RUN(t_crc_mismatch);
 	UNIT_RUN(t_bound);
+	UNIT_RUN(t_bound_replayed);
+	UNIT_RUN(t_head_persisted);
+	UNIT_RUN(t_compact);
+	UNIT_RUN(t_undo);
 	UNIT_RUN(t_alien_file);
 	UNIT_RUN(t_record_format);
 	return unit_done();

@@ -2,9 +2,12 @@
  * util: the constant-time comparison API keys and stream tokens go
  * through (util_streq_ct): right answers for equal, shorter, longer and
  * empty strings, and no early exit on a mismatch in the first byte.
+ * The condition variables for durations time their waits on
+ * CLOCK_MONOTONIC.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <time.h>
 
 #include "unit.h"
@@ -133,6 +136,39 @@ test_time_format(void)
 	}
 }
 
+/*
+ * A deadline taken from CLOCK_MONOTONIC (seconds since boot) is decades
+ * in the past for a CLOCK_REALTIME condition: such a wait would end at
+ * once. On a monotonic one it lasts until the deadline.
+ */
+static void
+test_cond_monotonic(void)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	struct timespec ts;
+	int64_t t0;
+
+	CHECK_INT(util_cond_init(&cv), 0);
+	pthread_mutex_lock(&mu);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += 100 * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	t0 = util_mono_ms();
+	while (pthread_cond_timedwait(&cv, &mu, &ts) != ETIMEDOUT)
+		;
+	CHECK(util_mono_ms() - t0 >= 90);
+	t0 = util_mono_ms();
+	while (util_cond_wait_ms(&cv, &mu, 50) != ETIMEDOUT)
+		;
+	CHECK(util_mono_ms() - t0 >= 45);
+	pthread_mutex_unlock(&mu);
+	pthread_cond_destroy(&cv);
+}
+
 int
 main(void)
 {
@@ -140,5 +176,6 @@ main(void)
 	UNIT_RUN(test_fmt_i64);
 	UNIT_RUN(test_time_format);
 	UNIT_RUN(test_streq_ct_lengths);
+	UNIT_RUN(test_cond_monotonic);
 	return unit_done();
 }
