@@ -98,8 +98,13 @@ compare_points() {
 			c = req[k] ? ((k in gone) ? "lost_redis" : "lost") : "unreachable"
 		    } else {
 			split(want[k], w, "\t"); split(got[k], g, "\t")
-			# The archives carry no status: UNKNOWN is no change.
-			same = (w[1] == "" ? g[1] == "" : g[1] != "" && w[1] + 0 == g[1] + 0) &&
+			# The archives carry no status: UNKNOWN is no change. A
+			# value the device sent as a float is stored at its
+			# precision (158.8 for 158.8000030517578): equal within
+			# a float's relative precision.
+			d = w[1] - g[1]; if (d < 0) d = -d
+			m = w[1] < 0 ? -w[1] : w[1]; if (m < 1) m = 1
+			same = (w[1] == "" ? g[1] == "" : g[1] != "" && d <= m * 1e-6) &&
 			    w[2] == g[2] && (w[3] == g[3] || g[3] == "UNKNOWN")
 			c = !same ? "altered" : req[k] ? "stored" : "late"
 			if (!same)

@@ -65,7 +65,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	a.cf = &g;
 	a.loopback = true;
 	a.started_ns = util_now_ns();
-	util_strlcpy(a.redis_url, g.redis.url, sizeof(a.redis_url));
+	rds_opts_conf(&a.redis_opts, &g);
 	util_strlcpy(a.key_readings, "grilld:readings", sizeof(a.key_readings));
 	util_strlcpy(a.key_latest, "grilld:latest", sizeof(a.key_latest));
 	util_strlcpy(a.key_devices, "grilld:devices", sizeof(a.key_devices));

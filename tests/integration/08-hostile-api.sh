@@ -169,7 +169,7 @@ redis_cli HSET grilld:alertstate anyprobe/SIG-1/2 \
 # A page of another origin may POST without a body and without a
 # preflight: on a keyless install it must not act.
 check_eq "a keyless acknowledge from another origin (no body, no preflight): 403" "403 CROSS_ORIGIN" \
-	"$(jpost -H 'Origin: http://evil.example' "$API/api/alerts/rules/anyprobe/acknowledge") $(jq -r .code "$T/.b")"
+	"$(jpost -H 'Origin: http://evil.example' "$API/api/alerts/rules/anyprobe/acknowledge") $(jq -r .reason "$T/.b")"
 check_eq "  nor with Sec-Fetch-Site: cross-site" 403 \
 	"$(jpost -H 'Sec-Fetch-Site: cross-site' "$API/api/alerts/rules/anyprobe/snooze")"
 check_eq "  and nothing was acknowledged" 0 "$(redis_cli HEXISTS grilld:alertstate 'anyprobe/SIG-1/2#ack')"

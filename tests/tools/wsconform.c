@@ -9,7 +9,8 @@
  *                                                       Markdown
  *
  * Each case opens a connection on PATH (default
- * /api/temperature/ws?snapshot=0), sends its frames (masked unless the
+ * /api/temperature/ws?snapshot=0&protocol=grilld: grilld's protocol, whose
+ * messages case 8.5 sends), sends its frames (masked unless the
  * case says otherwise) and checks what comes back: a pong with the
  * ping's payload, a close frame with a given code followed by the
  * server closing the connection (FIN, never a reset), or a session that
@@ -239,7 +240,7 @@ static const struct wcase cases[] = {
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
 static const char *addr = "127.0.0.1:8081";
-static const char *path = "/api/temperature/ws?snapshot=0";
+static const char *path = "/api/temperature/ws?snapshot=0&protocol=grilld";
 
 static int64_t
 now_ms(void)
