@@ -15,6 +15,7 @@
 # figure.
 #
 #   bash bench/ingest.sh [N] [DEVICES] [ROUNDS]   (200000, 1000, 3)
+#   REPLICAS="2 3"   then the same through that many ingest replicas
 #
 # Rounds alternate reference and ingest, each into a fresh database;
 # prints RESULT lines (bench/lib.sh): the medians, the spread, the peak
@@ -110,22 +111,32 @@ done_read() {
 	info=$(redis_cli XINFO GROUPS grilld:readings 2>/dev/null | tr '\n' ' ')
 	[[ $info =~ pending\ 0\ .*entries-read\ $N\  ]]
 }
-ingest() {	# ingest K: prints readings/s, peak RSS in kB, CPU ms/1k
-	local t0 t1 pid rss c0 r0 cpu
+ingest() {	# ingest K [REPLICAS]: prints readings/s, peak RSS in kB, CPU ms/1k
+	local t0 t1 pid pids=() rss=0 c0=0 r0 cpu i p
 	layout "bench$1"
 	redis_cli DEL grilld:readings grilld:events grilld:latest >/dev/null
 	redis-cli -p "$REDIS_PORT" --pipe <"$T/load.resp" >/dev/null
 	r0=$(cpu_ticks "$REDIS_PID")
 	t0=$(date +%s%N)
-	GRILLD_INFLUX_DATABASE=bench$1 "$BIN/grilld-ingest" -d >>"$T/ingest.log" 2>&1 &
-	pid=$!
-	_pids+=("$pid")
+	# Replicas as Kubernetes runs them: one consumer group, each its own
+	# consumer, admin port and nng sockets.
+	for i in $(seq 1 "${2:-1}"); do
+		p=($( [ "$i" = 1 ] && echo "${ports[@]}" || freeport 3))
+		GRILLD_INFLUX_DATABASE=bench$1 GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[0]} \
+		GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[1]} GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[2]} \
+			"$BIN/grilld-ingest" -d >>"$T/ingest.log" 2>&1 &
+		pids+=($!)
+		_pids+=($!)
+	done
 	wait_for "every entry acknowledged" 600 done_read || { tail "$T/ingest.log" >&2; exit 1; }
 	t1=$(date +%s%N)
-	rss=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
-	c0=$(cpu_ticks "$pid")
+	for pid in "${pids[@]}"; do
+		i=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
+		[ "$i" -gt "$rss" ] && rss=$i
+		c0=$((c0 + $(cpu_ticks "$pid")))
+	done
 	cpu=$(( (c0 + $(cpu_ticks "$REDIS_PID") - r0) * 10 * 1000 / N ))
-	stop_pid "$pid"
+	for pid in "${pids[@]}"; do stop_pid "$pid"; done
 	echo "$(( N * 1000000000 / (t1 - t0) )) $rss $cpu"
 }
 count() {
@@ -159,6 +170,16 @@ bench_result ingest.cpu_ms_per_1000 "$(printf '%s\n' "${cpus[@]}" | bench_median
 	"ms CPU" - lower "$(printf '%s\n' "${cpus[@]}" | bench_spread)" \
 	"grilld-ingest and redis-server CPU per 1,000 readings"
 bench_result ingest.peak_rss_mib "$rss_mib" - MiB "<64" lower - ""
+# When to add an ingest replica: the same load through 2 and 3 replicas
+# against the one influxd (REPLICAS="2 3"; one round each, against the
+# median of one replica above).
+for r in ${REPLICAS-2 3}; do
+	read -r g kb c <<<"$(ingest "r$r" "$r")"
+	[ "$(count "benchr$r")" = "$N" ] || echo "# $r replicas stored $(count "benchr$r") of $N"
+	printf '# %d replicas: %d/s, ingest+redis %d ms CPU per 1000\n' "$r" "$g" "$c"
+	bench_result "ingest.replicas_$r.readings_per_s" "$g" "$rate" readings/s - higher - \
+		"$r ingest replicas (one consumer group) into one influxd; reference: one replica"
+done
 printf '# load average now: %s; cores: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 fail=0
 awk -v r="$rate" 'BEGIN { exit !(r >= 50000) }' || fail=1
