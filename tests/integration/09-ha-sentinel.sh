@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Redis high availability on the real engine: a master, a replica and
 # three sentinels (redis-server --sentinel) on loopback. grilld-api,
-# grilld-ingest and grilld-poller reach Redis through the sentinels
-# (redis-sentinel://), the API and the poller with redis.wait_replicas 1.
+# grilld-ingest, grilld-poller and grilld-stream reach Redis through the
+# sentinels (redis-sentinel://), the API and the poller with
+# redis.wait_replicas 1.
 # Under a steady load of /batch writes and a simulated cook, the master
 # is killed (SIGKILL): the sentinels promote the replica, every daemon
 # follows, and no reading the API acknowledged is lost.
@@ -97,6 +98,10 @@ start_daemon twsim "http://127.0.0.1:${p[1]}/health/ready" || bail "grilld-twsim
 start_daemon ingest "http://127.0.0.1:${p[3]}/health/ready" || bail "grilld-ingest starts"
 start_daemon poller "http://127.0.0.1:${p[2]}/health/live" || bail "grilld-poller starts"
 api_start || bail "grilld-api starts"
+SPORT=$(freeport)
+STREAM=http://127.0.0.1:$SPORT
+GRILLD_STREAM_LISTEN=127.0.0.1:$SPORT GRILLD_STREAM_PAGE_DIR=$GRILLD_TOP/stream/www \
+	start_daemon stream "$STREAM/health/ready" || bail "grilld-stream starts"
 
 check_match "the ingester found the master through the sentinels" \
 	"the master is 127.0.0.1:$M_PORT" "$(cat "$T/ingest.log")"
@@ -187,6 +192,12 @@ for d in ingest poller; do
 done
 check_match "grilld-api follows the promotion (its metrics)" \
 	"grilld_redis_reconnects_total [1-9]" "$(curl -s "$API/metrics")"
+# The stream's feed reads the events stream through the sentinels too.
+sse_event() { curl -s -N -m 8 "$STREAM/api/temperature/stream" | grep -q '^id: '; }
+wait_for "the stream ready after the failover" 20 curl -sf "$STREAM/health/ready"
+check "the stream's live events go on after the failover" sse_event
+check_match "grilld-stream follows the promotion" \
+	"the master is 127.0.0.1:$R_PORT" "$(cat "$T/stream.log")"
 cache_live() { curl -s "$API/health" | grep -q '"latest_cache":"live"'; }
 wait_for "the API's latest cache on the new master" 15 cache_live
 check "the API's latest cache (client tracking) follows the promotion" cache_live
@@ -200,7 +211,7 @@ code=$(curl -s -o "$T/.body" -w '%{http_code}' -m 10 -X POST -H 'Content-Type: a
 	-d "{\"readings\":[{\"device_id\":\"ha-wait\",\"probe_id\":\"1\",\"temperature\":1,\"timestamp\":\"$(date -u +%FT%TZ)\"}]}" \
 	"$API/api/temperature/batch")
 check_match "no replica acknowledges: 503 REDIS_NOT_REPLICATED, send again" \
-	"^503 .*REDIS_NOT_REPLICATED.*send it again" "$code $(cat "$T/.body")"
+	"^503 REDIS_NOT_REPLICATED .*send it again" "$code $(jq -r '.reason + " " + .message' "$T/.body")"
 kill -CONT "$N2_PID"
 
 done_testing
