@@ -297,6 +297,9 @@ const struct conf_opt grilld_options[] = {
 	    CONF_TWSIM, twsim.token_lifetime, "Lifetime of id tokens."),
 	OPT("twsim.speed", CONF_DOUBLE, "1", 0.01, 3600, NULL, CONF_TWSIM,
 	    twsim.speed, "Simulated seconds per real second."),
+	OPT("twsim.time_scale", CONF_DOUBLE, "1", 1, 3600, NULL, CONF_TWSIM,
+	    twsim.time_scale, "The demo's intervals (recording, upload, "
+	    "session, archive delay) divided by this; 1: as real devices."),
 	OPT("twsim.api_key", CONF_STR, "twsim-demo-key", 0, 0, NULL,
 	    CONF_TWSIM, twsim.api_key, "The web API key the simulator "
 	    "accepts."),

@@ -137,6 +137,7 @@ struct grilld_conf {
 		int64_t	 seed;
 		int64_t	 token_lifetime;
 		double	 speed;
+		double	 time_scale;
 		char	*api_key;
 		int64_t	 devices;
 		int64_t	 threads;

@@ -5,9 +5,9 @@
  * time, so InfluxDB takes the timestamps) and stands for cook time
  * cook_offset + k * rec * speed. Upload j happens at t0 + j * upl and
  * carries every sample recorded by then: the channel documents show the
- * last uploaded sample, the archive files every uploaded one. Archive
- * window n holds the samples recorded in [t0 + n * span, t0 + (n+1) *
- * span).
+ * last uploaded sample. Session n holds the samples recorded in [t0 +
+ * n * span, t0 + (n+1) * span); its archive (one document and one file)
+ * appears only once the session ended, never while it runs.
  */
 #include "twsim.h"
 
@@ -99,4 +99,38 @@ timeline_extremes(const struct tw_world *w, struct tw_device *d, int ch,
 	}
 	*out = *e;
 	pthread_mutex_unlock(&d->ext_mu);
+}
+
+/*
+ * When the archive of session n is created: the session ends at t0 +
+ * (n+1) * span, its last sample is uploaded by the next upload at the
+ * latest, and the cloud writes the archive archive_delay after that
+ * (the published test data shows createdOn hours after end).
+ */
+int64_t
+timeline_archive_created(const struct tw_world *w, const struct tw_device *d,
+    int64_t n)
+{
+	return w->t0_ms + (n + 1) * d->archive_ms + d->upl_ms +
+	    d->archive_delay_ms;
+}
+
+/* How many sessions have an archive at now: sessions 0 .. that - 1. */
+int64_t
+timeline_archived(const struct tw_world *w, const struct tw_device *d,
+    int64_t now_ms)
+{
+	int64_t el = now_ms - w->t0_ms - d->upl_ms - d->archive_delay_ms;
+
+	return el < d->archive_ms ? 0 : el / d->archive_ms;
+}
+
+/* The index of channel document number n, or -1 (a hole, or past). */
+int
+timeline_channel_index(const struct tw_device *d, int n)
+{
+	for (int i = 0; i < d->nchannels; i++)
+		if (d->ch[i].number == n)
+			return i;
+	return -1;
 }

@@ -67,10 +67,10 @@ b_waits() { grep -q "patio@grilld.example: polled by another poller" "$T/poller-
 wait_for "the second poller" 15 b_waits
 check "a second poller stands by while the first holds the lease" b_waits
 b_why() { curl -s "http://$B_ADMIN/health/ready" | jq -r '.reason // ""'; }
-b_refused() { [[ $(b_why) == *"nobody@grilld.example: not signed in: EMAIL_NOT_FOUND"* ]]; }
+b_refused() { [[ $(b_why) == *"nobody@grilld.example: not signed in: INVALID_LOGIN_CREDENTIALS"* ]]; }
 wait_for "the refused account" 15 b_refused
 check_match "an account it cannot sign in: not ready, and why" \
-	"nobody@grilld.example: not signed in: EMAIL_NOT_FOUND" "$(b_why)"
+	"nobody@grilld.example: not signed in: INVALID_LOGIN_CREDENTIALS" "$(b_why)"
 kill -KILL "$PID_poller"
 wait "$PID_poller" 2>/dev/null
 b_took() { [ "$(grep -c "lease taken over; polling" "$T/poller-b.log")" = 2 ]; }
