@@ -256,6 +256,7 @@ struct bitem {
 	uint32_t	 key_off, key_len;	/* "device/probe" */
 	uint32_t	 dev_len;		/* device part of the key */
 	bool		 latest;		/* newest of its probe so far */
+	bool		 backfill;		/* from an archive: not published */
 	bool		 dead;			/* refused by InfluxDB */
 	uint32_t	 why_off;		/* into batch.why, when dead */
 };

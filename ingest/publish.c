@@ -254,7 +254,7 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 	for (i = 0; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
 
-		if (it->dead)
+		if (it->dead || it->backfill)	/* stored, not news */
 			continue;
 		if ((n = append_event(p, "reading", b->keys.data + it->key_off,
 		    it->dev_len, b->ev.data + it->ev_off, it->ev_len,
@@ -344,7 +344,7 @@ publish_batch(struct publish *p, struct consume *c, struct batch *b)
 		for (i = 0; i < b->n; i++) {
 			const struct bitem *it = &b->it[i];
 
-			if (it->dead)
+			if (it->dead || it->backfill)
 				continue;
 			pub_event(p, MSG_READING, b->ev.data + it->ev_off,
 			    it->ev_len, ids[k++]);

@@ -7,11 +7,11 @@
  * they said: one that fails holds no other up, and its channels are
  * simply fetched again next cycle (their seen marks did not move).
  *
- * A channel yields readings only when its lastTelemetrySaved moved past
- * its seen mark. When the jump is longer than the device's recording
- * interval (or the channel was never seen), the points in between are
- * fetched from the session archives first (archive.c); otherwise the
- * document's point is emitted at once.
+ * A channel yields a reading when its lastTelemetrySaved moved past its
+ * seen mark, emitted at once: live first. When the jump is longer than
+ * the device's recording interval (or the channel was never seen), the
+ * points in between are a gap, filled later from the session archives
+ * once one covers it (archive.c), beside the cycle.
  *
  * The schedule keeps a fixed cadence: tick n is due at start + n *
  * interval, moved by up to +/- jitter * interval. A tick that finds the
@@ -99,37 +99,34 @@ cycle_device_done(struct poller *p, struct tw_device *d)
 		cycle_end(p);
 }
 
+/* The documents' points, then the gaps they opened (archive.c). */
 static void
 emit_docs(struct poller *p, struct tw_device *d)
 {
-	for (int i = 0; i < d->nch; i++)
-		emit_doc_point(p, d, &d->ch[i]);
+	for (int i = 0; i < d->nch; i++) {
+		struct tw_channel *ch = &d->ch[i];
+		int64_t prev = ch->seen_us;
+
+		emit_doc_point(p, d, ch);
+		archive_track(p, d, ch, prev);
+	}
 }
 
 /* Every request of the device came back. */
 static void
 device_polled(struct poller *p, struct tw_device *d)
 {
-	bool backfill = false;
-
 	if (d->removed) {
 		cycle_device_done(p, d);
 		return;
 	}
+	for (int i = d->nch - 1; i >= 0; i--)
+		if (d->ch[i].gone)
+			discovery_channel_gone(p, d, i);
 	registry_update(p, d, util_now_ns());
 	metric_inc(d->failed ? p->m.polls_failed : p->m.polls_ok);
-	for (int i = 0; i < d->nch && p->cf->poller.backfill; i++) {
-		struct tw_channel *ch = &d->ch[i];
-
-		if (ch->fresh && ch->doc.last_telemetry_ns / 1000 >
-		    ch->seen_us && archive_needed(d, ch))
-			backfill = true;
-	}
-	if (backfill && d->acct->active) {
-		archive_start(p, d);	/* calls cycle_device_done() */
-		return;
-	}
 	emit_docs(p, d);
+	archive_after_poll(p, d);
 	cycle_device_done(p, d);
 }
 
@@ -189,6 +186,8 @@ channel_doc_done(struct http_req *r, void *arg)
 	if (root != NULL && fs_decode_channel(root, &doc) == 0) {
 		ch->doc = doc;
 		ch->fresh = true;
+	} else if (r->result == HTTP_DONE && r->status == 404) {
+		ch->gone = true;	/* removed in device_polled() */
 	} else {
 		poll_failed(p, d, r, "channel");
 	}
@@ -227,7 +226,7 @@ device_poll(struct poller *p, struct tw_device *d)
 	d->doc_fresh = false;
 	d->pending = 0;
 	for (int i = 0; i < d->nch; i++)
-		d->ch[i].fresh = false;
+		d->ch[i].fresh = d->ch[i].gone = false;
 	/* pending counts one extra until every request is out. */
 	d->pending++;
 	n = snprintf(path, sizeof(path), "/devices/%s", d->esc_serial);

@@ -56,18 +56,30 @@ unit_of(const struct tw_device *d, const struct tw_channel *ch, char unit)
  * mark. 0 when emitted or not new; -1 when it was not taken (the account
  * is not ours now, or the hand-off queue is full): the caller stops
  * emitting this channel for this cycle, so order is kept.
+ *
+ * archived: a point filled in from a session archive (archive.c), older
+ * than the live mark. It goes by the channel's backfill mark instead,
+ * under the key "serial/n@b" (so the Redis script keeps that mark apart
+ * from the live one), flagged READING_F_BACKFILL.
  */
 int
 emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
     const struct emit_point *pt, bool archived)
 {
 	int64_t ts_us = pt->ts_ns / 1000;
+	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us;
+	char bkey[TW_KEY_LEN];
+	const char *key = ch->key;
 	struct reading r;
 	struct buf b;
 	int rc;
 
-	if (ts_us <= ch->seen_us)
+	if (ts_us <= *mark)
 		return 0;
+	if (archived) {
+		archive_bf_key(ch, bkey, sizeof(bkey));
+		key = bkey;
+	}
 	if (!d->acct->active)
 		return -1;
 	reading_init(&r);
@@ -84,18 +96,20 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	if (!r.has_value && r.status == PROBE_UNKNOWN)
 		r.status = PROBE_NO_PROBE;
 	util_strlcpy(r.source, "thermoworks", sizeof(r.source));
+	if (archived)
+		r.flags = READING_F_BACKFILL;
 	if (util_utf8_valid(ch->doc.label, strlen(ch->doc.label)))
 		util_strlcpy(r.label, ch->doc.label, sizeof(r.label));
 	set_trace(p, d, ch, &r);
 	buf_init(&b);
 	rc = reading_write_json(&b, &r, 0);
 	reading_clear(&r);
-	if (rc == -1 || handoff_push(p, ch->key, ts_us, &b) == -1) {
+	if (rc == -1 || handoff_push(p, key, ts_us, &b) == -1) {
 		buf_free(&b);
 		metric_inc(p->m.deferred);
 		return -1;
 	}
-	ch->seen_us = ts_us;
+	*mark = ts_us;
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
 	atomic_fetch_add(&p->emitted, 1);
 	return 0;
@@ -137,8 +151,10 @@ emit_seen_merge(struct poller *p, const struct strmap *m)
 			mine->num = e->num;
 	TAILQ_FOREACH(a, &p->accounts, entry)
 		TAILQ_FOREACH(d, &a->devices, entry)
-			for (int c = 0; c < d->nch; c++)
+			for (int c = 0; c < d->nch; c++) {
 				if ((e = strmap_get(m, d->ch[c].key)) != NULL &&
 				    e->num > d->ch[c].seen_us)
 					d->ch[c].seen_us = e->num;
+				archive_chan_init(p, d, &d->ch[c]);
+			}
 }

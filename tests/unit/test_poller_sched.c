@@ -97,6 +97,41 @@ t_archive_needed(void)
 	CHECK(archive_needed(&d, &ch));
 }
 
+/* An archive document as listed: filename, start, end, createdOn. */
+static void
+t_archive_doc(void)
+{
+	cJSON *doc = cJSON_Parse("{\"name\":\"x/documents/devices/"
+	    "10:06:1C:6F:47:70/archive/abc\",\"fields\":{"
+	    "\"filename\":{\"stringValue\":\"archives/10:06:1C:6F:47:70/abc.json\"},"
+	    "\"start\":{\"timestampValue\":\"2026-01-01T00:00:00.000Z\"},"
+	    "\"end\":{\"timestampValue\":\"2026-01-01T04:00:00.000Z\"},"
+	    "\"createdOn\":{\"timestampValue\":\"2026-01-01T07:12:00.000Z\"},"
+	    "\"count\":{\"integerValue\":\"960\"},"
+	    "\"type\":{\"stringValue\":\"auto\"},"
+	    "\"channels\":{\"arrayValue\":{\"values\":[{\"mapValue\":{"
+	    "\"fields\":{\"number\":{\"stringValue\":\"1\"}}}}]}}}}");
+	cJSON *old = cJSON_Parse("{\"fields\":{\"file\":{\"stringValue\":"
+	    "\"a.json\"}}}");
+	char name[128];
+	int64_t start, end, created, t;
+
+	CHECK_INT(archive_parse_doc(doc, name, sizeof(name), &start, &end,
+	    &created), 0);
+	CHECK_STR(name, "archives/10:06:1C:6F:47:70/abc.json");
+	util_time_parse("2026-01-01T00:00:00Z", &t);
+	CHECK_INT(start, t);
+	util_time_parse("2026-01-01T04:00:00Z", &t);
+	CHECK_INT(end, t);
+	util_time_parse("2026-01-01T07:12:00Z", &t);
+	CHECK_INT(created, t);
+	/* The shape grilld once assumed names no file. */
+	CHECK_INT(archive_parse_doc(old, name, sizeof(name), &start, &end,
+	    &created), -1);
+	cJSON_Delete(doc);
+	cJSON_Delete(old);
+}
+
 static void
 t_archive_rows(void)
 {
@@ -128,6 +163,21 @@ t_archive_rows(void)
 	    NULL);
 	r = archive_parse_rows("{\"readings\":[]}", 15, &n, &bad);
 	CHECK(r != NULL && n == 0);
+	free(r);
+	/* The real files: the channel number is a string. */
+	r = archive_parse_rows("{\"serial\":\"10:06:1C:6F:47:70\","
+	    "\"start\":\"2026-01-01T00:00:00.000Z\",\"readings\":["
+	    "[\"3\",1767225600000,48,\"H\"],[\"1\",1767225600000,71.5,\"F\"],"
+	    "[\"x\",1767225600000,1,\"F\"],[\"0\",1767225600000,1,\"F\"],"
+	    "[\"1\",1767225000000,null,\"F\"]]}", 215, &n, &bad);
+	CHECK(r != NULL && n == 3 && bad == 2);
+	if (r != NULL && n == 3) {
+		CHECK_INT(r[0].channel, 1);
+		CHECK(!r[0].has_value);
+		CHECK_INT(r[1].channel, 1);
+		CHECK_INT(r[2].channel, 3);	/* a hole at 2 */
+		CHECK_INT(r[2].unit, 'H');
+	}
 	free(r);
 	/* Found by fuzz_poller_archive: half a millisecond is no time. */
 	r = archive_parse_rows("{\"readings\":[[1,0.5,2,\"F\"]]}", 28, &n,
@@ -179,6 +229,7 @@ main(void)
 	UNIT_RUN(t_refresh_margin);
 	UNIT_RUN(t_archive_needed);
 	UNIT_RUN(t_archive_rows);
+	UNIT_RUN(t_archive_doc);
 	UNIT_RUN(t_strmap);
 	return unit_done();
 }
