@@ -441,8 +441,6 @@ emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
 		pt.status = r->has_value ? PROBE_UNKNOWN : PROBE_NO_PROBE;
 		if (emit_point(p, d, ch, &pt, true) == -1)
 			j->blocked = true;
-		else
-			metric_inc(p->m.points_backfilled);
 	}
 	if (j->blocked)
 		return;

@@ -152,9 +152,11 @@ emit_seen_merge(struct poller *p, const struct strmap *m)
 	TAILQ_FOREACH(a, &p->accounts, entry)
 		TAILQ_FOREACH(d, &a->devices, entry)
 			for (int c = 0; c < d->nch; c++) {
+				/* Another poller moved it: it left gaps. */
 				if ((e = strmap_get(m, d->ch[c].key)) != NULL &&
-				    e->num > d->ch[c].seen_us)
+				    e->num > d->ch[c].seen_us) {
 					d->ch[c].seen_us = e->num;
-				archive_chan_init(p, d, &d->ch[c]);
+					archive_chan_init(p, d, &d->ch[c]);
+				}
 			}
 }

@@ -44,7 +44,8 @@ metrics_init(struct poller *p)
 	m->polls_ok = metric_with(f, "ok");
 	m->polls_failed = metric_with(f, "failed");
 	f = metric_counter("grilld_poller_readings_total", "Readings emitted, "
-	    "by where the point came from.", "source");
+	    "by where the point came from (archive: backfilled between "
+	    "uploads, stored but not published as new).", "source");
 	m->emitted_poll = metric_with(f, "poll");
 	m->emitted_archive = metric_with(f, "archive");
 	f = metric_counter("grilld_poller_readings_deferred_total", "Points "
@@ -70,10 +71,6 @@ metrics_init(struct poller *p)
 	f = metric_gauge("grilld_poller_gaps_open", "Channels with points "
 	    "between uploads not yet filled from an archive.", NULL);
 	m->gaps_open = metric_with(f);
-	f = metric_counter("grilld_poller_points_backfilled_total", "Points "
-	    "filled in from session archives (stored, not published as "
-	    "new).", NULL);
-	m->points_backfilled = metric_with(f);
 	f = metric_counter("grilld_poller_gaps_total", "Gaps between uploads "
 	    "by what became of them.", "result");
 	m->gaps_opened = metric_with(f, "opened");

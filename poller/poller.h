@@ -334,7 +334,8 @@ struct tw_account {
 	struct poller	*poller;
 	int		 idx;
 	char		*email;
-	char		*password;	/* secret, never logged */
+	char		*password;	/* secret, never logged; or NULL */
+	char		*refresh_file;	/* no password: a refresh token's */
 	char		*api_key;	/* secret */
 	char		*lease_key;	/* redis key */
 	bool		 active;	/* lease held and seen marks loaded */
@@ -345,6 +346,7 @@ struct tw_account {
 	char		*refresh_token;
 	char		 uid[128];
 	unsigned	 token_gen;
+	bool		 from_file;	/* the refresh out is the file's */
 	int64_t		 token_expires_ms;	/* monotonic */
 	int64_t		 refresh_at_ms;
 	int64_t		 signin_at_ms;		/* next try */
@@ -379,6 +381,7 @@ int	account_load_all(struct poller *, const struct grilld_conf *,
 	    char *, size_t);
 int	account_check(const struct grilld_conf *, char *, size_t);
 void	account_free(struct tw_account *);
+char	*account_read_secret(const char *, char *, size_t);
 void	account_free_all(struct poller *);
 
 /* ---- tw_auth.c: Firebase sign-in and token refresh ---- */
@@ -575,7 +578,6 @@ struct poller_metrics {
 	struct metric_series *backfills_ok;
 	struct metric_series *backfills_failed;
 	struct metric_series *gaps_open;
-	struct metric_series *points_backfilled;
 	struct metric_series *gaps_opened;
 	struct metric_series *gaps_filled;
 	struct metric_series *gaps_given_up_no_archive;
