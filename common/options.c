@@ -106,9 +106,13 @@ const struct conf_opt grilld_options[] = {
 	OPT("thermoworks.password_file", CONF_STR, NULL, 0, 0, NULL,
 	    CONF_POLLER, thermoworks.password_file,
 	    "File whose first line is the password (mode 600)."),
+	OPT("thermoworks.refresh_token_file", CONF_STR, NULL, 0, 0, NULL,
+	    CONF_POLLER, thermoworks.refresh_token_file,
+	    "Instead of a password (accounts made with Google or Apple): "
+	    "file whose first line is a Firebase refresh token (mode 600)."),
 	OPT("thermoworks.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_POLLER,
 	    thermoworks.accounts, "More accounts: a list of {email, password "
-	    "or password_file, api_key}."),
+	    "or password_file or refresh_token_file, api_key}."),
 
 	OPT("poller.admin_listen", CONF_STR, "127.0.0.1:9101", 0, 0, NULL,
 	    CONF_POLLER, poller.admin_listen,

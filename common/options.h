@@ -58,6 +58,7 @@ struct grilld_conf {
 		char	*email;
 		char	*password;
 		char	*password_file;
+		char	*refresh_token_file;
 		const struct cnode *accounts;
 	} thermoworks;
 	struct {
