@@ -133,6 +133,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("poller.backfill", CONF_BOOL, "true", 0, 0, NULL, CONF_POLLER,
 	    poller.backfill, "Fetch points recorded between uploads from "
 	    "the session archives."),
+	OPT("poller.schedule", CONF_BOOL, "true", 0, 0, NULL, CONF_POLLER,
+	    poller.schedule, "Poll each device when its next upload is due "
+	    "(lastTelemetrySaved + transmit interval, or the RFX heartbeat), "
+	    "its document alone until it moved; poller.interval polls the "
+	    "devices without a schedule. false: every device every interval."),
 	OPT("poller.spool_path", CONF_STR, "var/poller.spool", 0, 0, NULL,
 	    CONF_POLLER, poller.spool_path,
 	    "Append-only spool used while Redis is unreachable."),

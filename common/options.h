@@ -69,6 +69,7 @@ struct grilld_conf {
 		int64_t	 concurrency;
 		int64_t	 stale_after;
 		bool	 backfill;
+		bool	 schedule;
 		char	*spool_path;
 		int64_t	 spool_max;
 		int64_t	 lease_ttl;

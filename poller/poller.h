@@ -439,6 +439,11 @@ struct tw_device {
 	int		 pending;	/* requests of this cycle */
 	bool		 busy;		/* polling */
 	bool		 failed;
+	bool		 probing;	/* the device document alone, first */
+	int64_t		 next_poll_ms;	/* its own schedule; 0: the cycle's */
+	int64_t		 last_full_ms;	/* channels last fetched */
+	int64_t		 telem_ns;	/* lastTelemetrySaved last fetched */
+	int		 early;		/* polls in a row that found nothing */
 
 	/* archive.c */
 	struct archive_job *job;	/* a backfill running */
@@ -472,6 +477,7 @@ void	sched_init(struct sched *, int64_t, double, int64_t);
 void	sched_advance(struct sched *, int64_t, uint64_t);
 
 void	cycle_tick(struct poller *, int64_t);
+int64_t	sched_device_next(int64_t, int64_t, int64_t, int64_t, int64_t, int);
 void	cycle_pump(struct poller *);
 void	cycle_kick(struct poller *);
 void	cycle_forget(struct poller *, struct tw_device *);
@@ -626,6 +632,7 @@ struct poller {
 	bool		 pumping;
 	uint64_t	 cycles;
 	uint64_t	 overruns;
+	int64_t		 due_at_ms;	/* next pass over the schedules */
 	int64_t		 last_cycle_ms;
 	struct log_limit paused_log;
 

@@ -97,6 +97,39 @@ t_archive_needed(void)
 	CHECK(archive_needed(&d, &ch));
 }
 
+/*
+ * A device's own schedule: half a second after its next upload is due;
+ * found nothing: 1, 2, 4 ... s, never past the ceiling; unknown: none.
+ */
+static void
+t_device_schedule(void)
+{
+	int64_t now = 1000000, ns = INT64_C(1767225600) * NS_PER_S;
+
+	/* Uploaded 10 s ago, every 60 s: due in 50 s, polled at 50.5. */
+	CHECK_INT(sched_device_next(now, ns, ns - 10 * NS_PER_S, 60, 60000, 0),
+	    now + 50500);
+	/* A Node: every 7,200 s; the ceiling is its interval. */
+	CHECK_INT(sched_device_next(now, ns, ns, 7200, 7200000, 0),
+	    now + 7200000);
+	/* An RFX Meat probe: heartbeat 300 s, but poller.interval (30 s)
+	 * caps the wait: it also uploads on a temperature step. */
+	CHECK_INT(sched_device_next(now, ns, ns, 300, 30000, 0), now + 30000);
+	/* Due already and nothing new: 1 s, 2 s, 4 s ... */
+	CHECK_INT(sched_device_next(now, ns, ns - 61 * NS_PER_S, 60, 60000, 1),
+	    now + 2000);
+	CHECK_INT(sched_device_next(now, ns, ns - 61 * NS_PER_S, 60, 60000, 0),
+	    now + 1000);
+	CHECK_INT(sched_device_next(now, ns, ns - 3600 * NS_PER_S, 60, 30000,
+	    20), now + 30000);
+	/* Early and the upload still ahead: wait for it. */
+	CHECK_INT(sched_device_next(now, ns, ns - 10 * NS_PER_S, 60, 60000, 1),
+	    now + 50500);
+	/* Nothing to go by. */
+	CHECK_INT(sched_device_next(now, ns, 0, 60, 60000, 0), 0);
+	CHECK_INT(sched_device_next(now, ns, ns, 0, 60000, 0), 0);
+}
+
 /* An archive document as listed: filename, start, end, createdOn. */
 static void
 t_archive_doc(void)
@@ -230,6 +263,7 @@ main(void)
 	UNIT_RUN(t_archive_needed);
 	UNIT_RUN(t_archive_rows);
 	UNIT_RUN(t_archive_doc);
+	UNIT_RUN(t_device_schedule);
 	UNIT_RUN(t_strmap);
 	return unit_done();
 }
