@@ -284,7 +284,7 @@ fsdoc_device(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 		    c.upl_ms), 3);
 		fv_int(j, "heartbeatInterval", d->upl_ms / 1000);
 		fv_int(j, "readInterval", d->rec_ms / 1000);
-		fv_double(j, "temperatureDeltaTrigger", 1.5, drift);
+		fv_double(j, "temperatureDeltaTrigger", TW_DELTA_TRIGGER, drift);
 	}
 	if (!missing && d->model == MODEL_SIGNALS) {
 		double set = cook_set_temp_f(w->seed, d, t);

@@ -11,6 +11,46 @@
  */
 #include "twsim.h"
 
+/*
+ * An RFX Meat probe uploads on its heartbeat (upload_interval) and, in
+ * between, as soon as a channel moved by TW_DELTA_TRIGGER since the last
+ * upload (temperatureDeltaTrigger): the samples after the heartbeat are
+ * scanned, a heartbeat's worth at most.
+ */
+static void
+delta_uploads(const struct tw_world *w, const struct tw_device *d,
+    struct tw_clock *c)
+{
+	double last[TW_MAX_CHANNELS];
+	bool had[TW_MAX_CHANNELS];
+	struct tw_sample s;
+
+	for (int ch = 0; ch < d->nchannels; ch++) {
+		cook_sample(w, d, ch, c->upl_k, &s);
+		last[ch] = s.value;
+		had[ch] = s.present;
+	}
+	for (int64_t k = c->upl_k + 1; k <= c->rec_k; k++) {
+		bool moved = false;
+
+		for (int ch = 0; ch < d->nchannels && !moved; ch++) {
+			cook_sample(w, d, ch, k, &s);
+			moved = s.present != had[ch] || (s.present &&
+			    (s.value - last[ch] >= TW_DELTA_TRIGGER ||
+			    last[ch] - s.value >= TW_DELTA_TRIGGER));
+		}
+		if (!moved)
+			continue;
+		for (int ch = 0; ch < d->nchannels; ch++) {
+			cook_sample(w, d, ch, k, &s);
+			last[ch] = s.value;
+			had[ch] = s.present;
+		}
+		c->upl_k = k;
+		c->upl_ms = timeline_sample_ms(w, d, k);
+	}
+}
+
 void
 timeline_at(const struct tw_world *w, const struct tw_device *d,
     int64_t now_ms, struct tw_clock *c)
@@ -26,6 +66,8 @@ timeline_at(const struct tw_world *w, const struct tw_device *d,
 	j = el / d->upl_ms;
 	c->upl_ms = w->t0_ms + j * d->upl_ms;
 	c->upl_k = j * d->upl_ms / d->rec_ms;
+	if (d->model == MODEL_RFX_MEAT)
+		delta_uploads(w, d, c);
 }
 
 int64_t

@@ -40,6 +40,7 @@
 #define TW_SERIAL_MAX	24	/* "10:06:1C:6F:47:70" fits */
 #define TW_LABEL_MAX	48
 #define TW_MAX_BODY	(1024 * 1024)	/* largest request body */
+#define TW_DELTA_TRIGGER 1.5		/* RFX Meat: upload on this step */
 
 enum tw_model {
 	MODEL_SIGNALS,

@@ -268,6 +268,36 @@ test_celsius(void)
 	scenario_free(w);
 }
 
+/*
+ * An RFX Meat probe uploads on its heartbeat, and in between as soon as
+ * a channel moved by the delta trigger since its last upload.
+ */
+static void
+test_timeline_delta_trigger(void)
+{
+	struct tw_world *w = world(1);
+	struct tw_device *d = device(w, "M100051731");
+	struct tw_clock c;
+	struct tw_sample a, b;
+	bool moved = false;
+
+	d->rec_ms = 10000;		/* a sample every 10 s */
+	d->upl_ms = 3600000;		/* a heartbeat an hour */
+	timeline_at(w, d, w->t0_ms + 1800000, &c);
+	CHECK_INT(c.rec_k, 180);
+	CHECK(c.upl_k > 0 && c.upl_k <= c.rec_k);	/* uploaded since */
+	CHECK_INT(c.upl_ms, timeline_sample_ms(w, d, c.upl_k));
+	/* The sample uploaded moved from the one uploaded before it. */
+	for (int ch = 0; ch < d->nchannels; ch++) {
+		cook_sample(w, d, ch, c.upl_k, &a);
+		cook_sample(w, d, ch, c.upl_k - 1, &b);
+		if (a.present != b.present || fabs(a.value - b.value) > 0)
+			moved = true;
+	}
+	CHECK(moved);
+	scenario_free(w);
+}
+
 /* Points recorded between uploads show only at the next upload. */
 static void
 test_timeline_uploads(void)
@@ -351,6 +381,7 @@ main(void)
 	UNIT_RUN(test_battery_drains);
 	UNIT_RUN(test_celsius);
 	UNIT_RUN(test_timeline_uploads);
+	UNIT_RUN(test_timeline_delta_trigger);
 	UNIT_RUN(test_extremes);
 	return unit_done();
 }
