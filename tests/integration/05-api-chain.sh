@@ -26,6 +26,9 @@ export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-clou
 export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
 export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
 export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
+# The demo's devices as real ones, their intervals divided by 30 so that
+# readings come every second or two (twsim.time_scale).
+export GRILLD_TWSIM_TIME_SCALE=30
 export GRILLD_POLLER_INTERVAL=5s GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
 export GRILLD_INGEST_BATCH_WAIT=100ms GRILLD_INGEST_CQ_INTERVAL=1s
 
