@@ -278,7 +278,7 @@ static const char *const src[] = {
 "    'probes': {'type': 'array', 'items': {'type': 'object'}}}},",
 "   'DeviceList': {'type': 'object', 'required': ['status', 'data', 'count', 'source'], 'properties': {'status': {'type': 'string', 'enum': ['success']},",
 "    'data': {'type': 'array', 'items': {'$ref': '#/components/schemas/Device'}}, 'count': {'type': 'integer'},",
-"    'source': {'type': 'string', 'enum': ['poller', 'redis', 'readings']}}},",
+"    'source': {'type': 'string', 'enum': ['poller', 'redis', 'poller+redis', 'readings']}}},",
 "   'DeviceAnswer': {'type': 'object', 'required': ['status', 'data', 'source'], 'properties': {'status': {'type': 'string', 'enum': ['success']},",
 "    'data': {'$ref': '#/components/schemas/Device'}, 'source': {'type': 'string'}}},",
 "   'Component': {'type': 'object', 'required': ['status', 'latency_ms'], 'properties': {'status': {'type': 'string'}, 'latency_ms': {'type': ['number', 'null']},",

@@ -2,10 +2,12 @@
  * GET /api/devices, GET /api/devices/{device_id}?unit=F|C
  *
  * Devices as the poller's registry knows them (asked over nng,
- * MSG_DEVICES_REQ; when the poller does not answer, or answers that it
- * does not poll every account (a standby: "complete": false), the
- * active pollers' state in the Redis hash `devices`), each completed
- * from the `latest` cache:
+ * MSG_DEVICES_REQ; when the poller does not answer, the active pollers'
+ * state in the Redis hash `devices`; when it answers that it does not
+ * poll every account or every device it found yet ("complete": false:
+ * a standby, or a poller just started or just taking over), that hash
+ * with the poller's devices laid over it), each completed from the
+ * `latest` cache:
  *
  *	{"device_id": ..., <the registry's members: name, state, ...>,
  *	 "online": bool, "last_seen": time, "battery_level": n,
@@ -14,7 +16,8 @@
  *
  * Devices that only the cache knows (readings posted to /batch) are
  * listed too. The answer's "source" says where the registry came from:
- * "poller", "redis", or "readings" when neither answered.
+ * "poller", "redis", "poller+redis", or "readings" when neither
+ * answered.
  *
  * For the seed's Home Assistant component, which asks a device service
  * at the same kind of URL: the list answer also holds "devices", each
@@ -176,7 +179,7 @@ device_find(cJSON *list, const char *id)
  * MSG_BODY_MAX), or just the one device.
  */
 static cJSON *
-from_poller(struct req *r, const char *id)
+from_poller(struct req *r, const char *id, bool *complete)
 {
 	cJSON *list = cJSON_CreateArray(), *body, *page, *it;
 	const cJSON *next;
@@ -202,14 +205,12 @@ from_poller(struct req *r, const char *id)
 			cJSON_Delete(list);
 			return NULL;
 		}
-		/* A standby (or one of several pollers): not the whole
-		 * truth; the active pollers' state is in Redis. */
+		/* A standby, or a poller that has not polled every device
+		 * it found yet: not the whole truth (registry() adds what
+		 * the `devices` hash knows). */
 		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(body,
-		    "complete"))) {
-			cJSON_Delete(body);
-			cJSON_Delete(list);
-			return NULL;
-		}
+		    "complete")))
+			*complete = false;
 		page = cJSON_GetObjectItemCaseSensitive(body, "devices");
 		while (cJSON_IsArray(page) && (it = page->child) != NULL) {
 			cJSON_DetachItemViaPointer(page, it);
@@ -231,22 +232,17 @@ from_poller(struct req *r, const char *id)
 	return list;
 }
 
-/* The registry: from the poller, else the `devices` hash. */
-static cJSON *
-registry(struct req *r, const char *id, const char **source)
+/* The `devices` hash into list; source "redis", or "readings" if none. */
+static void
+registry_hash(struct req *r, const char **argv, cJSON *list,
+    const char **source)
 {
-	const char *argv[2] = { "HVALS", r->api->key_devices };
-	cJSON *list, *it;
 	redisReply *rep;
+	cJSON *it;
 
-	if ((list = from_poller(r, id)) != NULL) {
-		*source = "poller";
-		return list;
-	}
-	list = cJSON_CreateArray();
 	*source = "readings";
 	if ((rep = api_redis_cmd(r, "HVALS", 2, argv, NULL)) == NULL)
-		return list;
+		return;
 	if (rep->type == REDIS_REPLY_ARRAY) {
 		*source = "redis";
 		for (size_t i = 0; i < rep->elements; i++) {
@@ -262,6 +258,50 @@ registry(struct req *r, const char *id, const char **source)
 		}
 	}
 	freeReplyObject(rep);
+}
+
+/* The poller's devices replace the hash's of the same id (fresher). */
+static void
+overlay(cJSON *list, cJSON *mine)
+{
+	cJSON *it, *old;
+
+	while ((it = mine->child) != NULL) {
+		cJSON_DetachItemViaPointer(mine, it);
+		if ((old = device_find(list, cJSON_GetObjectItemCaseSensitive(it,
+		    "device_id")->valuestring)) != NULL)
+			cJSON_Delete(cJSON_DetachItemViaPointer(list, old));
+		cJSON_AddItemToArray(list, it);
+	}
+	cJSON_Delete(mine);
+}
+
+/*
+ * The registry: from the poller when it polls every device of every
+ * account; else the `devices` hash (the active pollers' state), with
+ * whatever the poller did answer laid over it ("poller+redis").
+ */
+static cJSON *
+registry(struct req *r, const char *id, const char **source)
+{
+	const char *argv[2] = { "HVALS", r->api->key_devices };
+	cJSON *list, *mine;
+	bool complete = true;
+
+	if ((mine = from_poller(r, id, &complete)) != NULL && complete) {
+		*source = "poller";
+		return mine;
+	}
+	list = cJSON_CreateArray();
+	if (mine != NULL && cJSON_GetArraySize(mine) == 0) {
+		cJSON_Delete(mine);
+		mine = NULL;
+	}
+	registry_hash(r, argv, list, source);
+	if (mine != NULL) {
+		overlay(list, mine);
+		*source = "poller+redis";
+	}
 	return list;
 }
 

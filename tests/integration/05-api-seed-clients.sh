@@ -31,7 +31,7 @@ export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-clou
 export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
 export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
 export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
-export GRILLD_POLLER_INTERVAL=5s
+export GRILLD_POLLER_INTERVAL=5s GRILLD_TWSIM_TIME_SCALE=30
 
 start_daemon twsim "http://127.0.0.1:${p[1]}/health/ready" || bail "grilld-twsim starts"
 start_daemon ingest "http://127.0.0.1:${p[3]}/health/live" || bail "grilld-ingest starts"

@@ -27,7 +27,7 @@ redis_cli XREADGROUP GROUP ingest gone COUNT 5 STREAMS grilld:readings '>' >/dev
 for k in 1 2 3; do post $((k * 5)) 5; done
 check_eq "up to the bound: stored" "200 20" "$CODE $(redis_cli XLEN grilld:readings)"
 post 20 5
-check_eq "past it: 503 STREAM_FULL" "503 STREAM_FULL" "$CODE $(jqr .code)"
+check_eq "past it: 503 STREAM_FULL" "503 STREAM_FULL" "$CODE $(jqr .reason)"
 check_eq "nothing stored, nothing trimmed" 20 "$(redis_cli XLEN grilld:readings)"
 check_eq "the five the group holds are still pending" 5 \
 	"$(redis_cli XPENDING grilld:readings ingest | head -1)"
