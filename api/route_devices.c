@@ -128,6 +128,19 @@ count_row(const struct iql_row *row, void *arg)
 	return 1;
 }
 
+static bool
+latest_has(struct req *r, const char *device)
+{
+	struct cached c;
+	bool has;
+
+	if (cached_load(r, device, &c) == -1)
+		return false;
+	has = c.n > 0;
+	cached_free(&c);
+	return has;
+}
+
 /* 1 known, 0 unknown, -1 cannot tell (Redis and InfluxDB both down). */
 int
 api_device_known(struct req *r, const char *device)
@@ -146,6 +159,10 @@ api_device_known(struct req *r, const char *device)
 		if (known == 1)
 			return 1;
 	}
+	/* Live data is published before it is stored: a device whose
+	 * reading is in `latest` is known before InfluxDB has it. */
+	if (latest_has(r, device))
+		return 1;
 	buf_init(&q);
 	buf_init(&answer);
 	buf_puts(&q, "SHOW SERIES FROM \"temperature\" WHERE \"device_id\" = ");
