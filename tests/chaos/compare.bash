@@ -101,7 +101,7 @@ compare_points() {
 			# The archives carry no status: UNKNOWN is no change. A
 			# value the device sent as a float is stored at its
 			# precision (158.8 for 158.8000030517578): equal within
-			# a float's relative precision.
+			# the relative precision of a float.
 			d = w[1] - g[1]; if (d < 0) d = -d
 			m = w[1] < 0 ? -w[1] : w[1]; if (m < 1) m = 1
 			same = (w[1] == "" ? g[1] == "" : g[1] != "" && d <= m * 1e-6) &&
