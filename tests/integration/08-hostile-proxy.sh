@@ -47,7 +47,7 @@ B='{"readings":[{"device_id":"px","temperature":1}]}'
 wr() { curl -s -o "$T/.b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$B" "$@" \
 	"$API/api/temperature/batch"; }
 check_eq "api: no keys, a remote client through the proxy on loopback: 403 WRITES_DISABLED" \
-	"403 WRITES_DISABLED" "$(wr -H 'X-Forwarded-For: 203.0.113.9') $(jq -r .code "$T/.b")"
+	"403 WRITES_DISABLED" "$(wr -H 'X-Forwarded-For: 203.0.113.9') $(jq -r .reason "$T/.b")"
 check_match "  the local client itself may write" '^(200|201|207)$' "$(wr)"
 api_start GRILLD_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" || bail "grilld-api without trusted proxies"
 check_eq "api: through a proxy that is not trusted, a forwarded request is not local: 403" 403 \
