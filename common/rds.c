@@ -131,6 +131,24 @@ url_userinfo(const char *s, size_t len, struct rds_url *u, char *err,
 	return 0;
 }
 
+/* "[user:password@]" before end (the last '@'): parsed, *p moved past. */
+static int
+url_auth(const char **p, const char *end, struct rds_url *u, char *err,
+    size_t errlen)
+{
+	const char *at = NULL;
+
+	for (const char *q = *p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL)
+		return 0;
+	if (url_userinfo(*p, (size_t)(at - *p), u, err, errlen) == -1)
+		return -1;
+	*p = at + 1;
+	return 0;
+}
+
 static int
 url_hostport(const char *s, size_t len, struct rds_url *u, char *err,
     size_t errlen)
@@ -237,7 +255,7 @@ url_master_ok(const char *s, size_t len)
 static int
 url_sentinel(const char *p, struct rds_url *u, char *err, size_t errlen)
 {
-	const char *slash, *at = NULL, *h, *comma, *name, *dbs;
+	const char *slash, *h, *comma, *name, *dbs;
 	struct rds_url one;
 	long v;
 
@@ -247,14 +265,8 @@ url_sentinel(const char *p, struct rds_url *u, char *err, size_t errlen)
 	if ((slash = strchr(p, '/')) == NULL || slash[1] == '\0')
 		return url_err(err, errlen, "no master name (write "
 		    "redis-sentinel://host:26379,host:26379/mymaster)");
-	for (const char *q = p; q < slash; q++)
-		if (*q == '@')
-			at = q;
-	if (at != NULL) {
-		if (url_userinfo(p, (size_t)(at - p), u, err, errlen) == -1)
-			return -1;
-		p = at + 1;
-	}
+	if (url_auth(&p, slash, u, err, errlen) == -1)
+		return -1;
 	for (h = p; h <= slash; h = comma + 1) {
 		comma = memchr(h, ',', (size_t)(slash - h));
 		if (comma == NULL)
@@ -364,14 +376,8 @@ rds_url_parse(const char *url, struct rds_url *u, char *err, size_t errlen)
 	auth_end = strchr(p, '/');
 	if (auth_end == NULL)
 		auth_end = p + strlen(p);
-	for (q = p; q < auth_end; q++)
-		if (*q == '@')
-			at = q;
-	if (at != NULL) {
-		if (url_userinfo(p, (size_t)(at - p), u, err, errlen) == -1)
-			return -1;
-		p = at + 1;
-	}
+	if (url_auth(&p, auth_end, u, err, errlen) == -1)
+		return -1;
 	if (url_hostport(p, (size_t)(auth_end - p), u, err, errlen) == -1)
 		return -1;
 	if (*auth_end == '/' && auth_end[1] != '\0') {
