@@ -12,24 +12,7 @@ export INFLUX_CQ_INTERVAL=1s
 
 start_redis
 start_influx
-p=($(freeport 8))
-TW=127.0.0.1:${p[0]}
-export GRILLD_TWSIM_LISTEN=$TW GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${p[1]}
-export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[2]}
-export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[3]}
-export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[4]}
-export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[5]}
-export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[6]}
-export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[7]}
-export GRILLD_THERMOWORKS_AUTH_URL=http://$TW GRILLD_THERMOWORKS_TOKEN_URL=http://$TW
-export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-cloud-production/databases/(default)"
-export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
-export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
-export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
-# The demo's devices as real ones, their intervals divided by 30 so that
-# readings come every second or two (twsim.time_scale).
-export GRILLD_TWSIM_TIME_SCALE=30
-export GRILLD_POLLER_INTERVAL=5s GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
+demo_chain_env
 export GRILLD_INGEST_BATCH_WAIT=100ms GRILLD_INGEST_CQ_INTERVAL=1s
 
 start_daemon twsim "http://127.0.0.1:${p[1]}/health/ready" || bail "grilld-twsim starts"

@@ -14,24 +14,9 @@ need_node_packages playwright-core
 
 start_redis
 start_influx
-p=($(freeport 10))
-TW=127.0.0.1:${p[0]}
+demo_chain_env
 API=http://127.0.0.1:${p[8]} STREAM_URL=http://127.0.0.1:${p[9]}
-export GRILLD_TWSIM_LISTEN=$TW GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${p[1]}
-export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[2]}
-export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[3]}
-export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[4]}
-export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[5]}
-export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[6]}
-export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[7]}
-export GRILLD_API_LISTEN=127.0.0.1:${p[8]} GRILLD_API_RATE=0
-export GRILLD_STREAM_LISTEN=127.0.0.1:${p[9]}
-export GRILLD_THERMOWORKS_AUTH_URL=http://$TW GRILLD_THERMOWORKS_TOKEN_URL=http://$TW
-export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-cloud-production/databases/(default)"
-export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
-export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
-export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
-export GRILLD_POLLER_INTERVAL=5s GRILLD_TWSIM_TIME_SCALE=30
+export GRILLD_API_RATE=0
 
 start_daemon twsim "http://127.0.0.1:${p[1]}/health/ready" || bail "grilld-twsim starts"
 start_daemon ingest "http://127.0.0.1:${p[3]}/health/live" || bail "grilld-ingest starts"

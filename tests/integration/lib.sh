@@ -144,6 +144,32 @@ influx_query() {
 		--data-urlencode "q=$2" --data-urlencode "epoch=ns"
 }
 
+# demo_chain_env: a whole chain's addresses on free ports and the
+# simulator's demo account, exported for every daemon: p[0] grilld-twsim
+# (TW), p[1] its admin, p[2] the poller's admin, p[3] the ingester's,
+# p[4..7] the nng URLs (events, poller, ingest, stream), p[8] the API,
+# p[9] the stream; the demo at twsim.time_scale 30 (readings every second
+# or two), the poller every 5 s with its spool in $T.
+demo_chain_env() {
+	p=($(freeport 10))
+	TW=127.0.0.1:${p[0]}
+	export GRILLD_TWSIM_LISTEN=$TW GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${p[1]}
+	export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[2]}
+	export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[3]}
+	export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[4]}
+	export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[5]}
+	export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[6]}
+	export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[7]}
+	export GRILLD_API_LISTEN=127.0.0.1:${p[8]} GRILLD_STREAM_LISTEN=127.0.0.1:${p[9]}
+	export GRILLD_THERMOWORKS_AUTH_URL=http://$TW GRILLD_THERMOWORKS_TOKEN_URL=http://$TW
+	export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-cloud-production/databases/(default)"
+	export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
+	export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
+	export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
+	export GRILLD_TWSIM_TIME_SCALE=30
+	export GRILLD_POLLER_INTERVAL=5s GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
+}
+
 # start_daemon NAME READY_URL [ARGS...]: starts bin/grilld-NAME in the
 # foreground with its log in $T/NAME.log and waits for READY_URL.
 start_daemon() {
