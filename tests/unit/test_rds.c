@@ -201,33 +201,6 @@ test_url_sentinel(void)
 	rds_url_print(&u, out, sizeof(out));
 	CHECK(strstr(out, "s3cret") == NULL);
 
-	static const struct {
-		const char	*url, *want;
-	} bad[] = {
-		{ "redis-sentinel://h", "no master name" },
-		{ "redis-sentinel://h/", "no master name" },
-		{ "redis-sentinel://h,/m", "no host" },
-		{ "redis-sentinel://,h/m", "no host" },
-		{ "redis-sentinel://h:0/m", "port" },
-		{ "redis-sentinel://h/m/x", "db is not" },
-		{ "redis-sentinel://h/m y", "space" },
-		{ "redis-sentinel://h/m$", "master's name" },
-		{ "redis-sentinel://h/m?db=1", "no query" },
-		{ "redis-sentinel://:s3cret@h", "no master name" },
-		{ "redis-sentinel://a,b,c,d,e,f,g,h,i/m", "more than 8" },
-	};
-	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-		err[0] = '\0';
-		if (rds_url_parse(bad[i].url, &u, err, sizeof(err)) != -1) {
-			unit_fail(__FILE__, __LINE__, "accepted \"%s\"",
-			    bad[i].url);
-			continue;
-		}
-		if (strstr(err, bad[i].want) == NULL ||
-		    strstr(err, "s3cret") != NULL)
-			unit_fail(__FILE__, __LINE__, "\"%s\": \"%s\" lacks "
-			    "\"%s\"", bad[i].url, err, bad[i].want);
-	}
 }
 
 /* No sentinel answers: a context, a clear error, and no hang. */
@@ -302,6 +275,17 @@ test_url_bad(void)
 		{ "unix:///s.sock?", "empty query" },
 		{ "unix:///s.sock?db=1&", "trailing" },
 		{ "unix:///s.sock?password=s3cret", "before the path" },
+		{ "redis-sentinel://h", "no master name" },
+		{ "redis-sentinel://h/", "no master name" },
+		{ "redis-sentinel://h,/m", "no host" },
+		{ "redis-sentinel://,h/m", "no host" },
+		{ "redis-sentinel://h:0/m", "port" },
+		{ "redis-sentinel://h/m/x", "db is not" },
+		{ "redis-sentinel://h/m y", "space" },
+		{ "redis-sentinel://h/m$", "master's name" },
+		{ "redis-sentinel://h/m?db=1", "no query" },
+		{ "redis-sentinel://:s3cret@h", "no master name" },
+		{ "redis-sentinel://a,b,c,d,e,f,g,h,i/m", "more than 8" },
 	};
 	struct rds_url u;
 	char err[128], longurl[400];
