@@ -67,7 +67,13 @@ through() {
 wait_for "the posted reading through the ingester" 20 through
 check_eq "batch: the reading came back through the ingester" "203.5 api" \
 	"$(jqr .data.temperature) $(jqr .data.origin)"
-req GET "/api/temperature/history/chain-batch"
+# Live data goes out before it is stored: history follows once the
+# ingester's write is done.
+stored_batch() {
+	req GET "/api/temperature/history/chain-batch"
+	[ "$CODE $(jqr .count)" = "200 1" ]
+}
+wait_for "the posted reading in InfluxDB" 20 stored_batch
 check_eq "batch: and is in InfluxDB" "200 1" "$CODE $(jqr .count)"
 
 v0=$(redis_cli GET grilld:rules:version)
