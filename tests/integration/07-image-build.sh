@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: background
 # The image, proved without a container engine: the Dockerfile passes a
 # lint, .dockerignore keeps the build context to the sources, and the
 # build stage (deploy/docker/build.sh, which the Dockerfile runs) builds

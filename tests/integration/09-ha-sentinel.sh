@@ -181,6 +181,9 @@ check_match "grilld-api follows the promotion (its metrics)" \
 # The stream's feed reads the events stream through the sentinels too.
 sse_event() { curl -s -N -m 8 "$STREAM/api/temperature/stream" | grep -q '^id: '; }
 wait_for "the stream ready after the failover" 20 curl -sf "$STREAM/health/ready"
+# (a poller back from its spool may wait out a back-off before its next
+# reading: a live event within 30 s, not within one connection's 8 s)
+wait_for "a live event after the failover" 30 sse_event
 check "the stream's live events go on after the failover" sse_event
 check_match "grilld-stream follows the promotion" \
 	"the master is 127.0.0.1:$R_PORT" "$(cat "$T/stream.log")"
