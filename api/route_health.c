@@ -109,20 +109,24 @@ check_peer(struct req *r, struct peer *pe, cJSON *daemons, cJSON **tw)
 }
 
 /*
- * The cloud as the poller sees it: up while every account it polls is
- * signed in, down when one is not, unknown without an answer.
+ * The cloud as the poller sees it: up while every account is signed in
+ * or polled by another poller (this one stands by: its lease is
+ * "standby", and the replica holding the lease signs in), down when one
+ * is not, unknown without an answer.
  */
 static bool
 thermoworks(cJSON *comps, cJSON *accounts, bool poller_up)
 {
-	const cJSON *a;
+	const cJSON *a, *lease;
 	cJSON *c;
 	int n = 0, in = 0;
 
 	cJSON_ArrayForEach(a, accounts) {
 		n++;
+		lease = cJSON_GetObjectItemCaseSensitive(a, "lease");
 		in += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a,
-		    "signed_in"));
+		    "signed_in")) || (cJSON_IsString(lease) &&
+		    strcmp(lease->valuestring, "standby") == 0);
 	}
 	if (!poller_up || n == 0) {
 		cJSON_Delete(accounts);

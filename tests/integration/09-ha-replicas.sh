@@ -132,6 +132,14 @@ NODE_PATH=$GRILLD_TOP/tests/node_modules node "$GRILLD_TOP/tests/integration/str
 wsc=$!
 wait_for "the clients' first events" 20 bash -c "grep -q reading '$T/sse.out' && grep -q reading '$T/ws.out'"
 
+# api-2 asks poller-b, which stands by: the cloud is polled all the same.
+tw_status() {	# the thermoworks_api component through api-N
+	curl -s "http://127.0.0.1:${P[$1]}/health" | jq -r '.components.thermoworks_api'
+}
+check_eq "/health through the API of the standby poller: thermoworks_api healthy" \
+	healthy "$(tw_status 18)"
+check_eq "and through the API of the poller holding the leases" healthy "$(tw_status 16)"
+
 # One of each role, in turn, with the cook going on. Both streams go
 # down in turn (the first restarted before the second dies), so that each
 # client, wherever the balancer put it, has to move.
