@@ -44,7 +44,8 @@ metrics_init(struct poller *p)
 	m->polls_ok = metric_with(f, "ok");
 	m->polls_failed = metric_with(f, "failed");
 	f = metric_counter("grilld_poller_readings_total", "Readings emitted, "
-	    "by where the point came from.", "source");
+	    "by where the point came from (archive: backfilled between "
+	    "uploads, stored but not published as new).", "source");
 	m->emitted_poll = metric_with(f, "poll");
 	m->emitted_archive = metric_with(f, "archive");
 	f = metric_counter("grilld_poller_readings_deferred_total", "Points "
@@ -67,7 +68,17 @@ metrics_init(struct poller *p)
 	    "backfills by result.", "result");
 	m->backfills_ok = metric_with(f, "ok");
 	m->backfills_failed = metric_with(f, "failed");
-	m->backfill_skipped = metric_with(f, "given_up");
+	f = metric_gauge("grilld_poller_gaps_open", "Channels with points "
+	    "between uploads not yet filled from an archive.", NULL);
+	m->gaps_open = metric_with(f);
+	f = metric_counter("grilld_poller_gaps_total", "Gaps between uploads "
+	    "by what became of them.", "result");
+	m->gaps_opened = metric_with(f, "opened");
+	m->gaps_filled = metric_with(f, "filled");
+	f = metric_counter("grilld_poller_gaps_given_up_total", "Gaps given "
+	    "up, by why.", "reason");
+	m->gaps_given_up_no_archive = metric_with(f, "no_archive");
+	m->gaps_given_up_error = metric_with(f, "archive_error");
 	f = metric_counter("grilld_poller_handoff_total", "Readings handed "
 	    "off, by destination (duplicate: Redis had it already).", "to");
 	m->to_redis = metric_with(f, "redis");

@@ -52,7 +52,8 @@ build(const struct grilld_conf *cf)
 	if (cf->twsim.accounts != NULL &&
 	    scenario_load(w, cf->twsim.accounts, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (demo_build(w, cf->twsim.devices, err, sizeof(err)) == -1)
+	if (demo_build(w, cf->twsim.devices, cf->twsim.time_scale, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (cf->twsim.faults != NULL &&
 	    fault_add_tree(w, cf->twsim.faults, true, err, sizeof(err)) == -1)
