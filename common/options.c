@@ -366,6 +366,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("twsim.threads", CONF_INT, "128", 2, 1024, NULL, CONF_TWSIM,
 	    twsim.threads, "Worker threads; a keep-alive connection holds one "
 	    "(keep it above poller.concurrency)."),
+	OPT("twsim.state_file", CONF_STR, NULL, 0, 0, NULL, CONF_TWSIM,
+	    twsim.state_file, "Keeps the start of the sessions across "
+	    "restarts, so that a restarted simulator goes on with its "
+	    "sessions and archives them (unset: every start begins new "
+	    "sessions)."),
 	OPT("twsim.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_TWSIM,
 	    twsim.accounts, "Accounts and their devices; unset: the demo "
 	    "account."),

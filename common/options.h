@@ -153,6 +153,7 @@ struct grilld_conf {
 		char	*api_key;
 		int64_t	 devices;
 		int64_t	 threads;
+		char	*state_file;
 		const struct cnode *accounts;
 		const struct cnode *faults;
 	} twsim;

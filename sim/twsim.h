@@ -468,4 +468,8 @@ struct mg_context *control_start(struct tw_world *, const char *, char *,
 int	 oracle_recorded(struct tw_world *, const char *, struct buf *,
 	    char *, size_t);
 
+/* state.c */
+int	 state_load(const char *, uint64_t, int64_t *, char *, size_t);
+int	 state_save(const char *, uint64_t, int64_t, char *, size_t);
+
 #endif

@@ -19,6 +19,8 @@ twsim:
   admin_listen: $TW_ADMIN
   seed: $CHAOS_SEED
   token_lifetime: 2m
+  # Its sessions outlive its own restarts (fault_twsim_restart).
+  state_file: $T/twsim.state
   # Archives exist only for ended sessions (as in the real cloud): short
   # sessions, archived 2 s after their end, so that the points between
   # uploads are filled within the run.

@@ -384,6 +384,36 @@ test_spoilt_bodies(void)
 	buf_free(&b);
 }
 
+/*
+ * twsim.state_file: the start of the sessions kept for a restart of the
+ * same seed; another seed's, or none, begins new ones; a file that is
+ * no state file is refused rather than overwritten.
+ */
+static void
+test_state_file(void)
+{
+	char path[512], err[256];
+	int64_t t0 = 0;
+
+	snprintf(path, sizeof(path), "%s/twsim.state", unit_tmpdir());
+	remove(path);
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), 0);
+	CHECK_INT(state_save(path, 7, INT64_C(1767225600123), err,
+	    sizeof(err)), 0);
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), 1);
+	CHECK(t0 == INT64_C(1767225600123));
+	t0 = 0;
+	CHECK_INT(state_load(path, 8, &t0, err, sizeof(err)), 0);
+	CHECK(t0 == 0);
+	write_file("twsim.state", "my shopping list\n");
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a grilld-twsim state file") != NULL);
+	snprintf(path, sizeof(path), "%s/no/such/dir/twsim.state",
+	    unit_tmpdir());
+	CHECK_INT(state_save(path, 7, 1, err, sizeof(err)), -1);
+	CHECK(strstr(err, "No such file") != NULL);
+}
+
 int
 main(void)
 {
@@ -393,6 +423,7 @@ main(void)
 	UNIT_RUN(test_fault_rules);
 	UNIT_RUN(test_fault_rules_from_yaml);
 	UNIT_RUN(test_spoilt_bodies);
+	UNIT_RUN(test_state_file);
 	conf_free(&cf);
 	return unit_done();
 }
