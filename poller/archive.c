@@ -19,10 +19,17 @@
  * back to its session's start. Each channel keeps its gaps, and only
  * rows strictly inside one are emitted, so a point goes out once.
  * Backfilled points go to Redis under "serial/n@b", whose mark in
- * grilld:poller:seen (bf_us) moves with them. Gaps survive a restart as
- * one gap from that mark (or, without one, from the session's start)
- * to the live mark: the live points inside it are sent again then, and
- * InfluxDB keeps one point per series and time.
+ * grilld:poller:seen (bf_us) moves with them.
+ *
+ * Gaps are durable: the live point that ends one carries it to Redis
+ * (handoff.c), whose script appends it to the channel's field of
+ * grilld:poller:gaps in the same step as the point ("from-to from-to",
+ * microseconds), dropping the ones the "@b" mark passed and the ones
+ * given up; a spooled point carries it in its spool record. A poller
+ * that starts, or takes an account over, loads those gaps (and the
+ * spool's) with the seen marks and goes on from the "@b" mark: the live
+ * points were sent once and are never inside a gap, and only what was
+ * never sent is filled.
  *
  * A device with a gap lists its archives when its lastArchive moved
  * (and once after start-up), fetches the files that overlap a gap,
@@ -39,7 +46,6 @@
 
 #include "poller.h"
 
-#define BACKFILL_GIVE_UP_NS	(INT64_C(48) * 3600 * NS_PER_S)
 #define BACKFILL_FIRST_NS	(INT64_C(24) * 3600 * NS_PER_S)
 #define BACKFILL_REQ_MS		60000	/* deadline of one request */
 #define BACKFILL_RETRY_MS	30000	/* after a failure, doubling */
@@ -184,54 +190,211 @@ archive_gaps_done(struct tw_channel *ch, int64_t t)
 }
 
 /*
- * A channel's gaps, when its seen mark is known (discovery, a lease
- * taken): one, from the durable "@b" mark, or else from the start of
- * the session the device is in, to the live mark.
+ * Adds a sorted list of gaps to another (both sorted): gaps that
+ * overlap merge; gaps that only touch stay apart (the live point
+ * between them was sent). 0, or -1 when out of memory (nothing moved).
+ */
+int
+archive_gaps_union(struct tw_gap **gaps, int *n, const struct tw_gap *add,
+    int nadd)
+{
+	struct tw_gap *out;
+	int i = 0, k = 0, m = 0;
+
+	if (nadd == 0)
+		return 0;
+	if ((out = calloc((size_t)(*n + nadd), sizeof(*out))) == NULL)
+		return -1;
+	while (i < *n || k < nadd) {
+		const struct tw_gap *g = k == nadd || (i < *n &&
+		    (*gaps)[i].from_us <= add[k].from_us) ? &(*gaps)[i++] :
+		    &add[k++];
+
+		if (m > 0 && g->from_us < out[m - 1].to_us) {
+			if (g->to_us > out[m - 1].to_us)
+				out[m - 1].to_us = g->to_us;
+		} else
+			out[m++] = *g;
+	}
+	free(*gaps);
+	*gaps = out;
+	*n = m;
+	return 0;
+}
+
+static int
+gap_cmp(const void *a, const void *b)
+{
+	const struct tw_gap *x = a, *y = b;
+
+	return x->from_us < y->from_us ? -1 : x->from_us > y->from_us;
+}
+
+/*
+ * A field of grilld:poller:gaps, "from-to from-to ...", into a set.
+ * Pairs that cannot be read are skipped. 0, or -1 when out of memory.
+ */
+int
+archive_gaps_parse(const char *s, struct tw_gapset *set)
+{
+	struct tw_gap *g = NULL;
+	int n = 0, rc;
+	long long a, b;
+	size_t len;
+	int used;
+
+	for (; *s != '\0'; s += len) {
+		struct tw_gap *grown;
+
+		s += strspn(s, " ");
+		if ((len = strcspn(s, " ")) == 0)
+			break;
+		if (sscanf(s, "%lld-%lld%n", &a, &b, &used) != 2 ||
+		    (size_t)used != len || a < 0 || b - a < 2)
+			continue;
+		if ((grown = reallocarray(g, (size_t)n + 1, sizeof(*g))) ==
+		    NULL) {
+			free(g);
+			return -1;
+		}
+		g = grown;
+		g[n].from_us = a;
+		g[n++].to_us = b;
+	}
+	if (n == 0)
+		return 0;
+	qsort(g, (size_t)n, sizeof(*g), gap_cmp);
+	rc = archive_gaps_union(&set->g, &set->n, g, n);	/* merges */
+	free(g);
+	return rc;
+}
+
+/* Adds the gap (from, to) to key's set in a map of seen marks. */
+int
+archive_gapset_add(struct strmap *m, const char *key, int64_t from,
+    int64_t to)
+{
+	struct strmap_entry *e;
+	struct tw_gapset *set;
+	struct tw_gap g = { from, to };
+
+	if (to - from < 2)
+		return 0;
+	if ((e = strmap_put(m, key)) == NULL)
+		return -1;
+	if ((set = e->ptr) == NULL) {
+		if ((set = calloc(1, sizeof(*set))) == NULL)
+			return -1;
+		e->ptr = set;
+	}
+	return archive_gaps_union(&set->g, &set->n, &g, 1);
+}
+
+/* Frees a map of seen marks and the gaps it holds. */
+void
+archive_seen_free(struct strmap *m)
+{
+	struct strmap_entry *e;
+	size_t i = 0;
+
+	while ((e = strmap_next(m, &i)) != NULL) {
+		struct tw_gapset *set = e->ptr;
+
+		if (set != NULL) {
+			free(set->g);
+			free(set);
+			e->ptr = NULL;
+		}
+	}
+	strmap_free(m);
+}
+
+/*
+ * A channel leaves (its device left, or its document is gone): its marks
+ * and gaps go back to p->seen, for it to start from if it comes back.
+ */
+void
+archive_chan_keep(struct poller *p, const struct tw_channel *ch)
+{
+	char key[TW_KEY_LEN];
+	struct strmap_entry *e;
+	struct tw_gapset *set;
+
+	archive_bf_key(ch, key, sizeof(key));
+	if (ch->bf_us > 0 && (e = strmap_put(&p->seen, key)) != NULL &&
+	    ch->bf_us > e->num)
+		e->num = ch->bf_us;
+	if ((e = strmap_put(&p->seen, ch->key)) == NULL)
+		return;
+	if (ch->seen_us > e->num)
+		e->num = ch->seen_us;
+	if ((set = e->ptr) == NULL &&
+	    (set = e->ptr = calloc(1, sizeof(*set))) == NULL)
+		return;
+	free(set->g);
+	set->g = NULL;
+	set->n = 0;
+	if (archive_gaps_union(&set->g, &set->n, ch->gaps, ch->ngaps) == -1)
+		log_warnx("%s: out of memory for its gaps", ch->key);
+}
+
+/*
+ * A channel's gaps, when its seen marks are known (discovery, a lease
+ * taken, another poller's marks merged): the durable ones of p->seen
+ * added to its own, less what the "@b" mark passed.
  */
 void
 archive_chan_init(struct poller *p, struct tw_device *d, struct tw_channel *ch)
 {
 	char key[TW_KEY_LEN];
 	struct strmap_entry *e;
-	int64_t from;
+	const struct tw_gapset *set;
 
 	archive_bf_key(ch, key, sizeof(key));
 	if ((e = strmap_get(&p->seen, key)) != NULL && e->num > ch->bf_us)
 		ch->bf_us = e->num;
-	if (ch->seen_us > 0 && ch->ngaps == 0 && p->cf->poller.backfill) {
-		from = ch->bf_us > 0 ? ch->bf_us : d->doc.session_start_ns /
-		    1000 - 1;
-		if (from > 0 && from < ch->seen_us &&
-		    archive_gap_add(ch, from, ch->seen_us + 1) == 0)
-			metric_inc(p->m.gaps_opened);
-	}
+	if (p->cf->poller.backfill &&
+	    (e = strmap_get(&p->seen, ch->key)) != NULL &&
+	    (set = e->ptr) != NULL &&
+	    archive_gaps_union(&ch->gaps, &ch->ngaps, set->g, set->n) == -1)
+		log_warnx("%s: out of memory for its gaps", ch->key);
+	if (ch->bf_us > 0)
+		archive_gaps_done(ch, ch->bf_us);
 	count_gaps(p, d);
 }
 
 /*
- * After a live point moved the seen mark from prev_us: a gap opens when
- * the jump was longer than the device records, or the channel was never
+ * Where the gap a live point at ts_us opens begins, the channel's mark
+ * at prev_us (0: never seen), or 0 when it opens none: a gap opens when
+ * the jump is longer than the device records, or the channel was never
  * seen (back to its session's start, at most a day).
  */
-void
-archive_track(struct poller *p, struct tw_device *d, struct tw_channel *ch,
-    int64_t prev_us)
+int64_t
+archive_gap_from(struct poller *p, const struct tw_device *d,
+    const struct tw_channel *ch, int64_t prev_us, int64_t ts_us)
 {
-	int64_t rec_us = d->doc.recording_s * 1000000, now_us = ch->seen_us;
-	int64_t from = prev_us;
+	int64_t rec_us = d->doc.recording_s * 1000000, from = prev_us;
 
-	if (now_us == prev_us || !p->cf->poller.backfill)
-		return;
+	if (!p->cf->poller.backfill || ts_us <= prev_us)
+		return 0;
 	if (prev_us == 0) {
 		from = d->doc.session_start_ns / 1000 - 1;
-		if (now_us - from > BACKFILL_FIRST_NS / 1000)
-			from = now_us - BACKFILL_FIRST_NS / 1000;
-		if (from <= 0 || from >= now_us)
-			return;
-	} else if (rec_us > 0 && now_us - prev_us <= rec_us + rec_us / 2) {
-		return;			/* nothing recorded in between */
+		if (ts_us - from > BACKFILL_FIRST_NS / 1000)
+			from = ts_us - BACKFILL_FIRST_NS / 1000;
+		if (from <= 0 || from >= ts_us)
+			return 0;
+	} else if (rec_us > 0 && ts_us - prev_us <= rec_us + rec_us / 2) {
+		return 0;		/* nothing recorded in between */
 	}
-	if (archive_gap_add(ch, from, now_us) == 0)
+	return ts_us - from < 2 ? 0 : from;
+}
+
+/* The live point at to_us went out with the gap (from_us, to_us). */
+void
+archive_gap_open(struct poller *p, struct tw_device *d, struct tw_channel *ch,
+    int64_t from_us, int64_t to_us)
+{
+	if (archive_gap_add(ch, from_us, to_us) == 0)
 		metric_inc(p->m.gaps_opened);
 	count_gaps(p, d);
 }
@@ -690,6 +853,8 @@ archive_after_poll(struct poller *p, struct tw_device *d)
 void
 archive_forget(struct poller *p, struct tw_device *d)
 {
+	for (int i = 0; i < d->nch; i++)
+		archive_chan_keep(p, &d->ch[i]);
 	p->ngaps -= d->ngaps;
 	d->ngaps = 0;
 	metric_set(p->m.gaps_open, p->ngaps);

@@ -175,17 +175,12 @@ cycle_device_done(struct poller *p, struct tw_device *d)
 		cycle_end(p);
 }
 
-/* The documents' points, then the gaps they opened (archive.c). */
+/* The documents' points (each with the gap it ends: archive.c). */
 static void
 emit_docs(struct poller *p, struct tw_device *d)
 {
-	for (int i = 0; i < d->nch; i++) {
-		struct tw_channel *ch = &d->ch[i];
-		int64_t prev = ch->seen_us;
-
-		emit_doc_point(p, d, ch);
-		archive_track(p, d, ch, prev);
-	}
+	for (int i = 0; i < d->nch; i++)
+		emit_doc_point(p, d, &d->ch[i]);
 }
 
 static void	submit(struct poller *, struct tw_device *, const char *,

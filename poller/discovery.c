@@ -396,6 +396,7 @@ discovery_channel_gone(struct poller *p, struct tw_device *d, int idx)
 {
 	log_info("%s: device %s: channel %d is gone", d->acct->email,
 	    d->serial, d->ch[idx].number);
+	archive_chan_keep(p, &d->ch[idx]);
 	archive_chan_free(&d->ch[idx]);
 	memmove(&d->ch[idx], &d->ch[idx + 1], (size_t)(d->nch - idx - 1) *
 	    sizeof(*d->ch));

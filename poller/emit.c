@@ -99,7 +99,7 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 {
 	int64_t ts_us = pt->ts_ns / 1000, now_us = util_now_ns() / 1000;
 	int64_t skew_us = p->cf->ingest.future_skew * 1000;
-	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us;
+	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us, gap_us = 0;
 	char bkey[TW_KEY_LEN];
 	const char *key = ch->key;
 	struct reading r;
@@ -132,6 +132,9 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	if (archived) {
 		archive_bf_key(ch, bkey, sizeof(bkey));
 		key = bkey;
+	} else if (!reset) {
+		/* The gap goes with the point that ends it (archive.c). */
+		gap_us = archive_gap_from(p, d, ch, *mark, ts_us);
 	}
 	if (!d->acct->active)
 		return -1;
@@ -157,7 +160,7 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	buf_init(&b);
 	rc = reading_write_json(&b, &r, 0);
 	reading_clear(&r);
-	if (rc == -1 || handoff_push(p, key, ts_us, reset, &b) == -1) {
+	if (rc == -1 || handoff_push(p, key, ts_us, gap_us, reset, &b) == -1) {
 		buf_free(&b);
 		metric_inc(p->m.deferred);
 		return -1;
@@ -169,6 +172,8 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 		    (long long)((*mark - ts_us) / 1000000));
 	}
 	*mark = ts_us;
+	if (gap_us > 0)
+		archive_gap_open(p, d, ch, gap_us, ts_us);
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
 	atomic_fetch_add(&p->emitted, 1);
 	return 0;
@@ -192,12 +197,13 @@ emit_doc_point(struct poller *p, struct tw_device *d, struct tw_channel *ch)
 }
 
 /*
- * Seen marks loaded from Redis (or the spool): each mark only ever moves
- * forward, in the table new channels start from and in every channel
- * already known.
+ * Seen marks loaded from Redis, with their gaps: each mark only ever
+ * moves forward and gaps add up, in the table new channels start from
+ * and in every channel already known (another poller may have moved
+ * them: its gaps come with its marks).
  */
 void
-emit_seen_merge(struct poller *p, const struct strmap *m)
+emit_seen_merge(struct poller *p, struct strmap *m)
 {
 	struct strmap_entry *e, *mine;
 	struct tw_account *a;
@@ -213,14 +219,27 @@ emit_seen_merge(struct poller *p, const struct strmap *m)
 			    e->key, (long long)((e->num - max) / 1000000));
 			continue;
 		}
-		if ((mine = strmap_put(&p->seen, e->key)) != NULL &&
-		    e->num > mine->num)
+		if ((mine = strmap_put(&p->seen, e->key)) == NULL)
+			continue;
+		if (e->num > mine->num)
 			mine->num = e->num;
+		if (e->ptr != NULL && mine->ptr == NULL) {
+			mine->ptr = e->ptr;	/* taken */
+			e->ptr = NULL;
+		} else if (e->ptr != NULL) {
+			struct tw_gapset *to = mine->ptr;
+			const struct tw_gapset *from = e->ptr;
+
+			if (archive_gaps_union(&to->g, &to->n, from->g,
+			    from->n) == -1)
+				log_warnx("%s: out of memory for its gaps",
+				    e->key);
+		}
 	}
 	TAILQ_FOREACH(a, &p->accounts, entry)
 		TAILQ_FOREACH(d, &a->devices, entry)
 			for (int c = 0; c < d->nch; c++) {
-				/* Another poller moved it: it left gaps. */
+				/* Another poller moved it: its gaps came. */
 				if ((e = strmap_get(m, d->ch[c].key)) != NULL &&
 				    e->num <= max && e->num > d->ch[c].seen_us) {
 					d->ch[c].seen_us = e->num;

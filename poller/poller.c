@@ -139,6 +139,7 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	    (unsigned)(backoff_rand() & 0xffff));
 	p->k_readings = http_url("%sreadings", cf->redis.prefix);
 	p->k_seen = http_url("%spoller:seen", cf->redis.prefix);
+	p->k_gaps = http_url("%spoller:gaps", cf->redis.prefix);
 	p->k_devices = http_url("%sdevices", cf->redis.prefix);
 	/* The archives' bucket: {project id}.appspot.com, as the web app's. */
 	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
@@ -146,7 +147,8 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	end = strchr(proj, '/');
 	p->bucket = http_url("%.*s.appspot.com", end ? (int)(end - proj) :
 	    (int)strlen(proj), proj);
-	if (p->k_readings == NULL || p->k_seen == NULL || p->k_devices ==
+	if (p->k_readings == NULL || p->k_seen == NULL || p->k_gaps == NULL ||
+	    p->k_devices ==
 	    NULL || p->bucket == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -169,7 +171,7 @@ leases_apply(struct poller *p)
 		a->epoch_snap = atomic_load(&a->lease_epoch);
 	while ((m = handoff_take_seen(p)) != NULL) {	/* after the epochs */
 		emit_seen_merge(p, m);
-		strmap_free(m);
+		archive_seen_free(m);
 		free(m);
 	}
 	TAILQ_FOREACH(a, &p->accounts, entry) {
@@ -191,9 +193,10 @@ static void
 poller_free(struct poller *p)
 {
 	account_free_all(p);
-	strmap_free(&p->seen);
+	archive_seen_free(&p->seen);
 	free(p->k_readings);
 	free(p->k_seen);
+	free(p->k_gaps);
 	free(p->k_devices);
 	free(p->bucket);
 }

@@ -410,6 +410,15 @@ struct tw_gap {
 	int64_t		 to_us;
 };
 
+/*
+ * The gaps of a channel as kept in grilld:poller:gaps (or a previous
+ * run's spool): the ptr of its entry in a map of seen marks.
+ */
+struct tw_gapset {
+	struct tw_gap	*g;
+	int		 n;
+};
+
 struct tw_channel {
 	int		 number;
 	char		 key[TW_KEY_LEN];	/* "serial/n" */
@@ -512,7 +521,7 @@ int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
 	    struct tw_channel *);
-void	emit_seen_merge(struct poller *, const struct strmap *);
+void	emit_seen_merge(struct poller *, struct strmap *);
 
 /* ---- archive.c: backfill from the session archives ---- */
 
@@ -523,15 +532,26 @@ struct archive_row {
 	double		 value;
 	char		 unit;
 };
+/* Gaps older than this are in no archive that will come: given up. */
+#define BACKFILL_GIVE_UP_NS	(INT64_C(48) * 3600 * NS_PER_S)
+
 bool	archive_needed(const struct tw_device *, const struct tw_channel *);
-void	archive_track(struct poller *, struct tw_device *,
-	    struct tw_channel *, int64_t);
+int64_t	archive_gap_from(struct poller *, const struct tw_device *,
+	    const struct tw_channel *, int64_t, int64_t);
+void	archive_gap_open(struct poller *, struct tw_device *,
+	    struct tw_channel *, int64_t, int64_t);
 void	archive_after_poll(struct poller *, struct tw_device *);
 void	archive_chan_init(struct poller *, struct tw_device *,
 	    struct tw_channel *);
 void	archive_forget(struct poller *, struct tw_device *);
+void	archive_chan_keep(struct poller *, const struct tw_channel *);
 void	archive_chan_free(struct tw_channel *);
 int	archive_gap_add(struct tw_channel *, int64_t, int64_t);
+int	archive_gaps_union(struct tw_gap **, int *, const struct tw_gap *,
+	    int);
+int	archive_gaps_parse(const char *, struct tw_gapset *);
+int	archive_gapset_add(struct strmap *, const char *, int64_t, int64_t);
+void	archive_seen_free(struct strmap *);
 bool	archive_in_gap(const struct tw_channel *, int64_t);
 void	archive_gaps_done(struct tw_channel *, int64_t);
 void	archive_free(struct archive_job *);
@@ -546,6 +566,7 @@ size_t	archive_bf_key(const struct tw_channel *, char *, size_t);
 struct handoff_item {
 	char		 key[TW_KEY_LEN];	/* "serial/channel" */
 	int64_t		 ts_us;
+	int64_t		 gap_us;	/* a gap (gap_us, ts_us) ends here; 0 */
 	bool		 reset;		/* the device clock stepped back */
 	char		*json;			/* the reading */
 	size_t		 len;
@@ -553,7 +574,7 @@ struct handoff_item {
 
 int	handoff_start(struct poller *, char *, size_t);
 void	handoff_stop(struct poller *);
-int	handoff_push(struct poller *, const char *, int64_t, bool,
+int	handoff_push(struct poller *, const char *, int64_t, int64_t, bool,
 	    struct buf *);
 bool	handoff_accepting(struct poller *);
 bool	handoff_throttled(struct poller *);
@@ -567,7 +588,7 @@ struct rds;
 void	lease_tick(struct poller *, struct rds *, int64_t);
 void	lease_expire(struct poller *);
 void	lease_release_all(struct poller *, struct rds *);
-struct strmap *lease_load_seen(struct rds *, const char *);
+struct strmap *lease_load_seen(struct rds *, const char *, const char *);
 
 /* ---- registry.c: the device registry, Redis `devices`, nng rep ---- */
 
@@ -633,12 +654,14 @@ struct poller {
 	int64_t		 started_ms;
 	char		*k_readings;	/* Redis keys, prefixed */
 	char		*k_seen;
+	char		*k_gaps;
 	char		*k_devices;
 	char		*bucket;	/* Storage bucket of the archives */
 	struct http	 http;
 	TAILQ_HEAD(, tw_account) accounts;
 	int		 naccounts;
-	struct strmap	 seen;		/* key -> seen_us, for new channels */
+	struct strmap	 seen;		/* key -> seen_us and tw_gapset, for
+					   new channels */
 	struct sched	 sched;
 	struct poller_metrics m;
 	int		 ndevices;

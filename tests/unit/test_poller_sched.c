@@ -98,6 +98,60 @@ t_archive_needed(void)
 }
 
 /*
+ * Durable gaps (archive.c): a field of grilld:poller:gaps read back,
+ * sorted, overlapping ones merged, touching ones kept apart (the live
+ * point between them was sent), unreadable pairs skipped; a set added
+ * to a channel's gaps the same way, and the "@b" mark passing them.
+ */
+static void
+t_gaps_durable(void)
+{
+	struct tw_gapset set = { NULL, 0 };
+	struct tw_channel ch;
+	struct strmap m;
+	struct strmap_entry *e;
+
+	CHECK_INT(archive_gaps_parse("300-400 100-200 x 200-250 150-180 "
+	    "500-501 600-700", &set), 0);
+	CHECK_INT(set.n, 4);
+	CHECK(set.g[0].from_us == 100 && set.g[0].to_us == 200);
+	CHECK(set.g[1].from_us == 200 && set.g[1].to_us == 250);
+	CHECK(set.g[2].from_us == 300 && set.g[2].to_us == 400);
+	CHECK(set.g[3].from_us == 600 && set.g[3].to_us == 700);
+	CHECK_INT(archive_gaps_parse("", &set), 0);
+	CHECK_INT(set.n, 4);
+
+	memset(&ch, 0, sizeof(ch));
+	CHECK_INT(archive_gap_add(&ch, 350, 380), 0);
+	CHECK_INT(archive_gap_add(&ch, 400, 450), 0);
+	CHECK_INT(archive_gaps_union(&ch.gaps, &ch.ngaps, set.g, set.n), 0);
+	CHECK_INT(ch.ngaps, 5);
+	CHECK(ch.gaps[2].from_us == 300 && ch.gaps[2].to_us == 400);
+	CHECK(ch.gaps[3].from_us == 400 && ch.gaps[3].to_us == 450);
+	/* The live point at 200 was sent; 201..249 were not. */
+	CHECK(!archive_in_gap(&ch, 200));
+	CHECK(archive_in_gap(&ch, 201));
+	CHECK(!archive_in_gap(&ch, 400));
+	/* Backfilled up to 320: only what is after it stays to fill. */
+	archive_gaps_done(&ch, 320);
+	CHECK_INT(ch.ngaps, 3);
+	CHECK(ch.gaps[0].from_us == 320 && ch.gaps[0].to_us == 400);
+	CHECK(!archive_in_gap(&ch, 320));
+	CHECK(archive_in_gap(&ch, 321));
+	archive_chan_free(&ch);
+	free(set.g);
+
+	/* Gaps of a spool's records, by key, freed with the map. */
+	strmap_init(&m);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 10, 20), 0);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 20, 30), 0);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 5, 6), 0);	/* empty */
+	CHECK((e = strmap_get(&m, "S1/1")) != NULL && e->ptr != NULL);
+	CHECK_INT(((struct tw_gapset *)e->ptr)->n, 2);
+	archive_seen_free(&m);
+}
+
+/*
  * A device's own schedule: half a second after its next upload is due;
  * found nothing: 1, 2, 4 ... s, never past the ceiling; unknown: none.
  */
@@ -261,6 +315,7 @@ main(void)
 	UNIT_RUN(t_sched_fell_behind);
 	UNIT_RUN(t_refresh_margin);
 	UNIT_RUN(t_archive_needed);
+	UNIT_RUN(t_gaps_durable);
 	UNIT_RUN(t_archive_rows);
 	UNIT_RUN(t_archive_doc);
 	UNIT_RUN(t_device_schedule);
