@@ -217,4 +217,30 @@ check_eq "with no faults left, all is well" 200 "$CODE"
 
 stop_pid "$PID_twsim"
 check_eq "grilld-twsim exits 0 on SIGTERM" 0 "$?"
+
+# The cloud itself dies: with twsim.state_file it goes on with the
+# sessions it had (as the real cloud does when a server restarts), so
+# the running ones are still archived when they end.
+cat >"$T/state.yaml" <<YAML
+twsim:
+  listen: 127.0.0.1:${ports[0]}
+  admin_listen: 127.0.0.1:${ports[1]}
+  state_file: $T/twsim.state
+YAML
+session() { curl -s "$A/admin/recorded?limit=1" | jq -r .session_start_ms; }
+start_daemon twsim "$A/health/ready" -f "$T/state.yaml" || bail "grilld-twsim starts with a state file"
+t0=$(session)
+check_match "the state file holds the sessions' start" "^grilld-twsim-state 1 1 $t0\$" \
+	"$(cat "$T/twsim.state")"
+kill -KILL "$PID_twsim"
+wait "$PID_twsim" 2>/dev/null
+sleep 1
+start_daemon twsim "$A/health/ready" -f "$T/state.yaml" || bail "grilld-twsim starts again"
+check_eq "after kill -9 it goes on with the same sessions" "$t0" "$(session)"
+check_match "and says so" "going on with the sessions that began" "$(cat "$T/twsim.log")"
+stop_pid "$PID_twsim"
+echo "a shopping list" >"$T/twsim.state"
+"$BIN/grilld-twsim" -d -f "$T/state.yaml" >"$T/bad-state.log" 2>&1
+check_eq "a file that is no state file: refused at start" 1 "$?"
+check_match "with why" "not a grilld-twsim state file" "$(cat "$T/bad-state.log")"
 done_testing
