@@ -383,8 +383,16 @@ expired() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Beare
 wait_for "the token to expire" 10 expired && ok "an expired token: 401" || not_ok "an expired token: 401"
 call POST "$B2/v1/token?key=twsim-demo-key" -d "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$R2\"}"
 check_eq "the refresh token still works" 200 "$CODE"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(j .id_token)" "$F2/devices/24:0A:C4:1F:6E:10")
-check_eq "and its new id token too" 200 "$code"
+# The new token lives one second: on a loaded machine it may be gone
+# before it is used, so a fresh one is asked for until one is in time.
+fresh_works() {
+	call POST "$B2/v1/token?key=twsim-demo-key" -d "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"$R2\"}"
+	[ "$CODE" = 200 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $(j .id_token)" "$F2/devices/24:0A:C4:1F:6E:10")" = 200 ]
+}
+wait_for "a refreshed token in time" 10 fresh_works &&
+	ok "and its new id token too" || not_ok "and its new id token too" \
+	    "no refreshed token was accepted within its second in 10 s"
 
 stop_pid "$PID_twsim"
 check_eq "grilld-twsim exits 0 on SIGTERM" 0 "$?"
