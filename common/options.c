@@ -116,9 +116,13 @@ const struct conf_opt grilld_options[] = {
 	OPT("thermoworks.password_file", CONF_STR, NULL, 0, 0, NULL,
 	    CONF_POLLER, thermoworks.password_file,
 	    "File whose first line is the password (mode 600)."),
+	OPT("thermoworks.refresh_token_file", CONF_STR, NULL, 0, 0, NULL,
+	    CONF_POLLER, thermoworks.refresh_token_file,
+	    "Instead of a password (accounts made with Google or Apple): "
+	    "file whose first line is a Firebase refresh token (mode 600)."),
 	OPT("thermoworks.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_POLLER,
 	    thermoworks.accounts, "More accounts: a list of {email, password "
-	    "or password_file, api_key}."),
+	    "or password_file or refresh_token_file, api_key}."),
 
 	OPT("poller.admin_listen", CONF_STR, "127.0.0.1:9101", 0, 0, NULL,
 	    CONF_POLLER, poller.admin_listen,
@@ -139,6 +143,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("poller.backfill", CONF_BOOL, "true", 0, 0, NULL, CONF_POLLER,
 	    poller.backfill, "Fetch points recorded between uploads from "
 	    "the session archives."),
+	OPT("poller.schedule", CONF_BOOL, "true", 0, 0, NULL, CONF_POLLER,
+	    poller.schedule, "Poll each device when its next upload is due "
+	    "(lastTelemetrySaved + transmit interval, or the RFX heartbeat), "
+	    "its document alone until it moved; poller.interval polls the "
+	    "devices without a schedule. false: every device every interval."),
 	OPT("poller.spool_path", CONF_STR, "var/poller.spool", 0, 0, NULL,
 	    CONF_POLLER, poller.spool_path,
 	    "Append-only spool used while Redis is unreachable."),
@@ -345,6 +354,9 @@ const struct conf_opt grilld_options[] = {
 	    CONF_TWSIM, twsim.token_lifetime, "Lifetime of id tokens."),
 	OPT("twsim.speed", CONF_DOUBLE, "1", 0.01, 3600, NULL, CONF_TWSIM,
 	    twsim.speed, "Simulated seconds per real second."),
+	OPT("twsim.time_scale", CONF_DOUBLE, "1", 1, 3600, NULL, CONF_TWSIM,
+	    twsim.time_scale, "The demo's intervals (recording, upload, "
+	    "session, archive delay) divided by this; 1: as real devices."),
 	OPT("twsim.api_key", CONF_STR, "twsim-demo-key", 0, 0, NULL,
 	    CONF_TWSIM, twsim.api_key, "The web API key the simulator "
 	    "accepts."),
@@ -354,6 +366,11 @@ const struct conf_opt grilld_options[] = {
 	OPT("twsim.threads", CONF_INT, "128", 2, 1024, NULL, CONF_TWSIM,
 	    twsim.threads, "Worker threads; a keep-alive connection holds one "
 	    "(keep it above poller.concurrency)."),
+	OPT("twsim.state_file", CONF_STR, NULL, 0, 0, NULL, CONF_TWSIM,
+	    twsim.state_file, "Keeps the start of the sessions across "
+	    "restarts, so that a restarted simulator goes on with its "
+	    "sessions and archives them (unset: every start begins new "
+	    "sessions)."),
 	OPT("twsim.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_TWSIM,
 	    twsim.accounts, "Accounts and their devices; unset: the demo "
 	    "account."),

@@ -60,6 +60,7 @@ struct grilld_conf {
 		char	*email;
 		char	*password;
 		char	*password_file;
+		char	*refresh_token_file;
 		const struct cnode *accounts;
 	} thermoworks;
 	struct {
@@ -70,6 +71,7 @@ struct grilld_conf {
 		int64_t	 concurrency;
 		int64_t	 stale_after;
 		bool	 backfill;
+		bool	 schedule;
 		char	*spool_path;
 		int64_t	 spool_max;
 		int64_t	 lease_ttl;
@@ -147,9 +149,11 @@ struct grilld_conf {
 		int64_t	 seed;
 		int64_t	 token_lifetime;
 		double	 speed;
+		double	 time_scale;
 		char	*api_key;
 		int64_t	 devices;
 		int64_t	 threads;
+		char	*state_file;
 		const struct cnode *accounts;
 		const struct cnode *faults;
 	} twsim;

@@ -56,15 +56,20 @@ enum probe_status {
 	PROBE_NO_PROBE,		/* unplugged: the reading has no value */
 };
 
-/* Anomaly flags, set by ingest. */
+/* Anomaly flags, set by ingest; BACKFILL set by the poller. */
 enum reading_flag {
 	READING_F_ZSCORE	= 1u << 0,	/* far from the recent mean */
 	READING_F_RATE		= 1u << 1,	/* changed implausibly fast */
 	READING_F_STUCK		= 1u << 2,	/* same value for too long */
 	READING_F_DROPOUT	= 1u << 3,	/* first reading after a gap */
 	READING_F_RECONNECT	= 1u << 4,	/* device came back */
+	/*
+	 * From a session archive, after the fact: stored, never published
+	 * as a new reading (ingest clears it before storing).
+	 */
+	READING_F_BACKFILL	= 1u << 5,
 };
-#define READING_F_ALL		0x1fu
+#define READING_F_ALL		0x3fu
 
 struct reading {
 	char		 device_id[READING_ID_LEN];	/* required */

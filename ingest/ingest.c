@@ -187,6 +187,7 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	struct lp lp;
 	int64_t now = util_now_ns();
 	uint32_t flags;
+	bool backfill;
 
 	if ((p = probe_of(in, r, key, sizeof(key))) == NULL) {
 		log_warnx("entry %s: out of memory, left pending", id);
@@ -195,13 +196,24 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	/* At the device's precision: 158.8, not 158.8000030517578. */
 	if (r->has_value)
 		r->value = reading_float_precision(r->value);
-	flags = anomaly_check(&ingest_anomaly_conf, &p->an, r);
-	r->flags |= flags;
-	for (int i = 0; i < 5; i++)
-		if (flags & (1u << i))
-			metric_inc(in->m_flags[i]);
-	cook_update(&ingest_cook_conf, &p->cook, r, p->want_cook ?
-	    p->target_c : NAN, p->want_stall, &ci);
+	/*
+	 * A point the poller filled in from a session archive, after the
+	 * fact: stored, but it moves none of the live state (anomalies,
+	 * cook, device presence, alerts) and is not published as new.
+	 */
+	backfill = r->flags & READING_F_BACKFILL;
+	r->flags &= ~(uint32_t)READING_F_BACKFILL;
+	memset(&ci, 0, sizeof(ci));
+	ci.target_c = NAN;
+	if (!backfill) {
+		flags = anomaly_check(&ingest_anomaly_conf, &p->an, r);
+		r->flags |= flags;
+		for (int i = 0; i < 5; i++)
+			if (flags & (1u << i))
+				metric_inc(in->m_flags[i]);
+		cook_update(&ingest_cook_conf, &p->cook, r, p->want_cook ?
+		    p->target_c : NAN, p->want_stall, &ci);
+	}
 
 	if ((it = batch_add(b, id)) == NULL) {
 		log_warnx("entry %s: out of memory, left pending", id);
@@ -221,15 +233,17 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 		return;
 	}
 	/* The reading is in: what it changes goes with it. */
-	if (devices_seen(in->devices, r, now, &dev))
+	it->backfill = backfill;
+	if (!backfill && devices_seen(in->devices, r, now, &dev))
 		batch_add_device(b, &dev);
-	alerts_reading(in->alerts, r, &ci, now, &in->sink);
+	if (!backfill)
+		alerts_reading(in->alerts, r, &ci, now, &in->sink);
 	it->ev_len = (uint32_t)(b->ev.len - it->ev_off);
 	it->raw_len = (uint32_t)rawlen;
 	it->key_len = (uint32_t)strlen(key);
 	it->dev_len = (uint32_t)strlen(r->device_id);
 	it->ts_ns = r->ts_ns;
-	if (r->ts_ns > p->latest_ts) {
+	if (!backfill && r->ts_ns > p->latest_ts) {
 		it->latest = true;
 		p->latest_ts = r->ts_ns;
 		if (p->m_temp != NULL && r->has_value && r->unit != 'H')

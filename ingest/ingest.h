@@ -264,6 +264,7 @@ struct bitem {
 	uint32_t	 dev_len;		/* device part of the key */
 	bool		 latest;		/* newest of its probe so far */
 	int64_t		 ts_ns;			/* the reading's time */
+	bool		 backfill;		/* from an archive: not published */
 	bool		 dead;			/* refused by InfluxDB */
 	uint32_t	 why_off;		/* into batch.why, when dead */
 };

@@ -279,6 +279,8 @@ publish_live(struct publish *p, struct batch *b)
 	for (i = b->live_n; i < n; i++) {
 		const struct bitem *it = &b->it[i];
 
+		if (it->backfill)	/* stored, not news */
+			continue;
 		if ((k = append_event(p, "reading", b->keys.data + it->key_off,
 		    it->dev_len, b->ev.data + it->ev_off, it->ev_len,
 		    p->events, p->events_max)) == -1)
@@ -363,6 +365,8 @@ publish_live(struct publish *p, struct batch *b)
 		for (i = b->live_n; i < n; i++) {
 			const struct bitem *it = &b->it[i];
 
+			if (it->backfill)
+				continue;
 			pub_event(p, MSG_READING, b->ev.data + it->ev_off,
 			    it->ev_len, ids[e++]);
 		}

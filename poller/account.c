@@ -1,9 +1,12 @@
 /*
  * The ThermoWorks accounts to poll: thermoworks.email with its password
  * (thermoworks.password, which GRILLD_THERMOWORKS_PASSWORD overrides, or
- * the first line of thermoworks.password_file), plus every entry of
- * thermoworks.accounts: {email, password | password_file, api_key}.
- * Each account's api_key defaults to thermoworks.api_key.
+ * the first line of thermoworks.password_file) or, for an account made
+ * with Google or Apple sign-in (it has no password), a Firebase refresh
+ * token (the first line of thermoworks.refresh_token_file), plus every
+ * entry of thermoworks.accounts: {email, password | password_file |
+ * refresh_token_file, api_key}. Each account's api_key defaults to
+ * thermoworks.api_key.
  *
  * Every password is handed to log_secret() as soon as it is read, so no
  * log line can show it.
@@ -22,8 +25,8 @@
  * The first line of a file, without its end of line. A file that group or
  * others may read is refused, as every *_file option is (common/conf.c).
  */
-static char *
-read_password_file(const char *path, char *err, size_t errlen)
+char *
+account_read_secret(const char *path, char *err, size_t errlen)
 {
 	char line[1024];
 	struct stat st;
@@ -65,9 +68,10 @@ read_password_file(const char *path, char *err, size_t errlen)
 
 static int
 account_add(struct poller *p, const char *email, const char *password,
-    const char *password_file, const char *api_key, const char *where,
-    char *err, size_t errlen)
+    const char *password_file, const char *refresh_file, const char *api_key,
+    const char *where, char *err, size_t errlen)
 {
+	char *token;
 	struct tw_account *a, *x;
 	struct buf key;
 	char why[256];
@@ -96,7 +100,7 @@ account_add(struct poller *p, const char *email, const char *password,
 	strmap_init(&a->by_serial);
 	if ((password == NULL || password[0] == '\0') &&
 	    password_file != NULL && password_file[0] != '\0') {
-		if ((a->password = read_password_file(password_file, why,
+		if ((a->password = account_read_secret(password_file, why,
 		    sizeof(why))) == NULL) {
 			snprintf(err, errlen, "%s: account %s: %s", where,
 			    email, why);
@@ -106,10 +110,27 @@ account_add(struct poller *p, const char *email, const char *password,
 	} else if (password != NULL && password[0] != '\0') {
 		log_secret(password);
 		a->password = strdup(password);
+	} else if (refresh_file != NULL && refresh_file[0] != '\0') {
+		/* Read now to report a bad file at start (and -n); kept as
+		 * a path, read again at every sign-in. */
+		if ((token = account_read_secret(refresh_file, why,
+		    sizeof(why))) == NULL ||
+		    (a->refresh_file = strdup(refresh_file)) == NULL) {
+			snprintf(err, errlen, "%s: account %s: %s", where,
+			    email, token == NULL ? why : "out of memory");
+			if (token != NULL)
+				explicit_bzero(token, strlen(token));
+			free(token);
+			account_free(a);
+			return -1;
+		}
+		explicit_bzero(token, strlen(token));
+		free(token);
 	} else {
 		snprintf(err, errlen, "%s: account %s has no password (set "
-		    "password or password_file, or GRILLD_THERMOWORKS_PASSWORD)",
-		    where, email);
+		    "password or password_file, or GRILLD_THERMOWORKS_PASSWORD; "
+		    "or refresh_token_file for an account made with Google or "
+		    "Apple)", where, email);
 		account_free(a);
 		return -1;
 	}
@@ -121,8 +142,8 @@ account_add(struct poller *p, const char *email, const char *password,
 	for (const char *c = email; *c != '\0'; c++)
 		buf_putc(&key, tolower((unsigned char)*c));
 	a->lease_key = buf_steal(&key);
-	if (a->password == NULL || a->email == NULL || a->api_key == NULL ||
-	    a->lease_key == NULL) {
+	if ((a->password == NULL && a->refresh_file == NULL) ||
+	    a->email == NULL || a->api_key == NULL || a->lease_key == NULL) {
 		account_free(a);
 		goto oom;
 	}
@@ -146,8 +167,8 @@ account_load_all(struct poller *p, const struct grilld_conf *cf, char *err,
 
 	if (cf->thermoworks.email != NULL && cf->thermoworks.email[0] != '\0' &&
 	    account_add(p, cf->thermoworks.email, cf->thermoworks.password,
-	    cf->thermoworks.password_file, cf->thermoworks.api_key,
-	    "thermoworks.email", err, errlen) == -1)
+	    cf->thermoworks.password_file, cf->thermoworks.refresh_token_file,
+	    cf->thermoworks.api_key, "thermoworks.email", err, errlen) == -1)
 		return -1;
 	if (list == NULL)
 		return 0;
@@ -169,16 +190,19 @@ account_load_all(struct poller *p, const struct grilld_conf *cf, char *err,
 			if (strcmp(k->key, "email") != 0 &&
 			    strcmp(k->key, "password") != 0 &&
 			    strcmp(k->key, "password_file") != 0 &&
+			    strcmp(k->key, "refresh_token_file") != 0 &&
 			    strcmp(k->key, "api_key") != 0) {
 				cnode_where(k, where, sizeof(where));
 				snprintf(err, errlen, "%s: unknown account key "
 				    "'%s' (email, password, password_file, "
-				    "api_key)", where, k->key);
+				    "refresh_token_file, api_key)", where,
+				    k->key);
 				return -1;
 			}
 		if (account_add(p, cnode_str(n, "email", NULL),
 		    cnode_str(n, "password", NULL),
 		    cnode_str(n, "password_file", NULL),
+		    cnode_str(n, "refresh_token_file", NULL),
 		    cnode_str(n, "api_key", cf->thermoworks.api_key), where,
 		    err, errlen) == -1)
 			return -1;
@@ -211,6 +235,7 @@ account_free(struct tw_account *a)
 		explicit_bzero(a->refresh_token, strlen(a->refresh_token));
 		free(a->refresh_token);
 	}
+	free(a->refresh_file);
 	free(a->email);
 	free(a->api_key);
 	free(a->lease_key);

@@ -1,24 +1,44 @@
 /*
- * Backfill: the points a device recorded between two uploads.
+ * Backfill: the points a device recorded between two uploads, filled in
+ * from its session archives once they exist. Live first: the point a
+ * channel document shows is emitted as soon as it is read (cycle.c);
+ * nothing here ever holds it back.
  *
- * A channel document shows only the last uploaded point. When its
- * lastTelemetrySaved jumped by more than the recording interval (or the
- * channel was never seen, and its session is to be imported), the
- * device's archive documents are listed (devices/{serial}/archive,
- * paged by pageToken); each names a JSON file in Firebase Storage and
- * the span it covers (sessionStart..sessionEnd). The files overlapping
- * the gap are fetched one after the other, oldest first, and their
- * `readings` rows, [channel, epoch_ms, value, units], are emitted in
- * time order per channel up to the point the document showed; then the
- * document's own point (already emitted when a row had its time).
+ * The real cloud keeps one archive per *ended* session (the device's
+ * lastArchive says when the newest was made, often hours after the
+ * session's end; there are no rolling archives of a live session). An
+ * archive document (devices/{serial}/archive, listed with
+ * orderBy=createdOn and paged by pageToken) has `filename`, `start`,
+ * `end`, `createdOn`, `count`, `channels`, ...; the file, from Firebase
+ * Storage, is served as text/json with `readings` rows ["1", epoch_ms,
+ * value, "F"] (the channel number as a string).
  *
- * When the archives cannot be had (an error, the breaker open, the cycle
- * deadline), nothing more is emitted for the device this cycle and the
- * seen marks stay where they are: the next cycle tries again from there.
- * After BACKFILL_DEFER_MAX_MS of that, the document points go out alone,
- * and the points skipped are counted: polling must not stall forever
- * behind a broken archive. A device without archives (404, or none that
- * overlaps) just emits its document points.
+ * Gaps. A live point more than one and a half recording intervals
+ * after the one before leaves a gap between them (both ends excluded:
+ * they were emitted live); a channel seen for the first time has a gap
+ * back to its session's start. Each channel keeps its gaps, and only
+ * rows strictly inside one are emitted, so a point goes out once.
+ * Backfilled points go to Redis under "serial/n@b", whose mark in
+ * grilld:poller:seen (bf_us) moves with them.
+ *
+ * Gaps are durable: the live point that ends one carries it to Redis
+ * (handoff.c), whose script appends it to the channel's field of
+ * grilld:poller:gaps in the same step as the point ("from-to from-to",
+ * microseconds), dropping the ones the "@b" mark passed and the ones
+ * given up; a spooled point carries it in its spool record. A poller
+ * that starts, or takes an account over, loads those gaps (and the
+ * spool's) with the seen marks and goes on from the "@b" mark: the live
+ * points were sent once and are never inside a gap, and only what was
+ * never sent is filled.
+ *
+ * A device with a gap lists its archives when its lastArchive moved
+ * (and once after start-up), fetches the files that overlap a gap,
+ * oldest first, and emits their rows inside the gaps as backfilled
+ * points (READING_F_BACKFILL: stored, not published as new). A gap
+ * still open after BACKFILL_GIVE_UP_NS (no archive ever covered it, or
+ * the archives cannot be read) is given up and counted, with why.
+ * Backfill runs beside the poll cycle, with its own deadlines: a
+ * Storage outage delays no live point.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +46,13 @@
 
 #include "poller.h"
 
-#define BACKFILL_DEFER_MAX_MS	(10 * 60 * 1000)
 #define BACKFILL_FIRST_NS	(INT64_C(24) * 3600 * NS_PER_S)
+#define BACKFILL_REQ_MS		60000	/* deadline of one request */
+#define BACKFILL_RETRY_MS	30000	/* after a failure, doubling */
+#define BACKFILL_RETRY_MAX_MS	(10 * 60 * 1000)
+#define BACKFILL_RELIST_MS	(10 * 60 * 1000) /* no lastArchive field */
 #define ARCHIVE_PAGES_MAX	100
+#define GAPS_MAX		1024	/* per channel; then they merge */
 #define ARCHIVE_FILES_MAX	1000
 
 struct archive_file {
@@ -41,12 +65,28 @@ struct archive_job {
 	struct tw_device *dev;
 	int64_t		 lower_ns;	/* rows after this are wanted */
 	int64_t		 upper_ns;	/* ... up to this */
+	int64_t		 last_archive_ns; /* lastArchive when it began */
 	struct archive_file *files;
 	size_t		 nfiles, cap;
 	size_t		 next;		/* next file to fetch */
 	int		 pages;
-	bool		*blocked;	/* per channel: emission refused */
+	bool		 blocked;	/* the hand-off queue refused */
 };
+
+/* "serial/n@b": a serial fits TW_SERIAL_LEN, so this TW_KEY_LEN. */
+size_t
+archive_bf_key(const struct tw_channel *ch, char *out, size_t len)
+{
+	size_t n = strlen(ch->key);
+
+	if (n + 3 > len) {
+		out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, ch->key, n);
+	memcpy(out + n, "@b", 3);
+	return n + 2;
+}
 
 /* True when the points between the seen mark and the document's are
  * worth fetching: never seen, or a gap longer than one recording. */
@@ -61,6 +101,304 @@ archive_needed(const struct tw_device *d, const struct tw_channel *ch)
 	return gap_us > rec_us + rec_us / 2;
 }
 
+static void
+count_gaps(struct poller *p, struct tw_device *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->nch; i++)
+		if (d->ch[i].ngaps > 0)
+			n++;
+	p->ngaps += n - d->ngaps;
+	d->ngaps = n;
+	metric_set(p->m.gaps_open, p->ngaps);
+}
+
+void
+archive_chan_free(struct tw_channel *ch)
+{
+	free(ch->gaps);
+	ch->gaps = NULL;
+	ch->ngaps = 0;
+}
+
+/*
+ * Adds the gap (from, to) after the others, merging it into the last
+ * one when it touches it, or when there are GAPS_MAX already (the live
+ * point between them is sent again then: a duplicate, never a loss).
+ */
+int
+archive_gap_add(struct tw_channel *ch, int64_t from, int64_t to)
+{
+	struct tw_gap *g;
+
+	if (to - from < 2)
+		return 0;		/* nothing fits between */
+	if (ch->ngaps > 0) {
+		g = &ch->gaps[ch->ngaps - 1];
+		if (from < g->to_us) {
+			if (to > g->to_us)
+				g->to_us = to;
+			return 0;
+		}
+		if (ch->ngaps == GAPS_MAX) {
+			g->to_us = to;
+			return 0;
+		}
+	}
+	if ((g = reallocarray(ch->gaps, ch->ngaps + 1, sizeof(*g))) == NULL)
+		return -1;
+	ch->gaps = g;
+	g[ch->ngaps].from_us = from;
+	g[ch->ngaps].to_us = to;
+	ch->ngaps++;
+	return 0;
+}
+
+/* True when a point at t is missing: strictly inside a gap. */
+bool
+archive_in_gap(const struct tw_channel *ch, int64_t t)
+{
+	int lo = 0, hi = ch->ngaps;
+
+	while (lo < hi) {		/* the first gap ending after t */
+		int mid = (lo + hi) / 2;
+
+		if (ch->gaps[mid].to_us <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ch->ngaps && ch->gaps[lo].from_us < t;
+}
+
+/* Every point up to t was had: gaps end there. */
+void
+archive_gaps_done(struct tw_channel *ch, int64_t t)
+{
+	int i = 0;
+
+	while (i < ch->ngaps && ch->gaps[i].to_us - 1 <= t)
+		i++;
+	if (i > 0) {
+		memmove(ch->gaps, ch->gaps + i, (size_t)(ch->ngaps - i) *
+		    sizeof(*ch->gaps));
+		ch->ngaps -= i;
+	}
+	if (ch->ngaps > 0 && ch->gaps[0].from_us < t)
+		ch->gaps[0].from_us = t;
+}
+
+/*
+ * Adds a sorted list of gaps to another (both sorted): gaps that
+ * overlap merge; gaps that only touch stay apart (the live point
+ * between them was sent). 0, or -1 when out of memory (nothing moved).
+ */
+int
+archive_gaps_union(struct tw_gap **gaps, int *n, const struct tw_gap *add,
+    int nadd)
+{
+	struct tw_gap *out;
+	int i = 0, k = 0, m = 0;
+
+	if (nadd == 0)
+		return 0;
+	if ((out = calloc((size_t)(*n + nadd), sizeof(*out))) == NULL)
+		return -1;
+	while (i < *n || k < nadd) {
+		const struct tw_gap *g = k == nadd || (i < *n &&
+		    (*gaps)[i].from_us <= add[k].from_us) ? &(*gaps)[i++] :
+		    &add[k++];
+
+		if (m > 0 && g->from_us < out[m - 1].to_us) {
+			if (g->to_us > out[m - 1].to_us)
+				out[m - 1].to_us = g->to_us;
+		} else
+			out[m++] = *g;
+	}
+	free(*gaps);
+	*gaps = out;
+	*n = m;
+	return 0;
+}
+
+static int
+gap_cmp(const void *a, const void *b)
+{
+	const struct tw_gap *x = a, *y = b;
+
+	return x->from_us < y->from_us ? -1 : x->from_us > y->from_us;
+}
+
+/*
+ * A field of grilld:poller:gaps, "from-to from-to ...", into a set.
+ * Pairs that cannot be read are skipped. 0, or -1 when out of memory.
+ */
+int
+archive_gaps_parse(const char *s, struct tw_gapset *set)
+{
+	struct tw_gap *g = NULL;
+	int n = 0, rc;
+	long long a, b;
+	size_t len;
+	int used;
+
+	for (; *s != '\0'; s += len) {
+		struct tw_gap *grown;
+
+		s += strspn(s, " ");
+		if ((len = strcspn(s, " ")) == 0)
+			break;
+		if (sscanf(s, "%lld-%lld%n", &a, &b, &used) != 2 ||
+		    (size_t)used != len || a < 0 || b - a < 2)
+			continue;
+		if ((grown = reallocarray(g, (size_t)n + 1, sizeof(*g))) ==
+		    NULL) {
+			free(g);
+			return -1;
+		}
+		g = grown;
+		g[n].from_us = a;
+		g[n++].to_us = b;
+	}
+	if (n == 0)
+		return 0;
+	qsort(g, (size_t)n, sizeof(*g), gap_cmp);
+	rc = archive_gaps_union(&set->g, &set->n, g, n);	/* merges */
+	free(g);
+	return rc;
+}
+
+/* Adds the gap (from, to) to key's set in a map of seen marks. */
+int
+archive_gapset_add(struct strmap *m, const char *key, int64_t from,
+    int64_t to)
+{
+	struct strmap_entry *e;
+	struct tw_gapset *set;
+	struct tw_gap g = { from, to };
+
+	if (to - from < 2)
+		return 0;
+	if ((e = strmap_put(m, key)) == NULL)
+		return -1;
+	if ((set = e->ptr) == NULL) {
+		if ((set = calloc(1, sizeof(*set))) == NULL)
+			return -1;
+		e->ptr = set;
+	}
+	return archive_gaps_union(&set->g, &set->n, &g, 1);
+}
+
+/* Frees a map of seen marks and the gaps it holds. */
+void
+archive_seen_free(struct strmap *m)
+{
+	struct strmap_entry *e;
+	size_t i = 0;
+
+	while ((e = strmap_next(m, &i)) != NULL) {
+		struct tw_gapset *set = e->ptr;
+
+		if (set != NULL) {
+			free(set->g);
+			free(set);
+			e->ptr = NULL;
+		}
+	}
+	strmap_free(m);
+}
+
+/*
+ * A channel leaves (its device left, or its document is gone): its marks
+ * and gaps go back to p->seen, for it to start from if it comes back.
+ */
+void
+archive_chan_keep(struct poller *p, const struct tw_channel *ch)
+{
+	char key[TW_KEY_LEN];
+	struct strmap_entry *e;
+	struct tw_gapset *set;
+
+	archive_bf_key(ch, key, sizeof(key));
+	if (ch->bf_us > 0 && (e = strmap_put(&p->seen, key)) != NULL &&
+	    ch->bf_us > e->num)
+		e->num = ch->bf_us;
+	if ((e = strmap_put(&p->seen, ch->key)) == NULL)
+		return;
+	if (ch->seen_us > e->num)
+		e->num = ch->seen_us;
+	if ((set = e->ptr) == NULL &&
+	    (set = e->ptr = calloc(1, sizeof(*set))) == NULL)
+		return;
+	free(set->g);
+	set->g = NULL;
+	set->n = 0;
+	if (archive_gaps_union(&set->g, &set->n, ch->gaps, ch->ngaps) == -1)
+		log_warnx("%s: out of memory for its gaps", ch->key);
+}
+
+/*
+ * A channel's gaps, when its seen marks are known (discovery, a lease
+ * taken, another poller's marks merged): the durable ones of p->seen
+ * added to its own, less what the "@b" mark passed.
+ */
+void
+archive_chan_init(struct poller *p, struct tw_device *d, struct tw_channel *ch)
+{
+	char key[TW_KEY_LEN];
+	struct strmap_entry *e;
+	const struct tw_gapset *set;
+
+	archive_bf_key(ch, key, sizeof(key));
+	if ((e = strmap_get(&p->seen, key)) != NULL && e->num > ch->bf_us)
+		ch->bf_us = e->num;
+	if (p->cf->poller.backfill &&
+	    (e = strmap_get(&p->seen, ch->key)) != NULL &&
+	    (set = e->ptr) != NULL &&
+	    archive_gaps_union(&ch->gaps, &ch->ngaps, set->g, set->n) == -1)
+		log_warnx("%s: out of memory for its gaps", ch->key);
+	if (ch->bf_us > 0)
+		archive_gaps_done(ch, ch->bf_us);
+	count_gaps(p, d);
+}
+
+/*
+ * Where the gap a live point at ts_us opens begins, the channel's mark
+ * at prev_us (0: never seen), or 0 when it opens none: a gap opens when
+ * the jump is longer than the device records, or the channel was never
+ * seen (back to its session's start, at most a day).
+ */
+int64_t
+archive_gap_from(struct poller *p, const struct tw_device *d,
+    const struct tw_channel *ch, int64_t prev_us, int64_t ts_us)
+{
+	int64_t rec_us = d->doc.recording_s * 1000000, from = prev_us;
+
+	if (!p->cf->poller.backfill || ts_us <= prev_us)
+		return 0;
+	if (prev_us == 0) {
+		from = d->doc.session_start_ns / 1000 - 1;
+		if (ts_us - from > BACKFILL_FIRST_NS / 1000)
+			from = ts_us - BACKFILL_FIRST_NS / 1000;
+		if (from <= 0 || from >= ts_us)
+			return 0;
+	} else if (rec_us > 0 && ts_us - prev_us <= rec_us + rec_us / 2) {
+		return 0;		/* nothing recorded in between */
+	}
+	return ts_us - from < 2 ? 0 : from;
+}
+
+/* The live point at to_us went out with the gap (from_us, to_us). */
+void
+archive_gap_open(struct poller *p, struct tw_device *d, struct tw_channel *ch,
+    int64_t from_us, int64_t to_us)
+{
+	if (archive_gap_add(ch, from_us, to_us) == 0)
+		metric_inc(p->m.gaps_opened);
+	count_gaps(p, d);
+}
+
 void
 archive_free(struct archive_job *j)
 {
@@ -69,7 +407,6 @@ archive_free(struct archive_job *j)
 	for (size_t i = 0; i < j->nfiles; i++)
 		free(j->files[i].name);
 	free(j->files);
-	free(j->blocked);
 	free(j);
 }
 
@@ -83,11 +420,31 @@ row_cmp(const void *a, const void *b)
 	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
 }
 
+/* A channel number: "1" as the real files have it, or 1. */
+static bool
+row_channel(const cJSON *c, int *out)
+{
+	int64_t n;
+
+	if (cJSON_IsString(c) && util_parse_int(c->valuestring, &n) == 0 &&
+	    n >= 1 && n <= 1000) {
+		*out = (int)n;
+		return true;
+	}
+	if (cJSON_IsNumber(c) && c->valuedouble >= 1 &&
+	    c->valuedouble <= 1000) {
+		*out = (int)c->valuedouble;
+		return true;
+	}
+	return false;
+}
+
 /*
- * The rows of an archive file: {"readings": [[channel, epoch_ms, value,
- * units], ...], ...}. Rows of another shape are skipped and counted in
- * *bad. Returns the rows (the caller frees them) and their number in
- * *n, or NULL with *n 0 when the file is not such a document.
+ * The rows of an archive file: {"readings": [["1", epoch_ms, value,
+ * "F"], ...], ...}. Rows of another shape are skipped and counted in
+ * *bad. Returns the rows (the caller frees them), sorted by channel and
+ * time, and their number in *n, or NULL with *n 0 when the file is not
+ * such a document.
  */
 struct archive_row *
 archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
@@ -109,21 +466,18 @@ archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
 		return NULL;
 	}
 	cJSON_ArrayForEach(row, rows) {
-		const cJSON *c = cJSON_GetArrayItem(row, 0);
 		const cJSON *t = cJSON_GetArrayItem(row, 1);
 		const cJSON *v = cJSON_GetArrayItem(row, 2);
 		const cJSON *u = cJSON_GetArrayItem(row, 3);
 		struct archive_row *r = &out[*n];
 
-		if (!cJSON_IsArray(row) || !cJSON_IsNumber(c) ||
-		    !cJSON_IsNumber(t) || c->valuedouble < 1 ||
-		    c->valuedouble > 1000 || t->valuedouble < 1 ||
-		    t->valuedouble > 9.2e12 || (v != NULL &&
-		    !cJSON_IsNumber(v) && !cJSON_IsNull(v))) {
+		if (!cJSON_IsArray(row) || !row_channel(cJSON_GetArrayItem(row,
+		    0), &r->channel) || !cJSON_IsNumber(t) ||
+		    t->valuedouble < 1 || t->valuedouble > 9.2e12 ||
+		    (v != NULL && !cJSON_IsNumber(v) && !cJSON_IsNull(v))) {
 			(*bad)++;
 			continue;
 		}
-		r->channel = (int)c->valuedouble;
 		r->ts_ns = (int64_t)t->valuedouble * NS_PER_MS;
 		r->has_value = cJSON_IsNumber(v);
 		r->value = r->has_value ? v->valuedouble : 0;
@@ -135,87 +489,133 @@ archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
 	return out;
 }
 
+/*
+ * An archive document: its file's name, its span and when it was made.
+ * 0, or -1 when it names no file. An unknown start is 0, an unknown end
+ * INT64_MAX (the file is fetched to see).
+ */
+int
+archive_parse_doc(const cJSON *doc, char *name, size_t len, int64_t *start,
+    int64_t *end, int64_t *created)
+{
+	const cJSON *f = fs_fields(doc);
+
+	if (fs_string(fs_field(f, "filename"), name, len) != FS_OK ||
+	    name[0] == '\0')
+		return -1;
+	if (fs_time(fs_field(f, "start"), start) != FS_OK)
+		*start = 0;
+	if (fs_time(fs_field(f, "end"), end) != FS_OK)
+		*end = INT64_MAX;
+	if (fs_time(fs_field(f, "createdOn"), created) != FS_OK)
+		*created = 0;
+	return 0;
+}
+
 /* ---- finishing ---- */
+
+/* Gaps no archive will fill: given up, counted with why. */
+static void
+give_up_old(struct poller *p, struct tw_device *d, bool error)
+{
+	int64_t limit_us = (util_now_ns() - BACKFILL_GIVE_UP_NS) / 1000;
+
+	for (int i = 0; i < d->nch; i++) {
+		struct tw_channel *ch = &d->ch[i];
+		int n = 0;
+
+		while (n < ch->ngaps && ch->gaps[n].to_us < limit_us)
+			n++;
+		if (n == 0)
+			continue;
+		log_warnx("%s: device %s: channel %d: %d gaps between uploads "
+		    "older than %lld h are in no archive%s; given up",
+		    d->acct->email, d->serial, ch->number, n,
+		    (long long)(BACKFILL_GIVE_UP_NS / NS_PER_S / 3600),
+		    error ? " that can be read" : "");
+		for (int k = 0; k < n; k++)
+			metric_inc(error ? p->m.gaps_given_up_error :
+			    p->m.gaps_given_up_no_archive);
+		archive_gaps_done(ch, ch->gaps[n - 1].to_us);
+	}
+	count_gaps(p, d);
+}
 
 static void
 finish(struct poller *p, struct tw_device *d, bool ok)
 {
 	struct archive_job *j = d->job;
-	int64_t now = util_mono_ms();
+	int64_t now = util_mono_ms(), wait;
 
 	if (ok) {
 		metric_inc(p->m.backfills_ok);
-		d->defer_since_ms = 0;
+		d->bf_failures = 0;
+		if (j != NULL && !j->blocked) {
+			d->archive_seen_ns = j->last_archive_ns;
+			d->archive_listed = true;
+		}
+		d->bf_retry_ms = now + (j != NULL && j->blocked ? 1000 : 0);
 	} else {
 		metric_inc(p->m.backfills_failed);
-		if (d->defer_since_ms == 0) {
-			d->defer_since_ms = now;
-		} else if (now - d->defer_since_ms >= BACKFILL_DEFER_MAX_MS) {
-			log_warnx("%s: device %s: no archive for %d minutes; "
-			    "emitting the latest points without the ones "
-			    "between uploads", d->acct->email, d->serial,
-			    BACKFILL_DEFER_MAX_MS / 60000);
-			metric_inc(p->m.backfill_skipped);
-			d->defer_since_ms = 0;
-			ok = true;
-		}
+		wait = BACKFILL_RETRY_MS << (d->bf_failures < 5 ?
+		    d->bf_failures : 5);
+		d->bf_failures++;
+		d->bf_retry_ms = now + (wait < BACKFILL_RETRY_MAX_MS ? wait :
+		    BACKFILL_RETRY_MAX_MS);
 	}
-	if (ok)
-		for (int i = 0; i < d->nch; i++)
-			if (j == NULL || !j->blocked[i])
-				emit_doc_point(p, d, &d->ch[i]);
+	if (!d->removed)
+		give_up_old(p, d, !ok);
 	archive_free(j);
 	d->job = NULL;
-	cycle_device_done(p, d);
-}
-
-/* The device left its account meanwhile: its part of the cycle ends. */
-static void
-abandon(struct poller *p, struct tw_device *d)
-{
-	if (d->job == NULL)
-		return;
-	archive_free(d->job);
-	d->job = NULL;
-	cycle_device_done(p, d);
+	device_unref(d);	/* the job's own */
 }
 
 static void	fetch_next(struct poller *, struct tw_device *);
 static void	list_page(struct poller *, struct tw_device *, const char *);
 
+static struct tw_channel *
+channel_by_number(struct tw_device *d, int n)
+{
+	for (int i = 0; i < d->nch; i++)
+		if (d->ch[i].number == n)
+			return &d->ch[i];
+	return NULL;
+}
+
+/* The rows inside each channel's gap, as backfilled points. */
 static void
 emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
-    size_t n)
+    size_t n, int64_t file_end_ns)
 {
 	struct archive_job *j = d->job;
+	struct tw_channel *ch;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !j->blocked; i++) {
 		const struct archive_row *r = &rows[i];
-		int c = r->channel - 1;
-		struct tw_channel *ch;
 		struct emit_point pt;
 
-		if (c < 0 || c >= d->nch || j->blocked[c])
-			continue;
-		ch = &d->ch[c];
-		if (!ch->fresh || r->ts_ns <= j->lower_ns ||
-		    r->ts_ns > ch->doc.last_telemetry_ns)
+		if ((ch = channel_by_number(d, r->channel)) == NULL ||
+		    !archive_in_gap(ch, r->ts_ns / 1000))
 			continue;
 		pt.ts_ns = r->ts_ns;
 		pt.has_value = r->has_value;
 		pt.value = r->value;
 		pt.unit = r->unit;
 		pt.status = r->has_value ? PROBE_UNKNOWN : PROBE_NO_PROBE;
-		/*
-		 * The document's point itself: its status from the document,
-		 * its value from the file, which holds it as recorded (a
-		 * document's number may have drifted to an integer).
-		 */
-		if (r->ts_ns == ch->doc.last_telemetry_ns && r->has_value)
-			pt.status = ch->doc.status;
 		if (emit_point(p, d, ch, &pt, true) == -1)
-			j->blocked[c] = true;
+			j->blocked = true;
 	}
+	if (j->blocked)
+		return;
+	/* Up to this file's end, nothing more will come. */
+	for (int i = 0; i < d->nch && file_end_ns != INT64_MAX; i++) {
+		int before = d->ch[i].ngaps;
+
+		archive_gaps_done(&d->ch[i], file_end_ns / 1000);
+		for (int k = d->ch[i].ngaps; k < before; k++)
+			metric_inc(p->m.gaps_filled);
+	}
+	count_gaps(p, d);
 }
 
 static void
@@ -223,11 +623,12 @@ file_done(struct http_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
+	struct archive_job *j = d->job;
 	struct archive_row *rows;
 	size_t n, bad;
 
-	if (d->removed) {
-		abandon(p, d);
+	if (d->removed || !d->acct->active) {
+		finish(p, d, false);
 		goto out;
 	}
 	if (r->result != HTTP_DONE || r->status != 200 || (rows =
@@ -244,9 +645,12 @@ file_done(struct http_req *r, void *arg)
 		log_limited(&p->archive_log, 10000, LOG_LVL_WARN, "%s: device "
 		    "%s: archive file: skipped %zu malformed rows",
 		    d->acct->email, d->serial, bad);
-	emit_rows(p, d, rows, n);
+	emit_rows(p, d, rows, n, j->files[j->next - 1].end_ns);
 	free(rows);
-	fetch_next(p, d);
+	if (j->blocked)
+		finish(p, d, true);
+	else
+		fetch_next(p, d);
 out:
 	device_unref(d);
 }
@@ -276,7 +680,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 		finish(p, d, false);
 		return;
 	}
-	r->deadline_ms = p->cycle_deadline_ms;
+	r->deadline_ms = util_mono_ms() + BACKFILL_REQ_MS;
 	d->refs++;
 	http_submit(&p->http, r);
 }
@@ -289,22 +693,17 @@ file_cmp(const void *a, const void *b)
 	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
 }
 
-/* Keeps an archive document when its span overlaps the gap. */
+/* Keeps an archive document when its span overlaps a gap. */
 static int
 take_doc(struct archive_job *j, const cJSON *doc)
 {
-	const cJSON *f = fs_fields(doc);
 	struct archive_file *af;
 	char name[512];
-	int64_t start, end;
+	int64_t start, end, created;
 
-	if (fs_string(fs_field(f, "file"), name, sizeof(name)) != FS_OK ||
-	    name[0] == '\0')
+	if (archive_parse_doc(doc, name, sizeof(name), &start, &end,
+	    &created) == -1)
 		return -1;
-	if (fs_time(fs_field(f, "sessionStart"), &start) != FS_OK)
-		start = 0;
-	if (fs_time(fs_field(f, "sessionEnd"), &end) != FS_OK)
-		end = INT64_MAX;	/* unknown: fetch it */
 	if (end <= j->lower_ns || start > j->upper_ns)
 		return 0;
 	if (j->nfiles == ARCHIVE_FILES_MAX)
@@ -337,8 +736,8 @@ list_done(struct http_req *r, void *arg)
 	const cJSON *docs, *doc, *tok;
 	cJSON *root = NULL;
 
-	if (d->removed) {
-		abandon(p, d);
+	if (d->removed || !d->acct->active) {
+		finish(p, d, false);
 		goto out;
 	}
 	if (r->result == HTTP_DONE && r->status == 404) {
@@ -387,8 +786,9 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 	}
 	snprintf(path, sizeof(path), "/devices/%s/archive", d->esc_serial);
 	r = discovery_req(p, d->acct, path, list_done, d);
-	if (r != NULL && tok != NULL) {
-		char *url = http_url("%s&pageToken=%s", r->url, tok);
+	if (r != NULL) {
+		char *url = http_url("%s&orderBy=createdOn%s%s", r->url,
+		    tok ? "&pageToken=" : "", tok ? tok : "");
 
 		free(r->url);
 		r->url = url;
@@ -402,43 +802,62 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 		finish(p, d, false);
 		return;
 	}
-	r->deadline_ms = p->cycle_deadline_ms;
+	r->deadline_ms = util_mono_ms() + BACKFILL_REQ_MS;
 	d->refs++;
 	http_submit(&p->http, r);
 }
 
 /*
- * Starts the backfill of a polled device; it ends with
- * cycle_device_done(), at once or from a callback.
+ * After a poll: a device with a gap lists its archives when a new one
+ * was made since it last looked (or never looked), beside the poll
+ * cycle. Old gaps are given up meanwhile.
  */
 void
-archive_start(struct poller *p, struct tw_device *d)
+archive_after_poll(struct poller *p, struct tw_device *d)
 {
 	struct archive_job *j;
-	int64_t lower = INT64_MAX, upper = 0;
+	int64_t lower = INT64_MAX, upper = 0, now = util_mono_ms();
 
+	if (d->ngaps == 0 || d->job != NULL || d->removed ||
+	    !d->acct->active || !p->cf->poller.backfill)
+		return;
+	give_up_old(p, d, false);
+	if (d->ngaps == 0 || now < d->bf_retry_ms)
+		return;
+	if (d->archive_listed && (d->doc.last_archive_ns != 0 ?
+	    d->doc.last_archive_ns == d->archive_seen_ns :
+	    now - d->bf_retry_ms < BACKFILL_RELIST_MS))
+		return;		/* nothing new archived since */
 	for (int i = 0; i < d->nch; i++) {
 		const struct tw_channel *ch = &d->ch[i];
-		int64_t t = ch->doc.last_telemetry_ns, from;
 
-		if (!ch->fresh || t / 1000 <= ch->seen_us)
+		if (ch->ngaps == 0)
 			continue;
-		from = ch->seen_us > 0 ? ch->seen_us * 1000 :
-		    t - BACKFILL_FIRST_NS;
-		if (from < lower)
-			lower = from;
-		if (t > upper)
-			upper = t;
+		if (ch->gaps[0].from_us * 1000 < lower)
+			lower = ch->gaps[0].from_us * 1000;
+		if (ch->gaps[ch->ngaps - 1].to_us * 1000 > upper)
+			upper = ch->gaps[ch->ngaps - 1].to_us * 1000;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->blocked = calloc(d->nch ? d->nch : 1, sizeof(bool))) == NULL) {
-		archive_free(j);
-		finish(p, d, false);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return;
-	}
 	j->dev = d;
 	j->lower_ns = lower;
 	j->upper_ns = upper;
+	j->last_archive_ns = d->doc.last_archive_ns;
 	d->job = j;
+	d->refs++;		/* the job's own, until finish() */
 	list_page(p, d, NULL);
+}
+
+/* The device leaves: its backfill stops where it is. */
+void
+archive_forget(struct poller *p, struct tw_device *d)
+{
+	for (int i = 0; i < d->nch; i++)
+		archive_chan_keep(p, &d->ch[i]);
+	p->ngaps -= d->ngaps;
+	d->ngaps = 0;
+	metric_set(p->m.gaps_open, p->ngaps);
+	for (int i = 0; i < d->nch; i++)
+		archive_chan_free(&d->ch[i]);
 }

@@ -7,11 +7,21 @@
  * they said: one that fails holds no other up, and its channels are
  * simply fetched again next cycle (their seen marks did not move).
  *
- * A channel yields readings only when its lastTelemetrySaved moved past
- * its seen mark. When the jump is longer than the device's recording
- * interval (or the channel was never seen), the points in between are
- * fetched from the session archives first (archive.c); otherwise the
- * document's point is emitted at once.
+ * A channel yields a reading when its lastTelemetrySaved moved past its
+ * seen mark, emitted at once: live first. When the jump is longer than
+ * the device's recording interval (or the channel was never seen), the
+ * points in between are a gap, filled later from the session archives
+ * once one covers it (archive.c), beside the cycle.
+ *
+ * Each device's own schedule (poller.schedule): once a device was polled,
+ * it is polled again when its next upload is due, lastTelemetrySaved +
+ * transmitIntervalInSeconds (an RFX Meat probe: its heartbeat, and at
+ * most poller.interval apart, as it also uploads on a temperature step),
+ * half a second late, first with its device document alone: only when
+ * that moved are the channels fetched. A poll that finds nothing new is
+ * tried again 1, 2, 4 ... s later, up to the larger of poller.interval
+ * and the upload interval. The cycle then polls only the devices with no
+ * schedule yet (never polled, or no interval in their document).
  *
  * The schedule keeps a fixed cadence: tick n is due at start + n *
  * interval, moved by up to +/- jitter * interval. A tick that finds the
@@ -64,6 +74,72 @@ sched_advance(struct sched *s, int64_t now, uint64_t rnd)
 		s->next_ms = now + 1;
 }
 
+#define SCHED_MARGIN_MS		500	/* after the upload is due */
+#define SCHED_RETRY_MS		1000	/* found nothing: 1, 2, 4 ... s */
+#define SCHED_PASS_MS		250	/* how often the schedules are read */
+
+/*
+ * When a device is polled next (monotonic ms), from the last telemetry
+ * it showed (wall ns), how often it uploads (s), how many polls in a row
+ * found nothing new, and the longest wait; 0 when it cannot be said.
+ */
+int64_t
+sched_device_next(int64_t now_ms, int64_t now_ns, int64_t telem_ns,
+    int64_t every_s, int64_t ceiling_ms, int early)
+{
+	int64_t due_ms, retry_ms, wait;
+
+	if (telem_ns <= 0 || every_s <= 0)
+		return 0;
+	due_ms = (telem_ns - now_ns) / NS_PER_MS + every_s * 1000 +
+	    SCHED_MARGIN_MS;
+	retry_ms = SCHED_RETRY_MS << (early < 7 ? early : 7);
+	if (early == 0 && due_ms > 0)
+		wait = due_ms;
+	else if (due_ms > retry_ms)
+		wait = due_ms;		/* early: the upload is not due yet */
+	else
+		wait = retry_ms;	/* late: back off */
+	if (wait > ceiling_ms)
+		wait = ceiling_ms;
+	if (wait < SCHED_RETRY_MS)
+		wait = SCHED_RETRY_MS;
+	return now_ms + wait;
+}
+
+/* How often the device uploads at the latest, and the longest wait. */
+static int64_t
+device_every_s(const struct tw_device *d, int64_t interval_ms,
+    int64_t *ceiling_ms)
+{
+	int64_t every = d->doc.transmit_s;
+
+	*ceiling_ms = interval_ms;
+	if (d->doc.heartbeat_s > 0) {	/* and on a temperature step */
+		if (every == 0 || d->doc.heartbeat_s < every)
+			every = d->doc.heartbeat_s;
+		return every;
+	}
+	if (every * 1000 > *ceiling_ms)
+		*ceiling_ms = every * 1000;
+	return every;
+}
+
+static void
+schedule(struct poller *p, struct tw_device *d, bool moved)
+{
+	int64_t ceiling, every;
+
+	if (!p->cf->poller.schedule || d->last_full_ms == 0) {
+		d->next_poll_ms = 0;
+		return;
+	}
+	d->early = moved ? 0 : d->early + 1;
+	every = device_every_s(d, p->cf->poller.interval, &ceiling);
+	d->next_poll_ms = sched_device_next(util_mono_ms(), util_now_ns(),
+	    d->telem_ns, every, ceiling, d->early);
+}
+
 /* Start the next cycle now (new devices are ready), unless one runs. */
 void
 cycle_kick(struct poller *p)
@@ -99,6 +175,7 @@ cycle_device_done(struct poller *p, struct tw_device *d)
 		cycle_end(p);
 }
 
+/* The documents' points (each with the gap it ends: archive.c). */
 static void
 emit_docs(struct poller *p, struct tw_device *d)
 {
@@ -106,30 +183,80 @@ emit_docs(struct poller *p, struct tw_device *d)
 		emit_doc_point(p, d, &d->ch[i]);
 }
 
+static void	submit(struct poller *, struct tw_device *, const char *,
+		    http_done_fn, int);
+static void	channel_doc_done(struct http_req *, void *);
+
+/* The newest telemetry the device's documents showed. */
+static int64_t
+device_telem(const struct tw_device *d)
+{
+	int64_t t = d->has_doc ? d->doc.last_telemetry_ns : 0;
+
+	for (int i = 0; i < d->nch; i++)
+		if (d->ch[i].fresh && d->ch[i].doc.last_telemetry_ns > t)
+			t = d->ch[i].doc.last_telemetry_ns;
+	return t;
+}
+
+/* The channels, after a device document that moved. */
+static void
+fetch_channels(struct poller *p, struct tw_device *d)
+{
+	char path[TW_SERIAL_LEN * 3 + 48];
+	int n;
+
+	d->pending++;
+	n = snprintf(path, sizeof(path), "/devices/%s", d->esc_serial);
+	for (int i = 0; i < d->nch; i++) {
+		snprintf(path + n, sizeof(path) - n, "/channels/%d",
+		    d->ch[i].number);
+		submit(p, d, path, channel_doc_done, i);
+	}
+	d->pending--;
+}
+
 /* Every request of the device came back. */
 static void
 device_polled(struct poller *p, struct tw_device *d)
 {
-	bool backfill = false;
+	int64_t telem;
+	bool moved;
 
 	if (d->removed) {
 		cycle_device_done(p, d);
 		return;
 	}
+	if (d->probing) {
+		d->probing = false;
+		if (d->doc_fresh && d->doc.last_telemetry_ns > d->telem_ns &&
+		    d->nch > 0) {
+			fetch_channels(p, d);
+			if (d->pending > 0)
+				return;
+		} else {
+			registry_update(p, d, util_now_ns());
+			metric_inc(d->failed ? p->m.polls_failed :
+			    p->m.polls_ok);
+			schedule(p, d, false);
+			cycle_device_done(p, d);
+			return;
+		}
+	}
+	for (int i = d->nch - 1; i >= 0; i--)
+		if (d->ch[i].gone)
+			discovery_channel_gone(p, d, i);
 	registry_update(p, d, util_now_ns());
 	metric_inc(d->failed ? p->m.polls_failed : p->m.polls_ok);
-	for (int i = 0; i < d->nch && p->cf->poller.backfill; i++) {
-		struct tw_channel *ch = &d->ch[i];
-
-		if (ch->fresh && ch->doc.last_telemetry_ns / 1000 >
-		    ch->seen_us && archive_needed(d, ch))
-			backfill = true;
-	}
-	if (backfill && d->acct->active) {
-		archive_start(p, d);	/* calls cycle_device_done() */
-		return;
-	}
 	emit_docs(p, d);
+	telem = device_telem(d);
+	moved = telem > d->telem_ns;
+	if (moved)
+		d->telem_ns = telem;
+	if (!d->failed)
+		d->last_full_ms = util_mono_ms();
+	schedule(p, d, moved);
+	archive_after_poll(p, d);
 	cycle_device_done(p, d);
 }
 
@@ -189,6 +316,8 @@ channel_doc_done(struct http_req *r, void *arg)
 	if (root != NULL && fs_decode_channel(root, &doc) == 0) {
 		ch->doc = doc;
 		ch->fresh = true;
+	} else if (r->result == HTTP_DONE && r->status == 404) {
+		ch->gone = true;	/* removed in device_polled() */
 	} else {
 		poll_failed(p, d, r, "channel");
 	}
@@ -209,36 +338,68 @@ submit(struct poller *p, struct tw_device *d, const char *path,
 		return;
 	}
 	r->tag = tag;
-	r->deadline_ms = p->cycle_deadline_ms;
+	/* A poll of the device's own schedule is no cycle's. */
+	r->deadline_ms = d->cycle_id == 0 ? util_mono_ms() +
+	    p->cf->poller.interval : p->cycle_deadline_ms;
 	d->pending++;
 	d->refs++;
 	http_submit(&p->http, r);
 }
 
+/*
+ * Polls a device: its document and its channels, or (probe) its
+ * document alone, the channels following when it moved.
+ */
 static void
-device_poll(struct poller *p, struct tw_device *d)
+device_poll(struct poller *p, struct tw_device *d, unsigned cycle_id,
+    bool probe)
 {
 	char path[TW_SERIAL_LEN * 3 + 48];
-	int n;
 
 	d->busy = true;
-	d->cycle_id = p->cycle_id;
+	d->cycle_id = cycle_id;
 	d->failed = false;
 	d->doc_fresh = false;
 	d->pending = 0;
+	d->probing = probe;
 	for (int i = 0; i < d->nch; i++)
-		d->ch[i].fresh = false;
+		d->ch[i].fresh = d->ch[i].gone = false;
 	/* pending counts one extra until every request is out. */
 	d->pending++;
-	n = snprintf(path, sizeof(path), "/devices/%s", d->esc_serial);
+	snprintf(path, sizeof(path), "/devices/%s", d->esc_serial);
 	submit(p, d, path, device_doc_done, -1);
-	for (int i = 0; i < d->nch; i++) {
-		snprintf(path + n, sizeof(path) - n, "/channels/%d",
-		    d->ch[i].number);
-		submit(p, d, path, channel_doc_done, i);
-	}
+	if (!probe)
+		fetch_channels(p, d);
 	if (--d->pending == 0)
 		device_polled(p, d);
+}
+
+/* The devices whose own schedule says they are due. */
+static void
+due_pass(struct poller *p, int64_t now)
+{
+	size_t high = 2 * (size_t)p->cf->poller.concurrency + 16;
+	struct tw_account *a;
+	struct tw_device *d;
+
+	if (!p->cf->poller.schedule || now < p->due_at_ms ||
+	    handoff_throttled(p))
+		return;
+	p->due_at_ms = now + SCHED_PASS_MS;
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		if (!a->active || !auth_has_token(a))
+			continue;
+		TAILQ_FOREACH(d, &a->devices, entry) {
+			if (d->disc != DISC_DONE || d->busy ||
+			    d->next_poll_ms == 0 || now < d->next_poll_ms)
+				continue;
+			if (http_backlog(&p->http) >= high) {
+				p->due_at_ms = now;	/* the rest soon */
+				return;
+			}
+			device_poll(p, d, 0, true);
+		}
+	}
 }
 
 /*
@@ -257,7 +418,9 @@ pump_next(struct poller *p)
 			p->pump_dev = NULL;
 		while ((d = p->pump_dev) != NULL) {
 			p->pump_dev = TAILQ_NEXT(d, entry);
-			if (d->disc == DISC_DONE && !d->busy)
+			/* A device on its own schedule is polled then. */
+			if (d->disc == DISC_DONE && !d->busy &&
+			    d->next_poll_ms == 0)
 				return d;
 		}
 		if ((p->pump_acct = TAILQ_NEXT(a, entry)) != NULL)
@@ -285,7 +448,7 @@ cycle_pump(struct poller *p)
 			return;
 		}
 		p->cycle_pending++;
-		device_poll(p, d);
+		device_poll(p, d, p->cycle_id, false);
 	}
 }
 
@@ -317,10 +480,11 @@ cycle_start(struct poller *p, int64_t now)
 	cycle_pump(p);
 }
 
-/* Starts a cycle when one is due. */
+/* Starts a cycle when one is due, and the devices' own polls. */
 void
 cycle_tick(struct poller *p, int64_t now)
 {
+	due_pass(p, now);
 	if (now < p->sched.next_ms)
 		return;
 	sched_advance(&p->sched, now, backoff_rand());

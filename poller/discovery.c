@@ -5,10 +5,13 @@
  * devices by accountId lists the devices, streamed element by element
  * (fs_split) so that 10,000 devices never sit in memory as one tree.
  * The query is run again every ten cycles (at least every minute) to see
- * devices come and go. A new device's channels are found once, the way
- * the web app does: channels/1, 2, ... until the first 404, paced by the
- * HTTP queue (chan_pump()). They are remembered; a device takes part in
- * the poll cycle from then on.
+ * devices come and go. There is no listing of a device's channels, and
+ * their numbers can have holes (a real Node has 1 and 3): channels/1 to
+ * channels/9 are tried, each 404 remembered as a hole, paced by the
+ * HTTP queue (chan_pump()); a device takes part in the poll cycle from
+ * then on. Channels change: a known one that answers 404 to a poll
+ * leaves, and the holes are tried again then and every hour, while the
+ * device keeps being polled.
  *
  * Devices are freed only when no request refers to them any more
  * (refs), so a device that leaves while a request is out is safe.
@@ -21,6 +24,7 @@
 
 #define DISCOVERY_CYCLES	10
 #define DISCOVERY_MIN_MS	60000
+#define REPROBE_MS		(60 * 60 * 1000)
 
 static void	query_start(struct poller *, struct tw_account *);
 static void	chan_start(struct poller *, struct tw_device *);
@@ -58,6 +62,8 @@ device_free(struct tw_device *d)
 		return;
 	archive_free(d->job);
 	curl_free(d->esc_serial);
+	for (int i = 0; i < d->nch; i++)
+		archive_chan_free(&d->ch[i]);
 	free(d->ch);
 	free(d);
 }
@@ -100,6 +106,7 @@ device_new(struct poller *p, struct tw_account *a, const char *serial)
 	}
 	e->ptr = d;
 	d->disc = DISC_CHANNELS;
+	d->probe_next = 1;
 	TAILQ_INSERT_TAIL(&a->devices, d, entry);
 	count_devices(p, 1, 0);
 	return d;
@@ -118,6 +125,7 @@ device_remove(struct poller *p, struct tw_device *d, bool purge)
 	strmap_del(&a->by_serial, d->serial);
 	registry_remove(p, d->reg, purge);
 	d->reg = NULL;
+	archive_forget(p, d);
 	count_devices(p, -1, -d->nch);
 	d->removed = true;
 	if (d->refs == 0)
@@ -258,8 +266,18 @@ user_done(struct http_req *r, void *arg)
 
 /* ---- channels 1..N ---- */
 
+static struct tw_channel *
+chan_find(struct tw_device *d, int number)
+{
+	for (int i = 0; i < d->nch; i++)
+		if (d->ch[i].number == number)
+			return &d->ch[i];
+	return NULL;
+}
+
 static int
-chan_add(struct poller *p, struct tw_device *d, const struct tw_chan_doc *c)
+chan_add(struct poller *p, struct tw_device *d, int number,
+    const struct tw_chan_doc *c)
 {
 	struct tw_channel *ch, *grown;
 	struct strmap_entry *e;
@@ -270,7 +288,7 @@ chan_add(struct poller *p, struct tw_device *d, const struct tw_chan_doc *c)
 	d->ch = grown;
 	ch = &d->ch[d->nch];
 	memset(ch, 0, sizeof(*ch));
-	ch->number = d->nch + 1;
+	ch->number = number;
 	n = snprintf(ch->key, sizeof(ch->key), "%s/%d", d->serial,
 	    ch->number % 1000);
 	if (n < 0 || (size_t)n >= sizeof(ch->key))
@@ -279,7 +297,26 @@ chan_add(struct poller *p, struct tw_device *d, const struct tw_chan_doc *c)
 		ch->seen_us = e->num;
 	ch->doc = *c;
 	d->nch++;
+	archive_chan_init(p, d, ch);
+	if (d->disc == DISC_DONE)
+		count_devices(p, 0, 1);
 	return 0;
+}
+
+/* The numbers are tried; the device is polled from now on. */
+static void
+chan_finished(struct poller *p, struct tw_device *d)
+{
+	if (d->reprobe) {
+		d->reprobe = false;
+	} else {
+		d->disc = DISC_DONE;
+		count_devices(p, 0, d->nch);
+		log_debug("%s: device %s has %d channels", d->acct->email,
+		    d->serial, d->nch);
+		cycle_kick(p);
+	}
+	d->reprobe_at_ms = util_mono_ms() + REPROBE_MS;
 }
 
 static void
@@ -295,33 +332,32 @@ chan_done(struct http_req *r, void *arg)
 	if (d->removed)
 		goto out;
 	if (r->result == HTTP_DONE && r->status == 404) {
-		d->disc = DISC_DONE;
-		count_devices(p, 0, d->nch);
-		log_debug("%s: device %s has %d channels", d->acct->email,
-		    d->serial, d->nch);
-		cycle_kick(p);
-		goto out;
-	}
-	if (r->result == HTTP_DONE && r->status == 200 &&
+		rc = 0;			/* a hole, or past the last */
+	} else if (r->result == HTTP_DONE && r->status == 200 &&
 	    (root = cJSON_ParseWithLength(r->resp.data, r->resp.len)) !=
 	    NULL) {
-		rc = fs_decode_channel(root, &doc);
+		if ((rc = fs_decode_channel(root, &doc)) == 0 &&
+		    chan_find(d, r->tag) == NULL)
+			rc = chan_add(p, d, r->tag, &doc);
 		cJSON_Delete(root);
 	}
-	if (rc == 0 && chan_add(p, d, &doc) == 0) {
-		if (d->nch < TW_CHANNELS_MAX) {
+	if (rc == 0) {
+		d->probe_next = r->tag + 1;
+		if (d->probe_next > TW_CHANNELS_PROBE ||
+		    d->nch >= TW_CHANNELS_MAX)
+			chan_finished(p, d);
+		else
 			chan_start(p, d);
-		} else {
-			d->disc = DISC_DONE;
-			count_devices(p, 0, d->nch);
-			cycle_kick(p);
-		}
 		goto out;
 	}
 	log_limited(&p->odd_log, 10000, LOG_LVL_WARN, "%s: device %s: "
 	    "channel %d: %s; trying again later", d->acct->email, d->serial,
-	    d->nch + 1, r->result != HTTP_DONE ? r->errstr :
+	    r->tag, r->result != HTTP_DONE ? r->errstr :
 	    r->status != 200 ? "unexpected status" : "malformed document");
+	if (d->reprobe) {
+		d->reprobe = false;
+		d->reprobe_at_ms = util_mono_ms() + REPROBE_MS / 4;
+	}
 out:
 	device_unref(d);
 }
@@ -332,13 +368,53 @@ chan_start(struct poller *p, struct tw_device *d)
 	struct http_req *r;
 	char path[TW_SERIAL_LEN * 3 + 48];
 
+	/* Known channels are polled anyway: only the holes are tried. */
+	while (d->reprobe && d->probe_next <= TW_CHANNELS_PROBE &&
+	    chan_find(d, d->probe_next) != NULL)
+		d->probe_next++;
+	if (d->probe_next > TW_CHANNELS_PROBE) {
+		chan_finished(p, d);
+		return;
+	}
 	snprintf(path, sizeof(path), "/devices/%s/channels/%d", d->esc_serial,
-	    d->nch + 1);
+	    d->probe_next);
 	if ((r = discovery_req(p, d->acct, path, chan_done, d)) == NULL)
 		return;
+	r->tag = d->probe_next;
 	d->disc_busy = true;
 	d->refs++;
 	http_submit(&p->http, r);
+}
+
+/*
+ * A known channel answered 404 to a poll: it left the device (the
+ * caller is past every request of the device, so indexes may move).
+ * The holes are tried again at once.
+ */
+void
+discovery_channel_gone(struct poller *p, struct tw_device *d, int idx)
+{
+	log_info("%s: device %s: channel %d is gone", d->acct->email,
+	    d->serial, d->ch[idx].number);
+	archive_chan_keep(p, &d->ch[idx]);
+	archive_chan_free(&d->ch[idx]);
+	memmove(&d->ch[idx], &d->ch[idx + 1], (size_t)(d->nch - idx - 1) *
+	    sizeof(*d->ch));
+	d->nch--;
+	count_devices(p, 0, -1);
+	d->reprobe_at_ms = 0;
+}
+
+/* Every hour (or when a channel left), the holes are tried again. */
+void
+discovery_reprobe(struct poller *p, struct tw_device *d, int64_t now)
+{
+	if (d->disc != DISC_DONE || d->disc_busy || d->reprobe ||
+	    now < d->reprobe_at_ms || d->removed)
+		return;
+	d->reprobe = true;
+	d->probe_next = 1;
+	chan_start(p, d);
 }
 
 /*
@@ -356,6 +432,8 @@ chan_pump(struct poller *p, struct tw_account *a)
 		a->chan_cursor = TAILQ_NEXT(d, entry);
 		if (d->disc == DISC_CHANNELS && !d->disc_busy)
 			chan_start(p, d);
+		else
+			discovery_reprobe(p, d, util_mono_ms());
 	}
 }
 

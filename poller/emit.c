@@ -87,6 +87,11 @@ emit_judge(int64_t ts_us, int64_t seen_us, int64_t now_us, int64_t skew_us,
  * mark. 0 when emitted or not new; -1 when it was not taken (the account
  * is not ours now, or the hand-off queue is full): the caller stops
  * emitting this channel for this cycle, so order is kept.
+ *
+ * archived: a point filled in from a session archive (archive.c), older
+ * than the live mark. It goes by the channel's backfill mark instead,
+ * under the key "serial/n@b" (so the Redis script keeps that mark apart
+ * from the live one), flagged READING_F_BACKFILL.
  */
 int
 emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
@@ -94,12 +99,15 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 {
 	int64_t ts_us = pt->ts_ns / 1000, now_us = util_now_ns() / 1000;
 	int64_t skew_us = p->cf->ingest.future_skew * 1000;
+	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us, gap_us = 0;
+	char bkey[TW_KEY_LEN];
+	const char *key = ch->key;
 	struct reading r;
 	struct buf b;
 	bool reset = false;
 	int rc;
 
-	switch (emit_judge(ts_us, ch->seen_us, now_us, skew_us, !archived)) {
+	switch (emit_judge(ts_us, *mark, now_us, skew_us, !archived)) {
 	case EMIT_OLD:
 		return 0;
 	case EMIT_FUTURE:
@@ -113,13 +121,20 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 		metric_inc(p->m.skipped_behind);
 		log_limited(&p->odd_log, 60000, LOG_LVL_WARN, "%s: a new point "
 		    "%lld s behind the last one emitted: skipped", ch->key,
-		    (long long)((ch->seen_us - ts_us) / 1000000));
+		    (long long)((*mark - ts_us) / 1000000));
 		return 0;
 	case EMIT_STEPPED_BACK:
 		reset = true;
 		break;
 	case EMIT_NEW:
 		break;
+	}
+	if (archived) {
+		archive_bf_key(ch, bkey, sizeof(bkey));
+		key = bkey;
+	} else if (!reset) {
+		/* The gap goes with the point that ends it (archive.c). */
+		gap_us = archive_gap_from(p, d, ch, *mark, ts_us);
 	}
 	if (!d->acct->active)
 		return -1;
@@ -137,13 +152,15 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	if (!r.has_value && r.status == PROBE_UNKNOWN)
 		r.status = PROBE_NO_PROBE;
 	util_strlcpy(r.source, "thermoworks", sizeof(r.source));
+	if (archived)
+		r.flags = READING_F_BACKFILL;
 	if (util_utf8_valid(ch->doc.label, strlen(ch->doc.label)))
 		util_strlcpy(r.label, ch->doc.label, sizeof(r.label));
 	set_trace(p, d, ch, &r);
 	buf_init(&b);
 	rc = reading_write_json(&b, &r, 0);
 	reading_clear(&r);
-	if (rc == -1 || handoff_push(p, ch->key, ts_us, reset, &b) == -1) {
+	if (rc == -1 || handoff_push(p, key, ts_us, gap_us, reset, &b) == -1) {
 		buf_free(&b);
 		metric_inc(p->m.deferred);
 		return -1;
@@ -152,9 +169,11 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 		metric_inc(p->m.clock_back);
 		log_warnx("%s: the device clock went back %lld s: following it "
 		    "(its seen mark moves back)", ch->key,
-		    (long long)((ch->seen_us - ts_us) / 1000000));
+		    (long long)((*mark - ts_us) / 1000000));
 	}
-	ch->seen_us = ts_us;
+	*mark = ts_us;
+	if (gap_us > 0)
+		archive_gap_open(p, d, ch, gap_us, ts_us);
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
 	atomic_fetch_add(&p->emitted, 1);
 	return 0;
@@ -178,12 +197,13 @@ emit_doc_point(struct poller *p, struct tw_device *d, struct tw_channel *ch)
 }
 
 /*
- * Seen marks loaded from Redis (or the spool): each mark only ever moves
- * forward, in the table new channels start from and in every channel
- * already known.
+ * Seen marks loaded from Redis, with their gaps: each mark only ever
+ * moves forward and gaps add up, in the table new channels start from
+ * and in every channel already known (another poller may have moved
+ * them: its gaps come with its marks).
  */
 void
-emit_seen_merge(struct poller *p, const struct strmap *m)
+emit_seen_merge(struct poller *p, struct strmap *m)
 {
 	struct strmap_entry *e, *mine;
 	struct tw_account *a;
@@ -199,14 +219,31 @@ emit_seen_merge(struct poller *p, const struct strmap *m)
 			    e->key, (long long)((e->num - max) / 1000000));
 			continue;
 		}
-		if ((mine = strmap_put(&p->seen, e->key)) != NULL &&
-		    e->num > mine->num)
+		if ((mine = strmap_put(&p->seen, e->key)) == NULL)
+			continue;
+		if (e->num > mine->num)
 			mine->num = e->num;
+		if (e->ptr != NULL && mine->ptr == NULL) {
+			mine->ptr = e->ptr;	/* taken */
+			e->ptr = NULL;
+		} else if (e->ptr != NULL) {
+			struct tw_gapset *to = mine->ptr;
+			const struct tw_gapset *from = e->ptr;
+
+			if (archive_gaps_union(&to->g, &to->n, from->g,
+			    from->n) == -1)
+				log_warnx("%s: out of memory for its gaps",
+				    e->key);
+		}
 	}
 	TAILQ_FOREACH(a, &p->accounts, entry)
 		TAILQ_FOREACH(d, &a->devices, entry)
-			for (int c = 0; c < d->nch; c++)
+			for (int c = 0; c < d->nch; c++) {
+				/* Another poller moved it: its gaps came. */
 				if ((e = strmap_get(m, d->ch[c].key)) != NULL &&
-				    e->num <= max && e->num > d->ch[c].seen_us)
+				    e->num <= max && e->num > d->ch[c].seen_us) {
 					d->ch[c].seen_us = e->num;
+					archive_chan_init(p, d, &d->ch[c]);
+				}
+			}
 }

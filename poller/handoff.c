@@ -42,17 +42,23 @@
 #define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
 
 /*
- * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen;
- * ARGV[1] the stream's bound (ingest.stream_max), ARGV[2] now plus
- * ingest.future_skew in microseconds, then for each reading
+ * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen,
+ * KEYS[3] poller:gaps; ARGV[1] the stream's bound (ingest.stream_max),
+ * ARGV[2] now plus ingest.future_skew in microseconds, ARGV[3] the time
+ * before which gaps are given up, then for each reading
  * "serial/channel", device time in microseconds (negative: the device
- * clock went back, follow it), the reading JSON. Microseconds (1.7e15)
- * are exact in Lua's doubles.
+ * clock went back, follow it), the start of the gap the reading ends
+ * ("0": none), the reading JSON. Microseconds (1.7e15) are exact in
+ * Lua's doubles; the gaps are written from the strings as they came.
  *
  * A reading not past its channel's mark is already there (taken, not
  * appended); a mark further ahead than ARGV[2] was left by a clock far
- * ahead and is ignored. The script never trims: entries leave the stream
- * only when the ingester trims what every group acknowledged. When the
+ * ahead and is ignored. A reading appended with a gap adds the gap to
+ * its channel's field of poller:gaps in the same step, from the mark it
+ * found if that is later (another poller sent the points up to it), and
+ * drops the gaps the channel's "@b" mark passed or that were given up
+ * (archive.c). The script never trims: entries leave the stream only
+ * when the ingester trims what every group acknowledged. When the
  * stream holds its bound, the script stops at that reading; it and the
  * rest of the batch go to the spool and are replayed when there is room
  * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
@@ -62,17 +68,39 @@
 static const char emit_lua[] =
     "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
     "local max = tonumber(ARGV[2])\n"
+    "local cutoff = tonumber(ARGV[3])\n"
     "local added, taken = 0, 0\n"
-    "for i = 3, #ARGV, 3 do\n"
+    "for i = 4, #ARGV, 4 do\n"
     "  local t = tonumber(ARGV[i + 1])\n"
     "  local reset = t < 0\n"
     "  if reset then t = -t end\n"
-    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
+    "  local was = redis.call('HGET', KEYS[2], ARGV[i])\n"
+    "  local cur = tonumber(was or '0')\n"
     "  if cur > max then cur = 0 end\n"
     "  if reset or cur < t then\n"
     "    if room <= 0 then break end\n"
-    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
+    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 3])\n"
     "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
+    "    local from = ARGV[i + 2]\n"
+    "    if not reset and from ~= '0' then\n"
+    "      if cur > tonumber(from) then from = was end\n"
+    "      if t - tonumber(from) >= 2 then\n"
+    "        local bf = tonumber(redis.call('HGET', KEYS[2],\n"
+    "            ARGV[i] .. '@b') or '0')\n"
+    "        local keep = {}\n"
+    "        local old = redis.call('HGET', KEYS[3], ARGV[i])\n"
+    "        if old then\n"
+    "          for a, b in string.gmatch(old, '(%d+)-(%d+)') do\n"
+    "            local e = tonumber(b)\n"
+    "            if e > bf + 1 and e > cutoff then\n"
+    "              keep[#keep + 1] = a .. '-' .. b\n"
+    "            end\n"
+    "          end\n"
+    "        end\n"
+    "        keep[#keep + 1] = from .. '-' .. ARGV[i + 1]\n"
+    "        redis.call('HSET', KEYS[3], ARGV[i], table.concat(keep, ' '))\n"
+    "      end\n"
+    "    end\n"
     "    added = added + 1\n"
     "    room = room - 1\n"
     "  end\n"
@@ -117,8 +145,8 @@ item_free(struct handoff_item *it)
  * when the queue is full or stopping: the caller keeps its seen mark.
  */
 int
-handoff_push(struct poller *p, const char *key, int64_t ts_us, bool reset,
-    struct buf *b)
+handoff_push(struct poller *p, const char *key, int64_t ts_us, int64_t gap_us,
+    bool reset, struct buf *b)
 {
 	struct handoff *h = p->handoff;
 	struct handoff_item *it;
@@ -132,6 +160,7 @@ handoff_push(struct poller *p, const char *key, int64_t ts_us, bool reset,
 	it = &h->q[(h->head + h->n) % HANDOFF_QUEUE_MAX];
 	util_strlcpy(it->key, key, sizeof(it->key));
 	it->ts_us = ts_us;
+	it->gap_us = gap_us;
 	it->reset = reset;
 	it->len = b->len;
 	it->json = buf_steal(b);
@@ -172,7 +201,7 @@ handoff_post_seen(struct poller *p, struct strmap *m)
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (m != NULL) {
-		strmap_free(m);
+		archive_seen_free(m);
 		free(m);
 	}
 }
@@ -269,34 +298,42 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	struct poller *p = h->p;
 	const char **argv;
 	size_t *lens, i, k = 0, done = 0;
-	char (*ts)[24], max[24];
+	char (*ts)[2][24], max[24], cutoff[24];
 	redisReply *r;
 
 	if (n == 0 || (h->sha[0] == '\0' && load_script(h) == -1))
 		return 0;
 	snprintf(max, sizeof(max), "%lld", (long long)(util_now_ns() / 1000 +
 	    p->cf->ingest.future_skew * 1000));
-	argv = calloc(7 + 3 * n, sizeof(*argv));
-	lens = calloc(7 + 3 * n, sizeof(*lens));
+	snprintf(cutoff, sizeof(cutoff), "%lld", (long long)((util_now_ns() -
+	    BACKFILL_GIVE_UP_NS) / 1000));
+	argv = calloc(9 + 4 * n, sizeof(*argv));
+	lens = calloc(9 + 4 * n, sizeof(*lens));
 	ts = calloc(n, sizeof(*ts));
 	if (argv == NULL || lens == NULL || ts == NULL)
 		goto out;
 	argv[k++] = "EVALSHA";
 	argv[k++] = h->sha;
-	argv[k++] = "2";
+	argv[k++] = "3";
 	argv[k++] = p->k_readings;
 	argv[k++] = p->k_seen;
+	argv[k++] = p->k_gaps;
 	argv[k++] = h->maxlen;
 	argv[k++] = max;
+	argv[k++] = cutoff;
 	for (i = 0; i < k; i++)
 		lens[i] = strlen(argv[i]);
 	for (i = 0; i < n; i++) {
-		snprintf(ts[i], sizeof(ts[i]), "%s%lld", it[i].reset ? "-" : "",
-		    (long long)it[i].ts_us);
+		snprintf(ts[i][0], sizeof(ts[i][0]), "%s%lld",
+		    it[i].reset ? "-" : "", (long long)it[i].ts_us);
+		snprintf(ts[i][1], sizeof(ts[i][1]), "%lld",
+		    (long long)it[i].gap_us);
 		argv[k] = it[i].key;
 		lens[k++] = strlen(it[i].key);
-		argv[k] = ts[i];
-		lens[k++] = strlen(ts[i]);
+		argv[k] = ts[i][0];
+		lens[k++] = strlen(ts[i][0]);
+		argv[k] = ts[i][1];
+		lens[k++] = strlen(ts[i][1]);
 		argv[k] = it[i].json;
 		lens[k++] = it[i].len;
 	}
@@ -350,8 +387,11 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	buf_init(&rec);
 	for (; done < n; done++) {
 		buf_reset(&rec);
-		if (buf_printf(&rec, "%s\t%s%lld\n", it[done].key,
+		if (buf_printf(&rec, "%s\t%s%lld", it[done].key,
 		    it[done].reset ? "-" : "", (long long)it[done].ts_us) == -1 ||
+		    (it[done].gap_us > 0 && buf_printf(&rec, "\t%lld",
+		    (long long)it[done].gap_us) == -1) ||
+		    buf_puts(&rec, "\n") == -1 ||
 		    buf_append(&rec, it[done].json, it[done].len) == -1 ||
 		    spool_append(&h->spool, rec.data, rec.len) == -1) {
 			saved = errno;
@@ -378,14 +418,16 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 }
 
 /*
- * "serial/channel\tts_us\n{json}" back into an item (json borrowed); a
- * negative time is a reading after the device clock went back.
+ * "serial/channel\tts_us[\tgap_us]\n{json}" back into an item (json
+ * borrowed); a negative time is a reading after the device clock went
+ * back, gap_us the start of the gap the reading ends (records of older
+ * versions have none).
  */
 int
 handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 {
 	const char *tab = memchr(rec, '\t', len), *nl;
-	char num[24];
+	char num[48], *gap;
 	size_t klen;
 
 	if (tab == NULL || (klen = tab - rec) == 0 || klen >= sizeof(it->key))
@@ -397,6 +439,12 @@ handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 	it->key[klen] = '\0';
 	memcpy(num, tab + 1, nl - tab - 1);
 	num[nl - tab - 1] = '\0';
+	it->gap_us = 0;
+	if ((gap = strchr(num, '\t')) != NULL) {
+		*gap++ = '\0';
+		if (util_parse_int(gap, &it->gap_us) == -1 || it->gap_us < 0)
+			return -1;
+	}
 	if (util_parse_int(num, &it->ts_us) == -1 || it->ts_us == 0)
 		return -1;
 	if ((it->reset = it->ts_us < 0))
@@ -586,7 +634,10 @@ handoff_main(void *arg)
 	return NULL;
 }
 
-/* Seen marks of the readings a previous run left in the spool. */
+/*
+ * Seen marks and gaps of the readings a previous run left in the spool
+ * (not in Redis yet: the replay sends them).
+ */
 static int
 scan_seen(const char *rec, size_t len, void *arg)
 {
@@ -594,9 +645,13 @@ scan_seen(const char *rec, size_t len, void *arg)
 	struct handoff_item it;
 	struct strmap_entry *e;
 
-	if (handoff_parse_record(rec, len, &it) == 0 &&
-	    (e = strmap_put(&p->seen, it.key)) != NULL && it.ts_us > e->num)
+	if (handoff_parse_record(rec, len, &it) == -1)
+		return 0;
+	if ((e = strmap_put(&p->seen, it.key)) != NULL && it.ts_us > e->num)
 		e->num = it.ts_us;
+	if (it.gap_us > 0 && archive_gapset_add(&p->seen, it.key, it.gap_us,
+	    it.ts_us) == -1)
+		log_warnx("%s: out of memory for its gaps", it.key);
 	return 0;
 }
 
@@ -673,7 +728,7 @@ handoff_stop(struct poller *p)
 	for (size_t i = 0; i < h->nbatch; i++)
 		item_free(&h->batch[i]);
 	while ((m = handoff_take_seen(p)) != NULL) {
-		strmap_free(m);
+		archive_seen_free(m);
 		free(m);
 	}
 	free(h->seen_box);

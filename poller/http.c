@@ -519,11 +519,43 @@ start(struct http *h, struct http_req *r)
 	return 0;
 }
 
+/*
+ * Requests waiting for their account's token give up at their deadline,
+ * and at once when the account's sign-in failed (it waits out a back-off
+ * now): the cycle that sent them ends, and no other account's readings
+ * wait for an account that cannot sign in.
+ */
+static void
+expire_waiting(struct http *h, int64_t now)
+{
+	TAILQ_HEAD(, http_req) gone = TAILQ_HEAD_INITIALIZER(gone);
+	struct tw_account *a;
+	struct http_req *r, *next;
+
+	TAILQ_FOREACH(a, &h->p->accounts, entry)
+		for (r = TAILQ_FIRST(&a->waiting); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, entry);
+			if (now < r->deadline_ms && a->auth != AUTH_FAILED)
+				continue;
+			TAILQ_REMOVE(&a->waiting, r, entry);
+			r->where = AT_NONE;
+			TAILQ_INSERT_TAIL(&gone, r, entry);
+		}
+	while ((r = TAILQ_FIRST(&gone)) != NULL) {
+		TAILQ_REMOVE(&gone, r, entry);
+		skip(h, r, h->ep[r->ep].m_skip_deadline, r->acct->auth ==
+		    AUTH_FAILED ? "the account cannot sign in" :
+		    "no token in time");
+	}
+}
+
 /* Starts what may start now; parks what must wait. */
 static void
 dispatch(struct http *h, int64_t now)
 {
 	struct http_req *r;
+
+	expire_waiting(h, now);
 
 	while (h->ndelayed > 0 && h->delayed[0]->not_before_ms <= now) {
 		r = h->delayed[0];

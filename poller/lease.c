@@ -9,9 +9,10 @@
  * leases at once.
  *
  * Taking a lease loads grilld:poller:seen, the marks of what every
- * poller emitted, and hands them to the main thread before the account
- * becomes active (lease_epoch), so the new holder resumes exactly where
- * the last one stopped.
+ * poller emitted, with grilld:poller:gaps, the points between uploads
+ * still to be filled (archive.c), and hands them to the main thread
+ * before the account becomes active (lease_epoch), so the new holder
+ * resumes exactly where the last one stopped.
  *
  * A holder that cannot reach Redis keeps polling (the spool takes the
  * readings) only while the lease is surely still its own: until the
@@ -37,23 +38,31 @@ static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) else return 0 end";
 
-/* grilld:poller:seen into a new map; NULL when Redis failed. */
+/*
+ * grilld:poller:seen into a new map, each channel's gaps from
+ * grilld:poller:gaps in its entry (archive.c); NULL when Redis failed.
+ */
 struct strmap *
-lease_load_seen(struct rds *db, const char *key)
+lease_load_seen(struct rds *db, const char *key, const char *gaps_key)
 {
-	redisReply *r = rds_command(db, "HGETALL %s", key);
-	struct strmap *m;
+	redisReply *r = rds_command(db, "HGETALL %s", key), *g = NULL;
+	struct strmap *m = NULL;
 	struct strmap_entry *e;
 	int64_t v;
 
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    (m = calloc(1, sizeof(*m))) == NULL) {
-		if (r != NULL) {
-			log_warnx("redis: HGETALL %s: %s", key, r->type ==
-			    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-			freeReplyObject(r);
-		}
-		return NULL;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+		g = rds_command(db, "HGETALL %s", gaps_key);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || g == NULL ||
+	    g->type != REDIS_REPLY_ARRAY || (m = calloc(1, sizeof(*m))) ==
+	    NULL) {
+		const redisReply *bad = r != NULL && r->type !=
+		    REDIS_REPLY_ARRAY ? r : g;
+
+		if (bad != NULL)
+			log_warnx("redis: HGETALL %s: %s", bad == r ? key :
+			    gaps_key, bad->type == REDIS_REPLY_ERROR ?
+			    bad->str : "unexpected reply");
+		goto fail;
 	}
 	strmap_init(m);
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -63,16 +72,37 @@ lease_load_seen(struct rds *db, const char *key)
 		    val->type != REDIS_REPLY_STRING ||
 		    util_parse_int(val->str, &v) == -1)
 			continue;
-		if ((e = strmap_put(m, k->str)) == NULL) {
-			strmap_free(m);
-			free(m);
-			freeReplyObject(r);
-			return NULL;
-		}
+		if ((e = strmap_put(m, k->str)) == NULL)
+			goto fail;
 		e->num = v;
 	}
+	for (size_t i = 0; i + 1 < g->elements; i += 2) {
+		const redisReply *k = g->element[i], *val = g->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    val->type != REDIS_REPLY_STRING)
+			continue;
+		if ((e = strmap_put(m, k->str)) == NULL)
+			goto fail;
+		if (e->ptr == NULL &&
+		    (e->ptr = calloc(1, sizeof(struct tw_gapset))) == NULL)
+			goto fail;
+		if (archive_gaps_parse(val->str, e->ptr) == -1)
+			goto fail;
+	}
 	freeReplyObject(r);
+	freeReplyObject(g);
 	return m;
+fail:
+	if (m != NULL) {
+		archive_seen_free(m);
+		free(m);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	if (g != NULL)
+		freeReplyObject(g);
+	return NULL;
 }
 
 static void
@@ -99,7 +129,7 @@ static void
 acquired(struct poller *p, struct rds *db, struct tw_account *a,
     int64_t sent_ms)
 {
-	struct strmap *m = lease_load_seen(db, p->k_seen);
+	struct strmap *m = lease_load_seen(db, p->k_seen, p->k_gaps);
 
 	if (m == NULL)
 		return;		/* tried again next tick */

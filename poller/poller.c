@@ -44,7 +44,8 @@ metrics_init(struct poller *p)
 	m->polls_ok = metric_with(f, "ok");
 	m->polls_failed = metric_with(f, "failed");
 	f = metric_counter("grilld_poller_readings_total", "Readings emitted, "
-	    "by where the point came from.", "source");
+	    "by where the point came from (archive: backfilled between "
+	    "uploads, stored but not published as new).", "source");
 	m->emitted_poll = metric_with(f, "poll");
 	m->emitted_archive = metric_with(f, "archive");
 	f = metric_counter("grilld_poller_readings_deferred_total", "Points "
@@ -67,7 +68,17 @@ metrics_init(struct poller *p)
 	    "backfills by result.", "result");
 	m->backfills_ok = metric_with(f, "ok");
 	m->backfills_failed = metric_with(f, "failed");
-	m->backfill_skipped = metric_with(f, "given_up");
+	f = metric_gauge("grilld_poller_gaps_open", "Channels with points "
+	    "between uploads not yet filled from an archive.", NULL);
+	m->gaps_open = metric_with(f);
+	f = metric_counter("grilld_poller_gaps_total", "Gaps between uploads "
+	    "by what became of them.", "result");
+	m->gaps_opened = metric_with(f, "opened");
+	m->gaps_filled = metric_with(f, "filled");
+	f = metric_counter("grilld_poller_gaps_given_up_total", "Gaps given "
+	    "up, by why.", "reason");
+	m->gaps_given_up_no_archive = metric_with(f, "no_archive");
+	m->gaps_given_up_error = metric_with(f, "archive_error");
 	f = metric_counter("grilld_poller_handoff_total", "Readings handed "
 	    "off, by destination (duplicate: Redis had it already).", "to");
 	m->to_redis = metric_with(f, "redis");
@@ -128,6 +139,7 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	    (unsigned)(backoff_rand() & 0xffff));
 	p->k_readings = http_url("%sreadings", cf->redis.prefix);
 	p->k_seen = http_url("%spoller:seen", cf->redis.prefix);
+	p->k_gaps = http_url("%spoller:gaps", cf->redis.prefix);
 	p->k_devices = http_url("%sdevices", cf->redis.prefix);
 	/* The archives' bucket: {project id}.appspot.com, as the web app's. */
 	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
@@ -135,7 +147,8 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	end = strchr(proj, '/');
 	p->bucket = http_url("%.*s.appspot.com", end ? (int)(end - proj) :
 	    (int)strlen(proj), proj);
-	if (p->k_readings == NULL || p->k_seen == NULL || p->k_devices ==
+	if (p->k_readings == NULL || p->k_seen == NULL || p->k_gaps == NULL ||
+	    p->k_devices ==
 	    NULL || p->bucket == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -158,7 +171,7 @@ leases_apply(struct poller *p)
 		a->epoch_snap = atomic_load(&a->lease_epoch);
 	while ((m = handoff_take_seen(p)) != NULL) {	/* after the epochs */
 		emit_seen_merge(p, m);
-		strmap_free(m);
+		archive_seen_free(m);
 		free(m);
 	}
 	TAILQ_FOREACH(a, &p->accounts, entry) {
@@ -180,9 +193,10 @@ static void
 poller_free(struct poller *p)
 {
 	account_free_all(p);
-	strmap_free(&p->seen);
+	archive_seen_free(&p->seen);
 	free(p->k_readings);
 	free(p->k_seen);
+	free(p->k_gaps);
 	free(p->k_devices);
 	free(p->bucket);
 }

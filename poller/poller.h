@@ -48,6 +48,7 @@
 #define TW_WORD_LEN		24	/* types, models, versions */
 #define TW_KEY_LEN		(TW_SERIAL_LEN + 8)	/* "serial/channel" */
 #define TW_CHANNELS_MAX		16	/* discovery stops there */
+#define TW_CHANNELS_PROBE	9	/* numbers tried: 1..9, holes and all */
 #define TW_RESP_MAX		(16 * 1024 * 1024)	/* largest body kept */
 #define TW_ELEM_MAX		(1024 * 1024)	/* one runQuery element */
 
@@ -127,6 +128,8 @@ struct tw_dev_doc {
 	int64_t		 last_seen_ns;
 	int64_t		 last_telemetry_ns;
 	int64_t		 session_start_ns;
+	int64_t		 last_archive_ns;	/* the newest archive's */
+	int64_t		 heartbeat_s;		/* RFX Meat; 0: not given */
 	struct tw_fan	 fan;
 };
 
@@ -337,7 +340,8 @@ struct tw_account {
 	struct poller	*poller;
 	int		 idx;
 	char		*email;
-	char		*password;	/* secret, never logged */
+	char		*password;	/* secret, never logged; or NULL */
+	char		*refresh_file;	/* no password: a refresh token's */
 	char		*api_key;	/* secret */
 	char		*lease_key;	/* redis key */
 	bool		 active;	/* lease held and seen marks loaded */
@@ -348,6 +352,7 @@ struct tw_account {
 	char		*refresh_token;
 	char		 uid[128];
 	unsigned	 token_gen;
+	bool		 from_file;	/* the refresh out is the file's */
 	int64_t		 token_expires_ms;	/* monotonic */
 	int64_t		 refresh_at_ms;
 	int64_t		 signin_at_ms;		/* next try */
@@ -383,6 +388,7 @@ int	account_load_all(struct poller *, const struct grilld_conf *,
 	    char *, size_t);
 int	account_check(const struct grilld_conf *, char *, size_t);
 void	account_free(struct tw_account *);
+char	*account_read_secret(const char *, char *, size_t);
 void	account_free_all(struct poller *);
 
 /* ---- tw_auth.c: Firebase sign-in and token refresh ---- */
@@ -394,15 +400,34 @@ void	auth_forget(struct poller *, struct tw_account *);
 int64_t	auth_refresh_margin_ms(int64_t);
 int64_t	auth_next_event_ms(const struct tw_account *);
 
-/* ---- discovery.c: devices by accountId, channels 1..N until 404 ---- */
+/* ---- discovery.c: devices by accountId, channels 1..9, holes kept ---- */
 
 enum dev_disc { DISC_CHANNELS, DISC_DONE };
+
+/* Points missing between two emitted ones: (from_us, to_us), both out. */
+struct tw_gap {
+	int64_t		 from_us;
+	int64_t		 to_us;
+};
+
+/*
+ * The gaps of a channel as kept in grilld:poller:gaps (or a previous
+ * run's spool): the ptr of its entry in a map of seen marks.
+ */
+struct tw_gapset {
+	struct tw_gap	*g;
+	int		 n;
+};
 
 struct tw_channel {
 	int		 number;
 	char		 key[TW_KEY_LEN];	/* "serial/n" */
 	int64_t		 seen_us;		/* last emitted device time */
+	int64_t		 bf_us;			/* last backfilled point */
+	struct tw_gap	*gaps;			/* archive.c: sorted */
+	int		 ngaps;
 	bool		 fresh;			/* doc read this cycle */
+	bool		 gone;			/* 404 this cycle */
 	struct tw_chan_doc doc;
 };
 
@@ -418,6 +443,9 @@ struct tw_device {
 	int		 nch;
 	enum dev_disc	 disc;
 	bool		 disc_busy;
+	int		 probe_next;		/* channel number to try */
+	bool		 reprobe;		/* trying the holes again */
+	int64_t		 reprobe_at_ms;
 	unsigned	 listed;		/* query_gen it was seen in */
 	int		 refs;			/* requests referring to it */
 	bool		 removed;		/* freed with the last ref */
@@ -425,10 +453,21 @@ struct tw_device {
 	/* cycle.c */
 	unsigned	 cycle_id;
 	int		 pending;	/* requests of this cycle */
-	bool		 busy;		/* polling or backfilling */
+	bool		 busy;		/* polling */
 	bool		 failed;
-	int64_t		 defer_since_ms;	/* backfill deferred since */
-	struct archive_job *job;
+	bool		 probing;	/* the device document alone, first */
+	int64_t		 next_poll_ms;	/* its own schedule; 0: the cycle's */
+	int64_t		 last_full_ms;	/* channels last fetched */
+	int64_t		 telem_ns;	/* lastTelemetrySaved last fetched */
+	int		 early;		/* polls in a row that found nothing */
+
+	/* archive.c */
+	struct archive_job *job;	/* a backfill running */
+	int		 ngaps;		/* channels with a gap open */
+	int64_t		 archive_seen_ns;	/* lastArchive last listed */
+	bool		 archive_listed;	/* since this process began */
+	int64_t		 bf_retry_ms;		/* no backfill before */
+	int		 bf_failures;
 	struct reg_entry *reg;
 };
 
@@ -436,6 +475,8 @@ struct http_req *discovery_req(struct poller *, struct tw_account *,
 	    const char *, http_done_fn, void *);
 void	discovery_tick(struct poller *, struct tw_account *, int64_t);
 void	discovery_forget(struct poller *, struct tw_account *);
+void	discovery_channel_gone(struct poller *, struct tw_device *, int);
+void	discovery_reprobe(struct poller *, struct tw_device *, int64_t);
 void	device_free(struct tw_device *);
 bool	device_unref(struct tw_device *);
 
@@ -452,6 +493,7 @@ void	sched_init(struct sched *, int64_t, double, int64_t);
 void	sched_advance(struct sched *, int64_t, uint64_t);
 
 void	cycle_tick(struct poller *, int64_t);
+int64_t	sched_device_next(int64_t, int64_t, int64_t, int64_t, int64_t, int);
 void	cycle_pump(struct poller *);
 void	cycle_kick(struct poller *);
 void	cycle_forget(struct poller *, struct tw_device *);
@@ -479,28 +521,52 @@ int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
 	    struct tw_channel *);
-void	emit_seen_merge(struct poller *, const struct strmap *);
+void	emit_seen_merge(struct poller *, struct strmap *);
 
 /* ---- archive.c: backfill from the session archives ---- */
 
 struct archive_row {
-	int		 channel;
+	int		 channel;	/* the channel's number */
 	int64_t		 ts_ns;
 	bool		 has_value;
 	double		 value;
 	char		 unit;
 };
+/* Gaps older than this are in no archive that will come: given up. */
+#define BACKFILL_GIVE_UP_NS	(INT64_C(48) * 3600 * NS_PER_S)
+
 bool	archive_needed(const struct tw_device *, const struct tw_channel *);
-void	archive_start(struct poller *, struct tw_device *);
+int64_t	archive_gap_from(struct poller *, const struct tw_device *,
+	    const struct tw_channel *, int64_t, int64_t);
+void	archive_gap_open(struct poller *, struct tw_device *,
+	    struct tw_channel *, int64_t, int64_t);
+void	archive_after_poll(struct poller *, struct tw_device *);
+void	archive_chan_init(struct poller *, struct tw_device *,
+	    struct tw_channel *);
+void	archive_forget(struct poller *, struct tw_device *);
+void	archive_chan_keep(struct poller *, const struct tw_channel *);
+void	archive_chan_free(struct tw_channel *);
+int	archive_gap_add(struct tw_channel *, int64_t, int64_t);
+int	archive_gaps_union(struct tw_gap **, int *, const struct tw_gap *,
+	    int);
+int	archive_gaps_parse(const char *, struct tw_gapset *);
+int	archive_gapset_add(struct strmap *, const char *, int64_t, int64_t);
+void	archive_seen_free(struct strmap *);
+bool	archive_in_gap(const struct tw_channel *, int64_t);
+void	archive_gaps_done(struct tw_channel *, int64_t);
 void	archive_free(struct archive_job *);
 struct archive_row *archive_parse_rows(const char *, size_t, size_t *,
 	    size_t *);
+int	archive_parse_doc(const cJSON *, char *, size_t, int64_t *,
+	    int64_t *, int64_t *);
+size_t	archive_bf_key(const struct tw_channel *, char *, size_t);
 
 /* ---- handoff.c: readings to Redis, or the spool ---- */
 
 struct handoff_item {
 	char		 key[TW_KEY_LEN];	/* "serial/channel" */
 	int64_t		 ts_us;
+	int64_t		 gap_us;	/* a gap (gap_us, ts_us) ends here; 0 */
 	bool		 reset;		/* the device clock stepped back */
 	char		*json;			/* the reading */
 	size_t		 len;
@@ -508,7 +574,7 @@ struct handoff_item {
 
 int	handoff_start(struct poller *, char *, size_t);
 void	handoff_stop(struct poller *);
-int	handoff_push(struct poller *, const char *, int64_t, bool,
+int	handoff_push(struct poller *, const char *, int64_t, int64_t, bool,
 	    struct buf *);
 bool	handoff_accepting(struct poller *);
 bool	handoff_throttled(struct poller *);
@@ -522,7 +588,7 @@ struct rds;
 void	lease_tick(struct poller *, struct rds *, int64_t);
 void	lease_expire(struct poller *);
 void	lease_release_all(struct poller *, struct rds *);
-struct strmap *lease_load_seen(struct rds *, const char *);
+struct strmap *lease_load_seen(struct rds *, const char *, const char *);
 
 /* ---- registry.c: the device registry, Redis `devices`, nng rep ---- */
 
@@ -557,7 +623,11 @@ struct poller_metrics {
 	struct metric_series *token_rejected;
 	struct metric_series *backfills_ok;
 	struct metric_series *backfills_failed;
-	struct metric_series *backfill_skipped;
+	struct metric_series *gaps_open;
+	struct metric_series *gaps_opened;
+	struct metric_series *gaps_filled;
+	struct metric_series *gaps_given_up_no_archive;
+	struct metric_series *gaps_given_up_error;
 	struct metric_series *to_redis;
 	struct metric_series *to_spool;
 	struct metric_series *replayed;
@@ -584,16 +654,19 @@ struct poller {
 	int64_t		 started_ms;
 	char		*k_readings;	/* Redis keys, prefixed */
 	char		*k_seen;
+	char		*k_gaps;
 	char		*k_devices;
 	char		*bucket;	/* Storage bucket of the archives */
 	struct http	 http;
 	TAILQ_HEAD(, tw_account) accounts;
 	int		 naccounts;
-	struct strmap	 seen;		/* key -> seen_us, for new channels */
+	struct strmap	 seen;		/* key -> seen_us and tw_gapset, for
+					   new channels */
 	struct sched	 sched;
 	struct poller_metrics m;
 	int		 ndevices;
 	int		 nchannels;
+	int		 ngaps;		/* archive.c: gaps open */
 	struct log_limit odd_log, poll_log, archive_log, overrun_log;
 
 	/* cycle.c */
@@ -607,6 +680,7 @@ struct poller {
 	bool		 pumping;
 	uint64_t	 cycles;
 	uint64_t	 overruns;
+	int64_t		 due_at_ms;	/* next pass over the schedules */
 	int64_t		 last_cycle_ms;
 	struct log_limit paused_log;
 

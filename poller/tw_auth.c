@@ -13,6 +13,12 @@
  * refreshes at once; a refused refresh signs in again. Requests that
  * need a token wait for one on their account (http.c).
  *
+ * An account made with Google or Apple sign-in has no password: its
+ * "sign-in" is a refresh with the token of thermoworks.refresh_token_file
+ * (read again at every try, so that a new one can be put in place). When
+ * that one is refused, only the user can help: FAILED, with the
+ * credentials back-off, and the reason says so.
+ *
  * The password goes into one request body, wiped when the request is
  * freed; neither it nor any token is ever logged.
  */
@@ -192,6 +198,30 @@ signin_done(struct http_req *r, void *arg)
 	}
 }
 
+static void	refresh_start(struct poller *, struct tw_account *);
+
+/* A refresh-token account signs in with the token of its file. */
+static void
+signin_from_file(struct poller *p, struct tw_account *a)
+{
+	char why[256];
+	char *token;
+
+	if ((token = account_read_secret(a->refresh_file, why,
+	    sizeof(why))) == NULL) {
+		metric_inc(p->m.signins_failed);
+		util_strlcpy(a->last_error, why, sizeof(a->last_error));
+		signin_retry(p, a, CREDENTIALS_MIN_MS, -1);
+		return;
+	}
+	drop_token(a, true);
+	a->refresh_token = token;
+	a->from_file = true;
+	refresh_start(p, a);
+	if (a->auth == AUTH_REFRESHING)
+		set_state(p, a, AUTH_SIGNING_IN);
+}
+
 static void
 signin_start(struct poller *p, struct tw_account *a)
 {
@@ -199,6 +229,11 @@ signin_start(struct poller *p, struct tw_account *a)
 	struct http_req *r;
 	cJSON *body;
 	char *key;
+
+	if (a->password == NULL) {
+		signin_from_file(p, a);
+		return;
+	}
 
 	if ((key = curl_easy_escape(NULL, a->api_key, 0)) == NULL)
 		return;
@@ -233,21 +268,46 @@ refresh_done(struct http_req *r, void *arg)
 	struct poller *p = a->poller;
 	char msg[96] = "";
 
+	bool from_file = a->from_file;
+
+	a->from_file = false;
 	if (r->result == HTTP_DONE && r->status == 200 &&
 	    take_tokens(p, a, &r->resp, false) == 0) {
-		metric_inc(p->m.refresh_ok);
-		log_debug("%s: token refreshed", a->email);
+		metric_inc(from_file ? p->m.signins_ok : p->m.refresh_ok);
+		if (from_file)
+			log_info("%s: signed in with the refresh token of %s",
+			    a->email, a->refresh_file);
+		else
+			log_debug("%s: token refreshed", a->email);
+		a->last_error[0] = '\0';
 		return;
 	}
-	metric_inc(p->m.refresh_failed);
+	metric_inc(from_file ? p->m.signins_failed : p->m.refresh_failed);
 	if (r->result == HTTP_DONE && r->status >= 400 && r->status < 500) {
 		if (fs_error_message(r->resp.data, r->resp.len, msg,
 		    sizeof(msg)) == -1)
 			snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
+		if (from_file) {
+			/* No password to fall back on: the user must act. */
+			drop_token(a, true);
+			snprintf(a->last_error, sizeof(a->last_error),
+			    "%s: the refresh token of %s is refused; sign in "
+			    "again and save a new one", msg, a->refresh_file);
+			signin_retry(p, a, CREDENTIALS_MIN_MS,
+			    r->retry_after_ms);
+			return;
+		}
 		log_warnx("%s: token refresh refused (%s); signing in again",
 		    a->email, msg);
 		drop_token(a, true);
 		signin_start(p, a);
+		return;
+	}
+	if (from_file) {
+		drop_token(a, true);
+		snprintf(a->last_error, sizeof(a->last_error), "%s",
+		    r->errstr ? r->errstr : "no answer");
+		signin_retry(p, a, 0, r->retry_after_ms);
 		return;
 	}
 	if (a->id_token != NULL && util_mono_ms() + REFRESH_RETRY_MS <

@@ -405,11 +405,22 @@ fs_decode_device(const cJSON *doc, struct tw_dev_doc *d)
 	d->last_seen_ns = get_time(f, "lastSeen");
 	d->last_telemetry_ns = get_time(f, "lastTelemetrySaved");
 	d->session_start_ns = get_time(f, "sessionStart");
+	d->last_archive_ns = get_time(f, "lastArchive");
+	/* RFX Meat probes: uploads on a temperature step, or a heartbeat. */
+	if (fs_int(fs_field(f, "heartbeatInterval"), &n) == FS_OK && n > 0 &&
+	    n <= 86400)
+		d->heartbeat_s = n;
 	if ((fan = fs_map(fs_field(f, "fan"))) != NULL) {
 		d->fan.present = true;
 		d->fan.has_set_temp = fs_number(fs_field(fan, "setTemp"),
 		    &d->fan.set_temp) == FS_OK;
-		get_str(fan, "state", d->fan.state, sizeof(d->fan.state));
+		/* An integer on real Signals; a word in older documents. */
+		if (fs_int(fs_field(fan, "state"), &n) == FS_OK)
+			snprintf(d->fan.state, sizeof(d->fan.state), "%lld",
+			    (long long)n);
+		else
+			get_str(fan, "state", d->fan.state,
+			    sizeof(d->fan.state));
 		d->fan.has_connected = fs_bool(fs_field(fan, "connected"),
 		    &d->fan.connected) == FS_OK;
 	}

@@ -71,10 +71,13 @@ auth_signin(struct tw_req *r)
 		req_auth_error(r, "INVALID_EMAIL");
 	else if (password == NULL || *password == '\0')
 		req_auth_error(r, "MISSING_PASSWORD");
-	else if ((a = scenario_find_email(r->w, email)) == NULL)
-		req_auth_error(r, "EMAIL_NOT_FOUND");
-	else if (!util_streq_ct(password, a->password))
-		req_auth_error(r, "INVALID_PASSWORD");
+	else if ((a = scenario_find_email(r->w, email)) == NULL ||
+	    !util_streq_ct(password, a->password))
+		/*
+		 * Email enumeration protection, on for projects made since
+		 * 2023: a wrong e-mail and a wrong password answer alike.
+		 */
+		req_auth_error(r, "INVALID_LOGIN_CREDENTIALS");
 	else if (a->disabled)
 		req_auth_error(r, "USER_DISABLED");
 	else {

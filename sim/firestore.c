@@ -170,10 +170,10 @@ get_channel(struct tw_req *r)
 	if (*r->rest == '\0')
 		return denied(r);	/* no listing: clients probe 1, 2, ... */
 	n = channel_number(r->rest + 1);
-	if (n < 1 || n > d->nchannels)
-		return not_found(r);
+	if (n < 1 || (n = timeline_channel_index(d, n)) < 0)
+		return not_found(r);	/* past the last, or a hole */
 	ok(r, &j);
-	fsdoc_channel(&j, r->w, d, n - 1, r->now_ms, r->drift);
+	fsdoc_channel(&j, r->w, d, n, r->now_ms, r->drift);
 	return finish(r, &j);
 }
 
@@ -191,16 +191,28 @@ by_id(const void *a, const void *b)
 	    ((const struct window *)b)->id);
 }
 
-/* The archive windows with uploaded samples, by document id. */
+static int
+by_created_desc(const void *a, const void *b)
+{
+	int64_t x = ((const struct window *)a)->n;
+	int64_t y = ((const struct window *)b)->n;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * The archives made by now (one per ended session, none for the one
+ * running): by document id, as Firestore lists, or by createdOn when
+ * orderBy=createdOn (created in session order), "createdOn desc" newest
+ * first.
+ */
 static struct window *
 windows(struct tw_req *r, const struct tw_device *d, size_t *count)
 {
-	struct tw_clock c;
 	struct window *ws;
-	size_t n;
+	size_t n = (size_t)timeline_archived(r->w, d, r->now_ms);
+	char order[32] = "";
 
-	timeline_at(r->w, d, r->now_ms, &c);
-	n = c.upl_k < 0 ? 0 : (size_t)timeline_window(d, c.upl_k) + 1;
 	if ((ws = calloc(n ? n : 1, sizeof(*ws))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -208,7 +220,12 @@ windows(struct tw_req *r, const struct tw_device *d, size_t *count)
 		fsdoc_archive_id(r->w, d, (int64_t)i, ws[i].id,
 		    sizeof(ws[i].id));
 	}
-	qsort(ws, n, sizeof(*ws), by_id);
+	req_query(r, "orderBy", order, sizeof(order));
+	if (strcmp(order, "createdOn desc") == 0)
+		qsort(ws, n, sizeof(*ws), by_created_desc);
+	else if (strcmp(order, "createdOn") != 0 &&
+	    strcmp(order, "createdOn asc") != 0)
+		qsort(ws, n, sizeof(*ws), by_id);
 	*count = n;
 	return ws;
 }
@@ -238,9 +255,11 @@ archive_list(struct tw_req *r, const struct tw_device *d)
 	if ((ws = windows(r, d, &n)) == NULL)
 		return req_google_error(r, 500, NULL, "Internal error "
 		    "encountered.");
-	if (after[0] != '\0')
-		while (i < n && strcmp(ws[i].id, after) <= 0)
+	if (after[0] != '\0') {
+		while (i < n && strcmp(ws[i].id, after) != 0)
 			i++;
+		i++;		/* past the last one shown; none: the end */
+	}
 	ok(r, &j);
 	jw_obj(&j);
 	if (i < n) {

@@ -60,6 +60,15 @@ fv_double(struct jw *j, const char *name, double v, unsigned drift)
 	jw_obj_end(j);
 }
 
+/* Always a doubleValue, as minimum and maximum readings are sent. */
+static void
+fv_real(struct jw *j, const char *name, double v)
+{
+	fv_begin(j, name, "doubleValue");
+	jw_double(j, v);
+	jw_obj_end(j);
+}
+
 static void
 fv_bool(struct jw *j, const char *name, bool v, unsigned drift)
 {
@@ -170,19 +179,38 @@ fsdoc_user(struct jw *j, const struct tw_world *w, const struct tw_account *a,
 		fv_string(j, "locale", "en-US");
 		fv_bool(j, "notificationsEnabled", true, drift);
 	}
+	if (!missing) {
+		/* A map of booleans, names as the app shows them. */
+		fv_map(j, "notificationSettings");
+		fv_bool(j, "alarms", true, drift);
+		fv_bool(j, "lowBattery", true, drift);
+		fv_bool(j, "connectionLost", false, drift);
+		fv_bool(j, "email", false, drift);
+		fv_map_end(j);
+	}
+	/* deviceOrder: account id -> [{deviceId, order}]; none for RFX. */
 	if (!missing && !rfx_only && a->ndevices > 0) {
-		fv_begin(j, "deviceOrder", "arrayValue");
+		fv_map(j, "deviceOrder");
+		fv_begin(j, a->account_id, "arrayValue");
 		jw_obj(j);
 		jw_key(j, "values");
 		jw_arr(j);
 		for (size_t i = 0; i < a->ndevices; i++) {
 			jw_obj(j);
-			jw_kstr(j, "stringValue", a->devices[i]->serial);
+			jw_key(j, "mapValue");
+			jw_obj(j);
+			jw_key(j, "fields");
+			jw_obj(j);
+			fv_string(j, "deviceId", a->devices[i]->serial);
+			fv_int(j, "order", (int64_t)i);
+			jw_obj_end(j);
+			jw_obj_end(j);
 			jw_obj_end(j);
 		}
 		jw_arr_end(j);
 		jw_obj_end(j);
 		jw_obj_end(j);
+		fv_map_end(j);
 	}
 	doc_end(j, (w->t0_ms - 400 * DAY_MS) * NS_PER_MS,
 	    server_ns(hash_str(w->seed, a->uid), w->t0_ms));
@@ -226,13 +254,38 @@ fsdoc_device(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 		else
 			fv_int(j, "gatewayRSSI", cook_rssi(w->seed, d, t, 1));
 		fv_string(j, "deviceDisplayUnits", units_text(d->units));
-		fv_int(j, "recordingIntervalInSeconds", d->rec_ms / 1000);
+		/* A gateway shows recording 0: it sends what it reads. */
+		fv_int(j, "recordingIntervalInSeconds", d->model ==
+		    MODEL_RFX_GATEWAY ? 0 : d->rec_ms / 1000);
 		fv_int(j, "transmitIntervalInSeconds", d->upl_ms / 1000);
 		fv_time(j, "lastSeen", server_ns(d->key, c.upl_ms), 9);
 	}
-	fv_time(j, "lastTelemetrySaved", saved * NS_PER_MS, 6);
-	if (!missing)
-		fv_time(j, "sessionStart", w->t0_ms * NS_PER_MS, 3);
+	fv_time(j, "lastTelemetrySaved", saved * NS_PER_MS, 3);
+	if (!missing) {
+		int64_t el = now_ms - w->t0_ms, n = el > 0 ?
+		    el / d->archive_ms : 0, done = timeline_archived(w, d,
+		    now_ms);
+
+		fv_time(j, "sessionStart", (w->t0_ms + n * d->archive_ms) *
+		    NS_PER_MS, 3);
+		if (done > 0)
+			fv_time(j, "lastArchive", timeline_archive_created(w,
+			    d, done - 1) * NS_PER_MS, 3);
+	}
+	if (!missing && d->model == MODEL_RFX_MEAT) {
+		const struct tw_account *a = d->account;
+
+		for (size_t i = 0; i < a->ndevices; i++)
+			if (a->devices[i]->model == MODEL_RFX_GATEWAY) {
+				fv_string(j, "gatewayId", a->devices[i]->serial);
+				break;
+			}
+		fv_time(j, "gatewayLastSeen", server_ns(d->key ^ 0x6777,
+		    c.upl_ms), 3);
+		fv_int(j, "heartbeatInterval", d->upl_ms / 1000);
+		fv_int(j, "readInterval", d->rec_ms / 1000);
+		fv_double(j, "temperatureDeltaTrigger", TW_DELTA_TRIGGER, drift);
+	}
 	if (!missing && d->model == MODEL_SIGNALS) {
 		double set = cook_set_temp_f(w->seed, d, t);
 		bool has_pit = d->ch[0].cook == COOK_PIT;
@@ -242,10 +295,15 @@ fsdoc_device(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 		if (has_pit)
 			cook_sample(w, d, 0, c.upl_k, &pit);
 		fv_map(j, "fan");
-		fv_int(j, "setTemp", (int64_t)llround(set));
-		fv_string(j, "state", has_pit && pit.present &&
-		    pit.value < set - 1 ? "on" : "off");
+		fv_string(j, "connection", has_pit ? "connected" :
+		    "disconnected");
 		fv_bool(j, "connected", has_pit, drift);
+		fv_int(j, "setTemp", (int64_t)llround(set));
+		fv_string(j, "fan_channel", "1");
+		/* An integer: the fan's duty step, 0 when off. */
+		fv_int(j, "state", has_pit && pit.present && pit.value <
+		    set - 1 ? (int64_t)llround(fmin(100, (set - pit.value) *
+		    4)) : 0);
 		fv_map_end(j);
 	}
 	doc_end(j, (w->t0_ms - 30 * DAY_MS) * NS_PER_MS,
@@ -256,6 +314,9 @@ static void
 alarm_map(struct jw *j, const char *name, const struct tw_alarm *al,
     bool alarming, char units, unsigned drift)
 {
+	/* A humidity channel's alarms were seen in "F". */
+	if (units == 'H')
+		units = 'F';
 	fv_map(j, name);
 	fv_bool(j, "enabled", al->enabled, drift);
 	fv_bool(j, "alarming", alarming, drift);
@@ -270,7 +331,7 @@ extreme_map(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 {
 	fv_map(j, name);
 	fv_map(j, "reading");
-	fv_double(j, "value", v, drift);
+	fv_real(j, "value", v);
 	fv_string(j, "units", units_text(units));
 	fv_map_end(j);
 	fv_time(j, "dateReading", timeline_sample_ms(w, d, k) * NS_PER_MS, 3);
@@ -297,9 +358,9 @@ fsdoc_channel(struct jw *j, const struct tw_world *w, struct tw_device *d,
 	cook_sample(w, d, ch, clk.upl_k, &s);
 	cook_alarms(w->seed, d, ch, t, &hi, &lo);
 	snprintf(path, sizeof(path), "devices/%s/channels/%d", d->serial,
-	    ch + 1);
+	    c->number);
 	doc_begin(j, path);
-	snprintf(path, sizeof(path), "%d", ch + 1);
+	snprintf(path, sizeof(path), "%d", c->number);
 	fv_string(j, "number", path);
 	if (!missing) {
 		fv_string(j, "label", c->label);
@@ -314,7 +375,7 @@ fsdoc_channel(struct jw *j, const struct tw_world *w, struct tw_device *d,
 	if (!missing)
 		fv_time(j, "lastSeen", server_ns(d->key, clk.upl_ms), 9);
 	fv_time(j, "lastTelemetrySaved", timeline_sample_ms(w, d, clk.upl_k) *
-	    NS_PER_MS, 6);
+	    NS_PER_MS, 3);
 	if (!missing) {
 		alarm_map(j, "alarmHigh", &hi, strcmp(s.status, "HIGH") == 0,
 		    units, drift);
@@ -357,38 +418,73 @@ fsdoc_archive_file(const struct tw_world *w, const struct tw_device *d,
 	char id[24];
 
 	fsdoc_archive_id(w, d, n, id, sizeof(id));
-	snprintf(out, len, "archives/%s/%s/%s.json", d->account->uid,
-	    d->serial, id);
+	snprintf(out, len, "archives/%s/%s.json", d->serial, id);
 }
 
 /*
- * Archive window n as uploaded by now: its first sample, its last
- * uploaded one, how many rows its file holds, whether it is closed.
+ * The archive of ended session n (callers check that it exists): the
+ * fields the published documents carry, channels as a list with the
+ * number as a string.
  */
 void
 fsdoc_archive(struct jw *j, const struct tw_world *w, const struct tw_device *d,
     int64_t n, int64_t now_ms, unsigned drift)
 {
-	struct tw_clock c;
-	char path[160], file[160], id[24];
-	int64_t first, next, last;
+	char path[160], file[160], id[24], label[96], num[8], ts[UTIL_TIME_LEN];
+	int64_t first = timeline_window_first(d, n);
+	int64_t last = timeline_window_first(d, n + 1) - 1;
+	int64_t created = timeline_archive_created(w, d, n);
 
-	timeline_at(w, d, now_ms, &c);
-	first = timeline_window_first(d, n);
-	next = timeline_window_first(d, n + 1);
-	last = next - 1 < c.upl_k ? next - 1 : c.upl_k;
 	fsdoc_archive_id(w, d, n, id, sizeof(id));
 	fsdoc_archive_file(w, d, n, file, sizeof(file));
 	snprintf(path, sizeof(path), "devices/%s/archive/%s", d->serial, id);
 	doc_begin(j, path);
+	fv_string(j, "filename", file);
+	fv_time(j, "start", timeline_sample_ms(w, d, first) * NS_PER_MS, 3);
+	fv_time(j, "end", timeline_sample_ms(w, d, last) * NS_PER_MS, 3);
+	fv_time(j, "createdOn", created * NS_PER_MS, 3);
+	fv_int(j, "count", (last - first + 1) * d->nchannels);
+	fv_string(j, "type", "auto");
+	jw_format_time(timeline_sample_ms(w, d, first) * NS_PER_MS, 0, ts,
+	    sizeof(ts));
+	snprintf(label, sizeof(label), "%s %.10s", d->label, ts);
+	fv_string(j, "label", label);
+	fv_string(j, "notes", "");
+	fv_string(j, "deviceLabel", d->label);
+	fv_bool(j, "public", false, drift);
+	fv_string(j, "publicLink", "");
+	fv_begin(j, "channels", "arrayValue");
+	jw_obj(j);
+	jw_key(j, "values");
+	jw_arr(j);
+	for (int i = 0; i < d->nchannels; i++) {
+		const struct tw_channel *c = &d->ch[i];
+
+		jw_obj(j);
+		jw_key(j, "mapValue");
+		jw_obj(j);
+		jw_key(j, "fields");
+		jw_obj(j);
+		snprintf(num, sizeof(num), "%d", c->number);
+		fv_string(j, "number", num);
+		fv_string(j, "label", c->label);
+		fv_string(j, "units", units_text(c->cook == COOK_HUMIDITY ?
+		    'H' : d->units));
+		jw_obj_end(j);
+		jw_obj_end(j);
+		jw_obj_end(j);
+	}
+	jw_arr_end(j);
+	jw_obj_end(j);
+	jw_obj_end(j);
+	fv_begin(j, "events", "arrayValue");
+	jw_obj(j);
+	jw_obj_end(j);
+	jw_obj_end(j);
+	fv_map(j, "deviceData");
 	fv_string(j, "serial", d->serial);
-	fv_string(j, "file", file);
-	fv_time(j, "sessionStart", timeline_sample_ms(w, d, first) * NS_PER_MS,
-	    6);
-	fv_time(j, "sessionEnd", timeline_sample_ms(w, d, last) * NS_PER_MS,
-	    6);
-	fv_int(j, "readingCount", (last - first + 1) * d->nchannels);
-	fv_bool(j, "complete", last == next - 1, drift);
-	doc_end(j, server_ns(d->key, timeline_sample_ms(w, d, first)),
-	    server_ns(d->key, c.upl_ms));
+	fv_string(j, "type", scenario_model_kind(d->model));
+	fv_map_end(j);
+	doc_end(j, server_ns(d->key, created), server_ns(d->key, created));
+	(void)now_ms;
 }

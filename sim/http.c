@@ -188,7 +188,7 @@ send_answer(struct tw_req *r)
 	    "Vary: Origin, X-Origin, Referer\r\n"
 	    "Server: ESF\r\n"
 	    "%s\r\n", r->status, status_text(r->status),
-	    r->media ? "application/json" : "application/json; charset=UTF-8",
+	    r->media ? "text/json" : "application/json; charset=UTF-8",
 	    r->out.len, r->headers) == -1 ||
 	    buf_append(&b, r->out.data ? r->out.data : "", r->out.len) == -1) {
 		mg_disable_connection_keep_alive(r->conn);

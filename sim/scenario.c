@@ -28,15 +28,20 @@ struct model_info {
 	int64_t		 rec_ms, upl_ms;
 };
 
+/*
+ * Intervals as the real devices show them (THERMOWORKS.md): a Node
+ * records every 600 s and uploads every 7,200 s, an RFX gateway and
+ * its Meat probes transmit every 60 s.
+ */
 static const struct model_info models[MODEL_COUNT] = {
 	[MODEL_SIGNALS] = { "signals", "signals", "bbq", "Signals", "1.4.9",
 	    4, 4, COOK_BRISKET, 30000, 60000 },
 	[MODEL_SMOKE] = { "smoke", "smoke", "bbq", "Smoke", "2.1.0",
 	    2, 2, COOK_PORK, 30000, 60000 },
 	[MODEL_NODE] = { "node", "node", "datalogger", "Node", "1.2.3",
-	    2, 2, COOK_HUMIDITY, 60000, 300000 },
+	    2, 2, COOK_HUMIDITY, 600000, 7200000 },
 	[MODEL_RFX_GATEWAY] = { "rfx_gateway", "rfx gateway", "rfx",
-	    "RFX Gateway", "1.0.12", 1, 1, COOK_PIT, 30000, 60000 },
+	    "RFX Gateway", "1.0.12", 1, 1, COOK_PIT, 60000, 60000 },
 	[MODEL_RFX_MEAT] = { "rfx_meat", "rfx meat", "rfx", "RFX Meat",
 	    "1.0.7", 4, 4, COOK_BRISKET, 30000, 60000 },
 	[MODEL_THERMADATA] = { "thermadata", "thermadata", "datalogger",
@@ -86,13 +91,6 @@ scenario_model_parse(const char *s, enum tw_model *m)
 
 /* --- building ------------------------------------------------------- */
 
-static bool
-is_meat(enum tw_cook c)
-{
-	return c == COOK_BRISKET || c == COOK_PORK || c == COOK_RIBS ||
-	    c == COOK_CHICKEN;
-}
-
 static void
 set_channel(struct tw_channel *c, const char *label, const char *type,
     enum tw_cook cook, double offset, bool unplugs)
@@ -120,13 +118,8 @@ scenario_cook_label(enum tw_cook c)
 const char *
 scenario_cook_type(enum tw_cook c)
 {
-	if (is_meat(c))
-		return "meat";
-	if (c == COOK_PIT)
-		return "pit";
-	if (c == COOK_HUMIDITY)
-		return "humidity";
-	return "ambient";
+	/* The two values the published documents show. */
+	return c == COOK_HUMIDITY ? "HumidityHumidity" : "Pro-Series";
 }
 
 /*
@@ -145,13 +138,15 @@ scenario_layout(struct tw_device *d, enum tw_cook main)
 	char label[TW_LABEL_MAX];
 
 	for (int i = 0; i < TW_MAX_CHANNELS; i++) {
+		if (ch[i].number == 0)
+			ch[i].number = i + 1;
 		snprintf(label, sizeof(label), "Probe %d", i + 1);
 		set_channel(&ch[i], label, type, main, 0, false);
 	}
 	switch (d->model) {
 	case MODEL_SIGNALS:
 	case MODEL_SMOKE:
-		set_channel(&ch[0], "Pit", "pit", COOK_PIT, 0, false);
+		set_channel(&ch[0], "Pit", type, COOK_PIT, 0, false);
 		set_channel(&ch[1], name, type, main, 0, false);
 		for (int i = 2; i < 4; i++) {
 			snprintf(label, sizeof(label), "%s %d", name, i);
@@ -160,22 +155,24 @@ scenario_layout(struct tw_device *d, enum tw_cook main)
 		}
 		break;
 	case MODEL_NODE:
-		set_channel(&ch[0], "Internal", "internal", COOK_AMBIENT, 0,
+		set_channel(&ch[0], "Internal", "Internal", COOK_AMBIENT, 0,
 		    false);
 		set_channel(&ch[1], name, type, main, 0, false);
 		break;
 	case MODEL_RFX_GATEWAY:
-		set_channel(&ch[0], "Air", "air", main, 0, false);
+		set_channel(&ch[0], "Air", type, main, 0, false);
 		break;
 	case MODEL_RFX_MEAT:
 		set_channel(&ch[0], "Tip", type, main, 0, false);
 		set_channel(&ch[1], "Center", type, main, 4, false);
 		set_channel(&ch[2], "Surface", type, main, 12, false);
-		set_channel(&ch[3], "Ambient", "ambient", COOK_PIT, 0, false);
+		set_channel(&ch[3], "Ambient", "Pro-Series", COOK_PIT, 0,
+		    false);
 		break;
 	default:
 		set_channel(&ch[0], name, type, main, 0, false);
-		set_channel(&ch[1], "Room", "ambient", COOK_AMBIENT, 0, false);
+		set_channel(&ch[1], "Room", "Pro-Series", COOK_AMBIENT, 0,
+		    false);
 		break;
 	}
 }
@@ -287,7 +284,10 @@ scenario_device(struct tw_world *w, struct tw_account *a, const char *serial,
 	d->account = a;
 	d->key = hash_str(w->seed, serial);
 	h = hash_mix(d->key ^ 0x6d6163);
-	if (model != MODEL_RFX_MEAT)
+	/* Signals, Node and gateways: the serial is the MAC, = deviceId. */
+	if (model != MODEL_RFX_MEAT && strchr(serial, ':') != NULL)
+		util_strlcpy(d->mac, serial, sizeof(d->mac));
+	else if (model != MODEL_RFX_MEAT)
 		snprintf(d->mac, sizeof(d->mac),
 		    "%02X:%02X:%02X:%02X:%02X:%02X", 0x24, 0x0A,
 		    (unsigned)(h >> 8) & 0xff, (unsigned)(h >> 16) & 0xff,
@@ -297,6 +297,7 @@ scenario_device(struct tw_world *w, struct tw_account *a, const char *serial,
 	d->rec_ms = mi->rec_ms;
 	d->upl_ms = mi->upl_ms;
 	d->archive_ms = 3600 * 1000;
+	d->archive_delay_ms = 60 * 1000;
 	d->units = a->units;
 	d->nchannels = nchannels > 0 ? nchannels : mi->channels;
 	scenario_layout(d, mi->cook);

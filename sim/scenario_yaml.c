@@ -173,7 +173,8 @@ serial_ok(const char *s)
 	if (n == 0 || n >= TW_SERIAL_MAX)
 		return false;
 	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != ':')
 			return false;
 	return true;
 }
@@ -182,11 +183,12 @@ static void
 ychannel(struct yctx *y, struct tw_device *d, int i, const struct cnode *n,
     const char *path)
 {
-	static const char *const known[] = { "label", "type", "cook",
-		"unplugs", "plugged", "offset", NULL };
+	static const char *const known[] = { "number", "label", "type",
+		"cook", "unplugs", "plugged", "offset", NULL };
 	bool plugged = true;
 	struct tw_channel *c = &d->ch[i];
 	const char *v;
+	double num = 0;
 
 	if (n->kind != CNODE_MAP) {
 		yerr(y, n, path, "a channel is a map of label, type, cook, "
@@ -207,6 +209,16 @@ ychannel(struct yctx *y, struct tw_device *d, int i, const struct cnode *n,
 	if (ybool(y, n, path, "plugged", &plugged) == 0)
 		c->absent = !plugged;
 	ynumber(y, n, path, "offset", -100, 100, &c->offset_f);
+	/* A number past the one before leaves a hole, as real ones do. */
+	if (ynumber(y, n, path, "number", 1, 99, &num) == 0 && num > 0) {
+		if (num != (int)num || (i > 0 && (int)num <= d->ch[i - 1].number))
+			yerr(y, cnode_get(n, "number"), path, "number: a whole "
+			    "number above the channel before's (%g)", num);
+		else
+			c->number = (int)num;
+	} else if (i > 0) {
+		c->number = d->ch[i - 1].number + 1;
+	}
 }
 
 static void
@@ -215,8 +227,8 @@ ydevice(struct yctx *y, struct tw_account *a, const struct cnode *n,
 {
 	static const char *const known[] = { "serial", "model", "label",
 		"channels", "recording_interval", "upload_interval",
-		"archive_interval", "cook", "cook_offset", "set_temp", "units",
-		"firmware", NULL };
+		"archive_interval", "archive_delay", "cook", "cook_offset",
+		"set_temp", "units", "firmware", NULL };
 	int max;
 	const struct cnode *chs;
 	const char *serial, *model, *v;
@@ -239,7 +251,7 @@ ydevice(struct yctx *y, struct tw_account *a, const struct cnode *n,
 		return;
 	if (!serial_ok(serial)) {
 		yerr(y, cnode_get(n, "serial"), path, "serial: '%s' must be 1 "
-		    "to %d letters, digits, '-' or '_'", serial,
+		    "to %d letters, digits, '-', '_' or ':'", serial,
 		    TW_SERIAL_MAX - 1);
 		return;
 	}
@@ -290,6 +302,8 @@ ydevice(struct yctx *y, struct tw_account *a, const struct cnode *n,
 	yduration(y, n, path, "upload_interval", 1000, 86400000, &d->upl_ms);
 	yduration(y, n, path, "archive_interval", 1000, 7 * 86400000LL,
 	    &d->archive_ms);
+	yduration(y, n, path, "archive_delay", 0, 7 * 86400000LL,
+	    &d->archive_delay_ms);
 	if (yduration(y, n, path, "cook_offset", 0, 30 * 86400000LL,
 	    &offset) == 0)
 		d->cook_offset_s = (double)offset / 1000;

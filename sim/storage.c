@@ -4,13 +4,17 @@
  *   GET /v0/b/{bucket}/o/{url-encoded name}?alt=media   the file
  *   GET /v0/b/{bucket}/o/{url-encoded name}             its metadata
  *
- * Names are archives/{uid}/{serial}/{archive id}.json (the "file" field
- * of an archive document). A file holds the rows of its window uploaded
- * so far, ordered by time then channel:
+ * Names are archives/{serial}/{archive id}.json (the "filename" field of
+ * an archive document); a file exists once its session ended. It holds
+ * every row of the session, ordered by time then channel, the channel
+ * number as a string, and is served as text/json:
  *
- *   {"serial": "S2A4C6E8", "sessionStart": 1767225600000,
- *    "sessionEnd": 1767225630000, "readings": [[1, 1767225600000,
- *    225.10000610351562, "F"], [2, 1767225600000, null, "F"], ...]}
+ *   {"serial": "24:0A:C4:1F:6E:10", "type": "signals", "label": ...,
+ *    "notes": "", "deviceLabel": ..., "start": "2026-...Z", "end": ...,
+ *    "channels": [{"number": "1", "label": "Pit", "units": "F"}, ...],
+ *    "events": [], "deviceData": {"serial": ..., "type": ...},
+ *    "readings": [["1", 1767225600000, 225.10000610351562, "F"],
+ *                 ["2", 1767225600000, null, "F"], ...]}
  *
  * Storage takes the id token as "Authorization: Bearer" or "Firebase".
  */
@@ -21,7 +25,7 @@
 
 #define STORAGE_PATH	"/v0/b/"
 
-/* Splits /v0/b/{bucket}/o/{name}; the serial is the name's third part. */
+/* Splits /v0/b/{bucket}/o/{name}; the serial is the name's second part. */
 int
 storage_route(struct tw_req *r)
 {
@@ -36,10 +40,9 @@ storage_route(struct tw_req *r)
 	r->ep = EP_STORAGE;
 	r->rest = p;		/* bucket/o/name */
 	util_strlcpy(r->arg, o + 3, sizeof(r->arg));
-	/* archives/{uid}/{serial}/{id}.json */
-	if (strncmp(r->arg, "archives/", 9) == 0 &&
-	    (s = strchr(r->arg + 9, '/')) != NULL) {
-		s++;
+	/* archives/{serial}/{id}.json */
+	if (strncmp(r->arg, "archives/", 9) == 0) {
+		s = r->arg + 9;
 		len = strcspn(s, "/");
 		if (len > 0 && len < sizeof(r->serial)) {
 			memcpy(r->serial, s, len);
@@ -49,7 +52,23 @@ storage_route(struct tw_req *r)
 	return 0;
 }
 
-/* Renders the file of window n with the samples up to upl_k. */
+static int
+put_str(struct buf *out, const char *key, const char *v)
+{
+	struct jw j;
+	struct buf tmp;
+	int rc;
+
+	buf_init(&tmp);
+	jw_init(&j, &tmp, false);
+	jw_str(&j, v);
+	jw_end(&j);
+	rc = j.err ? -1 : buf_printf(out, "\"%s\":%s,", key, tmp.data);
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Renders the file of session n (ended: every sample uploaded). */
 int
 storage_render(const struct tw_world *w, const struct tw_device *d,
     int64_t n, int64_t upl_k, struct buf *out)
@@ -57,16 +76,41 @@ storage_render(const struct tw_world *w, const struct tw_device *d,
 	int64_t first = timeline_window_first(d, n);
 	int64_t last = timeline_window_first(d, n + 1) - 1;
 	struct tw_sample s;
-	char num[32];
+	char num[32], ts[UTIL_TIME_LEN];
 	char units;
 
 	if (last > upl_k)
 		last = upl_k;
 	buf_reset(out);
-	if (buf_printf(out, "{\"serial\":\"%s\",\"sessionStart\":%lld,"
-	    "\"sessionEnd\":%lld,\"readings\":[", d->serial,
-	    (long long)timeline_sample_ms(w, d, first),
-	    (long long)timeline_sample_ms(w, d, last)) == -1)
+	if (buf_puts(out, "{") == -1 ||
+	    put_str(out, "serial", d->serial) == -1 ||
+	    put_str(out, "type", scenario_model_kind(d->model)) == -1 ||
+	    put_str(out, "label", d->label) == -1 ||
+	    put_str(out, "notes", "") == -1 ||
+	    put_str(out, "deviceLabel", d->label) == -1)
+		return -1;
+	jw_format_time(timeline_sample_ms(w, d, first) * NS_PER_MS, 3, ts,
+	    sizeof(ts));
+	if (put_str(out, "start", ts) == -1)
+		return -1;
+	jw_format_time(timeline_sample_ms(w, d, last) * NS_PER_MS, 3, ts,
+	    sizeof(ts));
+	if (put_str(out, "end", ts) == -1 || buf_puts(out, "\"channels\":[") ==
+	    -1)
+		return -1;
+	for (int ch = 0; ch < d->nchannels; ch++) {
+		units = d->ch[ch].cook == COOK_HUMIDITY ? 'H' : d->units;
+		snprintf(num, sizeof(num), "%d", d->ch[ch].number);
+		if (buf_printf(out, "%s{", ch ? "," : "") == -1 ||
+		    put_str(out, "number", num) == -1 ||
+		    put_str(out, "label", d->ch[ch].label) == -1 ||
+		    buf_printf(out, "\"units\":\"%c\"}", units) == -1)
+			return -1;
+	}
+	if (buf_puts(out, "],\"events\":[],\"deviceData\":{") == -1 ||
+	    put_str(out, "serial", d->serial) == -1 ||
+	    buf_printf(out, "\"type\":\"%s\"},\"readings\":[",
+	    scenario_model_kind(d->model)) == -1)
 		return -1;
 	for (int64_t k = first; k <= last; k++) {
 		long long ms = (long long)timeline_sample_ms(w, d, k);
@@ -78,9 +122,9 @@ storage_render(const struct tw_world *w, const struct tw_device *d,
 				jw_format_double(s.value, num, sizeof(num));
 			else
 				util_strlcpy(num, "null", sizeof(num));
-			if (buf_printf(out, "%s[%d,%lld,%s,\"%c\"]",
-			    k == first && ch == 0 ? "" : ",", ch + 1, ms, num,
-			    units) == -1)
+			if (buf_printf(out, "%s[\"%d\",%lld,%s,\"%c\"]",
+			    k == first && ch == 0 ? "" : ",", d->ch[ch].number,
+			    ms, num, units) == -1)
 				return -1;
 		}
 	}
@@ -92,8 +136,7 @@ metadata(struct tw_req *r, const struct tw_device *d, int64_t n,
     size_t size, int64_t upl_ms)
 {
 	char ts[UTIL_TIME_LEN], num[24], gen[24];
-	int64_t created = timeline_sample_ms(r->w, d,
-	    timeline_window_first(d, n));
+	int64_t created = timeline_archive_created(r->w, d, n);
 	struct jw j;
 
 	r->status = 200;
@@ -105,7 +148,7 @@ metadata(struct tw_req *r, const struct tw_device *d, int64_t n,
 	snprintf(gen, sizeof(gen), "%lld", (long long)upl_ms * 1000);
 	jw_kstr(&j, "generation", gen);
 	jw_kstr(&j, "metageneration", "1");
-	jw_kstr(&j, "contentType", "application/json");
+	jw_kstr(&j, "contentType", "text/json");
 	jw_format_time(created * NS_PER_MS, 3, ts, sizeof(ts));
 	jw_kstr(&j, "timeCreated", ts);
 	jw_format_time(upl_ms * NS_PER_MS, 3, ts, sizeof(ts));
@@ -137,7 +180,7 @@ storage_get(struct tw_req *r)
 	if (d->account != r->account)
 		return req_storage_error(r, 403, "Permission denied.");
 	timeline_at(r->w, d, r->now_ms, &c);
-	nwin = c.upl_k < 0 ? 0 : timeline_window(d, c.upl_k) + 1;
+	nwin = timeline_archived(r->w, d, r->now_ms);
 	for (int64_t n = 0; n < nwin; n++) {
 		fsdoc_archive_file(r->w, d, n, want, sizeof(want));
 		if (strcmp(want, r->arg) != 0)
@@ -148,7 +191,8 @@ storage_get(struct tw_req *r)
 		    strcmp(alt, "media") != 0) {
 			size_t size = r->out.len;
 
-			return metadata(r, d, n, size, c.upl_ms);
+			return metadata(r, d, n, size,
+			    timeline_archive_created(r->w, d, n));
 		}
 		r->status = 200;
 		r->media = true;

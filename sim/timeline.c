@@ -5,11 +5,51 @@
  * time, so InfluxDB takes the timestamps) and stands for cook time
  * cook_offset + k * rec * speed. Upload j happens at t0 + j * upl and
  * carries every sample recorded by then: the channel documents show the
- * last uploaded sample, the archive files every uploaded one. Archive
- * window n holds the samples recorded in [t0 + n * span, t0 + (n+1) *
- * span).
+ * last uploaded sample. Session n holds the samples recorded in [t0 +
+ * n * span, t0 + (n+1) * span); its archive (one document and one file)
+ * appears only once the session ended, never while it runs.
  */
 #include "twsim.h"
+
+/*
+ * An RFX Meat probe uploads on its heartbeat (upload_interval) and, in
+ * between, as soon as a channel moved by TW_DELTA_TRIGGER since the last
+ * upload (temperatureDeltaTrigger): the samples after the heartbeat are
+ * scanned, a heartbeat's worth at most.
+ */
+static void
+delta_uploads(const struct tw_world *w, const struct tw_device *d,
+    struct tw_clock *c)
+{
+	double last[TW_MAX_CHANNELS];
+	bool had[TW_MAX_CHANNELS];
+	struct tw_sample s;
+
+	for (int ch = 0; ch < d->nchannels; ch++) {
+		cook_sample(w, d, ch, c->upl_k, &s);
+		last[ch] = s.value;
+		had[ch] = s.present;
+	}
+	for (int64_t k = c->upl_k + 1; k <= c->rec_k; k++) {
+		bool moved = false;
+
+		for (int ch = 0; ch < d->nchannels && !moved; ch++) {
+			cook_sample(w, d, ch, k, &s);
+			moved = s.present != had[ch] || (s.present &&
+			    (s.value - last[ch] >= TW_DELTA_TRIGGER ||
+			    last[ch] - s.value >= TW_DELTA_TRIGGER));
+		}
+		if (!moved)
+			continue;
+		for (int ch = 0; ch < d->nchannels; ch++) {
+			cook_sample(w, d, ch, k, &s);
+			last[ch] = s.value;
+			had[ch] = s.present;
+		}
+		c->upl_k = k;
+		c->upl_ms = timeline_sample_ms(w, d, k);
+	}
+}
 
 void
 timeline_at(const struct tw_world *w, const struct tw_device *d,
@@ -26,6 +66,8 @@ timeline_at(const struct tw_world *w, const struct tw_device *d,
 	j = el / d->upl_ms;
 	c->upl_ms = w->t0_ms + j * d->upl_ms;
 	c->upl_k = j * d->upl_ms / d->rec_ms;
+	if (d->model == MODEL_RFX_MEAT)
+		delta_uploads(w, d, c);
 }
 
 int64_t
@@ -99,4 +141,38 @@ timeline_extremes(const struct tw_world *w, struct tw_device *d, int ch,
 	}
 	*out = *e;
 	pthread_mutex_unlock(&d->ext_mu);
+}
+
+/*
+ * When the archive of session n is created: the session ends at t0 +
+ * (n+1) * span, its last sample is uploaded by the next upload at the
+ * latest, and the cloud writes the archive archive_delay after that
+ * (the published test data shows createdOn hours after end).
+ */
+int64_t
+timeline_archive_created(const struct tw_world *w, const struct tw_device *d,
+    int64_t n)
+{
+	return w->t0_ms + (n + 1) * d->archive_ms + d->upl_ms +
+	    d->archive_delay_ms;
+}
+
+/* How many sessions have an archive at now: sessions 0 .. that - 1. */
+int64_t
+timeline_archived(const struct tw_world *w, const struct tw_device *d,
+    int64_t now_ms)
+{
+	int64_t el = now_ms - w->t0_ms - d->upl_ms - d->archive_delay_ms;
+
+	return el < d->archive_ms ? 0 : el / d->archive_ms;
+}
+
+/* The index of channel document number n, or -1 (a hole, or past). */
+int
+timeline_channel_index(const struct tw_device *d, int n)
+{
+	for (int i = 0; i < d->nchannels; i++)
+		if (d->ch[i].number == n)
+			return i;
+	return -1;
 }

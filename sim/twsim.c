@@ -38,6 +38,33 @@ check(const struct grilld_conf *cf, char *err, size_t len)
 	return rc;
 }
 
+/*
+ * The start of the sessions: now, or the one twsim.state_file kept (a
+ * restart goes on with the sessions that were running).
+ */
+static int64_t
+session_start(const struct grilld_conf *cf)
+{
+	const char *path = cf->twsim.state_file;
+	uint64_t seed = (uint64_t)cf->twsim.seed;
+	int64_t t0 = util_now_ns() / NS_PER_MS;
+	char err[512];
+	int rc;
+
+	if (path == NULL || path[0] == '\0')
+		return t0;
+	if ((rc = state_load(path, seed, &t0, err, sizeof(err))) == -1)
+		fatalx("twsim.state_file: %s", err);
+	if (rc == 1) {
+		log_info("%s: going on with the sessions that began %lld s ago",
+		    path, (long long)(util_now_ns() / NS_PER_MS - t0) / 1000);
+		return t0;
+	}
+	if (state_save(path, seed, t0, err, sizeof(err)) == -1)
+		fatalx("twsim.state_file: %s", err);
+	return t0;
+}
+
 static struct tw_world *
 build(const struct grilld_conf *cf)
 {
@@ -45,14 +72,14 @@ build(const struct grilld_conf *cf)
 	char err[4096];
 
 	w = scenario_new((uint64_t)cf->twsim.seed, cf->twsim.speed,
-	    util_now_ns() / NS_PER_MS, cf->twsim.token_lifetime,
-	    cf->twsim.api_key);
+	    session_start(cf), cf->twsim.token_lifetime, cf->twsim.api_key);
 	if ((w->faults = fault_new((uint64_t)cf->twsim.seed)) == NULL)
 		fatalx("out of memory");
 	if (cf->twsim.accounts != NULL &&
 	    scenario_load(w, cf->twsim.accounts, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (demo_build(w, cf->twsim.devices, err, sizeof(err)) == -1)
+	if (demo_build(w, cf->twsim.devices, cf->twsim.time_scale, err,
+	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (cf->twsim.faults != NULL &&
 	    fault_add_tree(w, cf->twsim.faults, true, err, sizeof(err)) == -1)

@@ -37,9 +37,10 @@
 #define TW_DOCUMENTS	TW_DATABASE "/documents"
 
 #define TW_MAX_CHANNELS	8
-#define TW_SERIAL_MAX	24
+#define TW_SERIAL_MAX	24	/* "10:06:1C:6F:47:70" fits */
 #define TW_LABEL_MAX	48
 #define TW_MAX_BODY	(1024 * 1024)	/* largest request body */
+#define TW_DELTA_TRIGGER 1.5		/* RFX Meat: upload on this step */
 
 enum tw_model {
 	MODEL_SIGNALS,
@@ -73,8 +74,9 @@ struct tw_extremes {
 };
 
 struct tw_channel {
+	int		 number;	/* document id; numbers may have holes */
 	char		 label[TW_LABEL_MAX];
-	char		 type[16];	/* "pit", "meat", "ambient", ... */
+	char		 type[24];	/* "Pro-Series", "HumidityHumidity" */
 	enum tw_cook	 cook;
 	bool		 unplugs;	/* has NO PROBE windows */
 	bool		 absent;	/* no probe at all: always NO PROBE */
@@ -94,7 +96,8 @@ struct tw_device {
 	uint64_t	 key;		/* hash of seed and serial */
 	int64_t		 rec_ms;	/* recording interval */
 	int64_t		 upl_ms;	/* upload interval */
-	int64_t		 archive_ms;	/* span of one archive file */
+	int64_t		 archive_ms;	/* span of one session */
+	int64_t		 archive_delay_ms; /* session end to its archive */
 	double		 cook_offset_s;	/* cook time of sample 0 */
 	int		 set_temp_f;	/* pit set point; 0: drawn per cook */
 	char		 units;		/* 'F' or 'C' */
@@ -245,6 +248,11 @@ int64_t	 timeline_first_after(const struct tw_world *,
 	    const struct tw_device *, int64_t);
 int64_t	 timeline_window(const struct tw_device *, int64_t);
 int64_t	 timeline_window_first(const struct tw_device *, int64_t);
+int64_t	 timeline_archived(const struct tw_world *, const struct tw_device *,
+	    int64_t);
+int64_t	 timeline_archive_created(const struct tw_world *,
+	    const struct tw_device *, int64_t);
+int	 timeline_channel_index(const struct tw_device *, int);
 void	 timeline_extremes(const struct tw_world *, struct tw_device *, int,
 	    int64_t, struct tw_extremes *);
 
@@ -324,7 +332,7 @@ int	 scenario_load(struct tw_world *, const struct cnode *, char *,
 int	 scenario_check(const struct cnode *, char *, size_t);
 
 /* demo.c */
-int	 demo_build(struct tw_world *, int64_t, char *, size_t);
+int	 demo_build(struct tw_world *, int64_t, double, char *, size_t);
 
 /* token.c */
 int	 token_id_make(const struct tw_world *, const struct tw_account *,
@@ -459,5 +467,9 @@ struct mg_context *control_start(struct tw_world *, const char *, char *,
 /* oracle.c */
 int	 oracle_recorded(struct tw_world *, const char *, struct buf *,
 	    char *, size_t);
+
+/* state.c */
+int	 state_load(const char *, uint64_t, int64_t *, char *, size_t);
+int	 state_save(const char *, uint64_t, int64_t, char *, size_t);
 
 #endif

@@ -19,21 +19,26 @@ twsim:
   admin_listen: $TW_ADMIN
   seed: $CHAOS_SEED
   token_lifetime: 2m
+  # Its sessions outlive its own restarts (fault_twsim_restart).
+  state_file: $T/twsim.state
+  # Archives exist only for ended sessions (as in the real cloud): short
+  # sessions, archived 2 s after their end, so that the points between
+  # uploads are filled within the run.
   accounts:
     - email: pit@chaos.example
       password: chaos-pit
       devices:
-        - {serial: S0000001, model: signals, label: Smoker, recording_interval: 1s, upload_interval: 3s, archive_interval: 20s, cook: brisket}
-        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s}
-        - {serial: M0000001, model: rfx_meat, label: Pork, recording_interval: 1s, upload_interval: 2s, archive_interval: 30s, cook: pork}
-        - {serial: G0000001, model: rfx_gateway, label: Gateway, recording_interval: 1s, upload_interval: 3s}
+        - {serial: S0000001, model: signals, label: Smoker, recording_interval: 1s, upload_interval: 3s, archive_interval: 20s, cook: brisket, archive_delay: 2s}
+        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s, archive_interval: 20s, archive_delay: 2s}
+        - {serial: M0000001, model: rfx_meat, label: Pork, recording_interval: 1s, upload_interval: 2s, archive_interval: 30s, cook: pork, archive_delay: 2s}
+        - {serial: G0000001, model: rfx_gateway, label: Gateway, recording_interval: 1s, upload_interval: 3s, archive_interval: 20s, archive_delay: 2s}
     - email: patio@chaos.example
       password: chaos-patio
       units: C
       devices:
-        - {serial: K0000001, model: smoke, label: Kettle, recording_interval: 2s, upload_interval: 4s, cook: chicken}
-        - {serial: S0000002, model: signals, label: Offset, recording_interval: 1s, upload_interval: 5s, archive_interval: 30s, cook: ribs}
-        - {serial: T0000001, model: thermadata, label: Fridge, recording_interval: 2s, upload_interval: 6s}
+        - {serial: K0000001, model: smoke, label: Kettle, recording_interval: 2s, upload_interval: 4s, archive_interval: 20s, cook: chicken, archive_delay: 2s}
+        - {serial: S0000002, model: signals, label: Offset, recording_interval: 1s, upload_interval: 5s, archive_interval: 30s, cook: ribs, archive_delay: 2s}
+        - {serial: T0000001, model: thermadata, label: Fridge, recording_interval: 2s, upload_interval: 6s, archive_interval: 20s, archive_delay: 2s}
 YAML
 }
 CHAIN_DEVICES="S0000001 N0000001 M0000001 G0000001 K0000001 S0000002 T0000001"

@@ -35,7 +35,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_setlevel(LOG_LVL_ERROR);
 	world = scenario_new(1, 1, now, 3600 * 1000, "twsim-demo-key");
 	if ((world->faults = fault_new(1)) == NULL ||
-	    demo_build(world, 0, err, sizeof(err)) == -1)
+	    demo_build(world, 0, 1, err, sizeof(err)) == -1)
 		abort();
 	if ((admin_ctx = control_start(world, "127.0.0.1:0", err,
 	    sizeof(err))) == NULL ||

@@ -46,7 +46,7 @@ fault() {
 }
 clear_faults() { curl -s -X DELETE "$A/admin/faults" >/dev/null; }
 stat() { curl -s "$A/admin/stats" | jq "$1"; }
-CH="$F/devices/S2A4C6E8/channels/1"
+CH="$F/devices/24:0A:C4:1F:6E:10/channels/1"
 
 start_daemon twsim "$A/health/ready" -f "$T/twsim.yaml" || bail "grilld-twsim starts"
 signin
@@ -73,7 +73,7 @@ get "$CH"
 check_eq "429 RESOURCE_EXHAUSTED" "429 RESOURCE_EXHAUSTED" "$CODE $(j .error.status)"
 check_match "with Retry-After" $'Retry-After: 7\r' "$HEADERS"
 check_eq "the rule counts down" 1 "$(curl -s "$A/admin/faults" | jq '.faults[0].remaining')"
-get "$F/devices/S2A4C6E8"
+get "$F/devices/24:0A:C4:1F:6E:10"
 check_eq "other endpoints are not touched" 200 "$CODE"
 get "$CH"
 get "$CH"
@@ -92,7 +92,7 @@ check_eq "Storage errors in Storage's shape" "503 null" "$CODE $(j .error.status
 # --- slow answers, dropped connections ---------------------------------------
 
 fault '{"kind":"delay","delay_ms":3000,"endpoint":"device","count":1}'
-call GET "$F/devices/S2A4C6E8" -H "Authorization: Bearer $TOK" --max-time 1
+call GET "$F/devices/24:0A:C4:1F:6E:10" -H "Authorization: Bearer $TOK" --max-time 1
 check_eq "a slow answer makes a client time out" 28 "$RC"
 fault '{"kind":"drop","endpoint":"channel","count":1}'
 get "$CH"
@@ -123,18 +123,18 @@ fault '{"kind":"drift_boolean","endpoint":"channel","count":1}'
 get "$CH"
 check_match "drift_boolean: booleans as 0/1" '^[01]$' "$(j .fields.alarmHigh.mapValue.fields.enabled.integerValue)"
 fault '{"kind":"drift_missing","endpoint":"device","count":1}'
-get "$F/devices/S2A4C6E8"
-check_eq "drift_missing: optional fields left out" "null null S2A4C6E8" \
+get "$F/devices/24:0A:C4:1F:6E:10"
+check_eq "drift_missing: optional fields left out" "null null 24:0A:C4:1F:6E:10" \
 	"$(j '"\(.fields.label) \(.fields.battery) \(.fields.serial.stringValue)"')"
-get "$F/devices/S2A4C6E8"
+get "$F/devices/24:0A:C4:1F:6E:10"
 check_eq "then they are back" "Backyard Signals" "$(j .fields.label.stringValue)"
 
 # --- scope: a device, a probability ------------------------------------------------
 
-fault '{"kind":"status","status":500,"endpoint":"channel","device":"N1B3D5F7"}'
+fault '{"kind":"status","status":500,"endpoint":"channel","device":"10:06:1C:6F:47:70"}'
 get "$CH"
 check_eq "a fault scoped to a device spares the others" 200 "$CODE"
-get "$F/devices/N1B3D5F7/channels/1"
+get "$F/devices/10:06:1C:6F:47:70/channels/1"
 check_eq "and hits that one" 500 "$CODE"
 clear_faults
 fault '{"kind":"status","status":500,"probability":0}'
@@ -217,4 +217,30 @@ check_eq "with no faults left, all is well" 200 "$CODE"
 
 stop_pid "$PID_twsim"
 check_eq "grilld-twsim exits 0 on SIGTERM" 0 "$?"
+
+# The cloud itself dies: with twsim.state_file it goes on with the
+# sessions it had (as the real cloud does when a server restarts), so
+# the running ones are still archived when they end.
+cat >"$T/state.yaml" <<YAML
+twsim:
+  listen: 127.0.0.1:${ports[0]}
+  admin_listen: 127.0.0.1:${ports[1]}
+  state_file: $T/twsim.state
+YAML
+session() { curl -s "$A/admin/recorded?limit=1" | jq -r .session_start_ms; }
+start_daemon twsim "$A/health/ready" -f "$T/state.yaml" || bail "grilld-twsim starts with a state file"
+t0=$(session)
+check_match "the state file holds the sessions' start" "^grilld-twsim-state 1 1 $t0\$" \
+	"$(cat "$T/twsim.state")"
+kill -KILL "$PID_twsim"
+wait "$PID_twsim" 2>/dev/null
+sleep 1
+start_daemon twsim "$A/health/ready" -f "$T/state.yaml" || bail "grilld-twsim starts again"
+check_eq "after kill -9 it goes on with the same sessions" "$t0" "$(session)"
+check_match "and says so" "going on with the sessions that began" "$(cat "$T/twsim.log")"
+stop_pid "$PID_twsim"
+echo "a shopping list" >"$T/twsim.state"
+"$BIN/grilld-twsim" -d -f "$T/state.yaml" >"$T/bad-state.log" 2>&1
+check_eq "a file that is no state file: refused at start" 1 "$?"
+check_match "with why" "not a grilld-twsim state file" "$(cat "$T/bad-state.log")"
 done_testing

@@ -85,10 +85,10 @@ check_eq "devices through the active poller: from it" "200 poller true" \
 	"$CODE $(jqr .source) $(jqr '.count > 0 and ([.data[] | .name != null] | all)')"
 
 b_why() { curl -s "http://$B_ADMIN/health/ready" | jq -r '.reason // ""'; }
-b_refused() { [[ $(b_why) == *"nobody@grilld.example: not signed in: EMAIL_NOT_FOUND"* ]]; }
+b_refused() { [[ $(b_why) == *"nobody@grilld.example: not signed in: INVALID_LOGIN_CREDENTIALS"* ]]; }
 wait_for "the refused account" 15 b_refused
 check_match "an account it cannot sign in: not ready, and why" \
-	"nobody@grilld.example: not signed in: EMAIL_NOT_FOUND" "$(b_why)"
+	"nobody@grilld.example: not signed in: INVALID_LOGIN_CREDENTIALS" "$(b_why)"
 kill -KILL "$PID_poller"
 wait "$PID_poller" 2>/dev/null
 b_took() { [ "$(grep -c "lease taken over; polling" "$T/poller-b.log")" = 2 ]; }

@@ -23,7 +23,7 @@ start_daemon ingest "http://127.0.0.1:${p[3]}/health/live" || bail "grilld-inges
 start_daemon stream "$STREAM_URL/health/live" || bail "grilld-stream starts"
 start_daemon api "$API/health/live" || bail "grilld-api starts"
 start_daemon poller "http://127.0.0.1:${p[2]}/health/live" || bail "grilld-poller starts"
-dev=S2A4C6E8	# the demo Signals, 4 probes
+dev=24:0A:C4:1F:6E:10	# the demo Signals, 4 probes
 wait_for "the Signals' readings" 60 curl -sf "$API/api/temperature/current/$dev" ||
 	bail "readings arrive"
 wait_for "every probe" 60 bash -c "[ \"\$(curl -s $API/api/temperature/current/$dev | jq '.data.probes | length')\" = 4 ]"

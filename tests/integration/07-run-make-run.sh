@@ -34,7 +34,7 @@ stored() {
 has_readings() { [ "$(stored)" -gt 0 ]; }
 check "readings flow from the simulated cook into InfluxDB" wait_for readings 60 has_readings
 current() {
-	curl -sf "$API/api/temperature/current/S2A4C6E8?probe_id=1" | jq -e '.data.temperature' >/dev/null
+	curl -sf "$API/api/temperature/current/24:0A:C4:1F:6E:10?probe_id=1" | jq -e '.data.temperature' >/dev/null
 }
 check "the API answers current for the demo Signals" wait_for current 60 current
 

@@ -28,11 +28,11 @@ banner=$(tr -d '\r' <"$T/run.log")
 check_match "the banner says how to reach Redis" "redis-cli -p ${p[0]}" "$banner"
 check_match "and InfluxDB" "influx -port ${p[1]} " "$banner"
 current() {
-	curl -sf "http://$GRILLD_API_LISTEN/api/temperature/current/S2A4C6E8?probe_id=2" |
+	curl -sf "http://$GRILLD_API_LISTEN/api/temperature/current/24:0A:C4:1F:6E:10?probe_id=2" |
 		jq -e '.data.temperature' >/dev/null
 }
 wait_for readings 90 current || not_ok "readings reach the API" "$(tail -5 "$T/run.log")"
-known() { curl -sf "http://$GRILLD_API_LISTEN/api/devices" | grep -q S2A4C6E8; }
+known() { curl -sf "http://$GRILLD_API_LISTEN/api/devices" | grep -q 24:0A:C4:1F:6E:10; }
 wait_for devices 60 known || not_ok "the API knows the demo device" "$(tail -5 "$T/run.log")"
 
 # The README's commands, on this run's addresses.
@@ -81,7 +81,7 @@ check_match "live feed: $cmd" "data: \{" "$out"
 # dashboard without InfluxDB), at most INGEST_PROBE_SERIES_MAX of them.
 INGEST=http://$GRILLD_INGEST_ADMIN_LISTEN
 check_match "ingest's /metrics has the demo probe's temperature" \
-	'grilld_ingest_probe_temperature_celsius\{device="S2A4C6E8",probe="2"\} [0-9.]+' \
+	'grilld_ingest_probe_temperature_celsius\{device="24:0A:C4:1F:6E:10",probe="2"\} [0-9.]+' \
 	"$(curl -s "$INGEST/metrics")"
 cap=$(sed -n 's/^#define INGEST_PROBE_SERIES_MAX[[:space:]]*\([0-9]*\).*/\1/p' ingest/ingest.h)
 now=$(date +%s)

@@ -49,6 +49,9 @@ export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-clou
 export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
 export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
 export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example
+# The demo's devices as real ones, their intervals divided by 30 so that
+# readings come every second or two (twsim.time_scale).
+export GRILLD_TWSIM_TIME_SCALE=30
 # As deployed: the sample configuration file (the environment overrides
 # it), the password and the API key in files of their own.
 cp "$GRILLD_TOP/deploy/etc/grilld.yaml" "$T/grilld.yaml"
@@ -101,15 +104,15 @@ has_readings() { [ "$(stored)" -gt 0 ]; }
 check "readings flow from the simulated cook into InfluxDB" wait_for readings 90 has_readings
 
 # The live feeds, open while the cook goes on.
-curl -s -N -m 120 "$STREAM_URL/api/temperature/stream/S2A4C6E8?protocol=grilld" >"$T/sse.out" &
+curl -s -N -m 120 "$STREAM_URL/api/temperature/stream/24:0A:C4:1F:6E:10?protocol=grilld" >"$T/sse.out" &
 sse=$!
 node_run ws-client.mjs "ws://127.0.0.1:$STREAM_PORT/api/temperature/ws" \
-	'[{"wait":"current"},{"wait":"reading"},{"send":{"type":"subscribe","devices":["M1A2B3C4"]}},{"wait":"subscribed"},{"send":{"type":"ping"}},{"wait":"pong"},{"close":1000}]' \
+	'[{"wait":"current"},{"wait":"reading"},{"send":{"type":"subscribe","devices":["M100051731"]}},{"wait":"subscribed"},{"send":{"type":"ping"}},{"wait":"pong"},{"close":1000}]' \
 	>"$T/ws.out" 2>&1 &
 ws=$!
 
 # --- the API, every route of a normal day -------------------------------------
-dev=S2A4C6E8
+dev=24:0A:C4:1F:6E:10
 cached() {
 	req GET "/api/temperature/current/$dev?probe_id=1"
 	[ "$CODE" = 200 ] && [ "$(jqr .source)" = cache ]
@@ -204,7 +207,7 @@ wait "$sse"
 check_match "SSE: and live readings of the device" "event: reading" "$(cat "$T/sse.out")"
 first=$(sed -n 's/^id: //p' "$T/sse.out" | tr -d '\r' | head -1)
 n0=$(stored)
-curl -s -N -m 3 -H "Last-Event-ID: $first" "$STREAM_URL/api/temperature/stream/S2A4C6E8?protocol=grilld" >"$T/sse2.out"
+curl -s -N -m 3 -H "Last-Event-ID: $first" "$STREAM_URL/api/temperature/stream/24:0A:C4:1F:6E:10?protocol=grilld" >"$T/sse2.out"
 check_match "SSE: a client that comes back resumes where it was" "event: reading" "$(cat "$T/sse2.out")"
 # An operator's reload, twice: each daemon reads its configuration again.
 for name in twsim ingest poller stream api; do

@@ -148,7 +148,8 @@ influx_query() {
 # simulator's demo account, exported for every daemon: p[0] grilld-twsim
 # (TW), p[1] its admin, p[2] the poller's admin, p[3] the ingester's,
 # p[4..7] the nng URLs (events, poller, ingest, stream), p[8] the API,
-# p[9] the stream; the poller every 5 s with its spool in $T.
+# p[9] the stream; the demo at twsim.time_scale 30 (readings every second
+# or two), the poller every 5 s with its spool in $T.
 demo_chain_env() {
 	p=($(freeport 10))
 	TW=127.0.0.1:${p[0]}
@@ -165,6 +166,7 @@ demo_chain_env() {
 	export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
 	export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
 	export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example GRILLD_THERMOWORKS_PASSWORD=demo
+	export GRILLD_TWSIM_TIME_SCALE=30
 	export GRILLD_POLLER_INTERVAL=5s GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
 }
 

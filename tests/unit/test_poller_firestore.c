@@ -246,6 +246,115 @@ t_device_drifted(void)
 	cJSON_Delete(bad);
 }
 
+/*
+ * Documents composed from the fields the public sources document
+ * (THERMOWORKS.md): a Node whose serial is its MAC, with colons, in the
+ * document name too; its humidity channel is number 3 (a hole at 2),
+ * type HumidityHumidity, alarms in F, minimum as doubleValue; a Signals
+ * fan with an integer state; an RFX Meat probe with its gateway fields;
+ * lastArchive; millisecond timestamps.
+ */
+static void
+t_real_shapes(void)
+{
+	cJSON *node = parse("{\"name\":\"projects/thermoworks-cloud-production/"
+	    "databases/(default)/documents/devices/10:06:1C:6F:47:70\","
+	    "\"fields\":{\"serial\":{\"stringValue\":\"10:06:1C:6F:47:70\"},"
+	    "\"deviceId\":{\"stringValue\":\"10:06:1C:6F:47:70\"},"
+	    "\"device\":{\"stringValue\":\"node\"},"
+	    "\"type\":{\"stringValue\":\"datalogger\"},"
+	    "\"recordingIntervalInSeconds\":{\"integerValue\":\"600\"},"
+	    "\"transmitIntervalInSeconds\":{\"integerValue\":\"7200\"},"
+	    "\"lastTelemetrySaved\":{\"timestampValue\":"
+	    "\"2026-01-01T02:00:00.123Z\"},"
+	    "\"sessionStart\":{\"timestampValue\":\"2026-01-01T00:00:00.000Z\"},"
+	    "\"lastArchive\":{\"timestampValue\":\"2025-12-31T20:00:00.000Z\"},"
+	    "\"exportVersion\":{\"doubleValue\":2.1},"
+	    "\"bigQuery\":{\"mapValue\":{\"fields\":{\"tableId\":"
+	    "{\"stringValue\":\"t_10061C6F4770\"}}}}}}");
+	cJSON *humid = parse("{\"name\":\"x/documents/devices/"
+	    "10:06:1C:6F:47:70/channels/3\",\"fields\":{"
+	    "\"number\":{\"stringValue\":\"3\"},"
+	    "\"type\":{\"stringValue\":\"HumidityHumidity\"},"
+	    "\"value\":{\"integerValue\":\"48\"},"
+	    "\"units\":{\"stringValue\":\"H\"},"
+	    "\"status\":{\"stringValue\":\"NORMAL\"},"
+	    "\"lastTelemetrySaved\":{\"timestampValue\":"
+	    "\"2026-01-01T02:00:00.123Z\"},"
+	    "\"alarmHigh\":{\"mapValue\":{\"fields\":{"
+	    "\"value\":{\"integerValue\":\"80\"},"
+	    "\"units\":{\"stringValue\":\"F\"}}}},"
+	    "\"minimum\":{\"mapValue\":{\"fields\":{\"reading\":{"
+	    "\"mapValue\":{\"fields\":{\"value\":{\"doubleValue\":41.0}}}}}}}"
+	    "}}");
+	cJSON *unplugged = parse("{\"name\":\"x/documents/devices/S/channels/4\","
+	    "\"fields\":{\"number\":{\"stringValue\":\"4\"},"
+	    "\"type\":{\"stringValue\":\"Pro-Series\"},"
+	    "\"value\":{\"doubleValue\":-5.1999998092651367},"
+	    "\"status\":{\"stringValue\":\"NO PROBE\"}}}");
+	cJSON *nulled = parse("{\"name\":\"x/documents/devices/S/channels/2\","
+	    "\"fields\":{\"value\":{\"nullValue\":null}}}");
+	cJSON *sig = parse("{\"fields\":{\"serial\":{\"stringValue\":"
+	    "\"24:0A:C4:1F:6E:10\"},\"fan\":{\"mapValue\":{\"fields\":{"
+	    "\"connection\":{\"stringValue\":\"connected\"},"
+	    "\"connected\":{\"booleanValue\":true},"
+	    "\"setTemp\":{\"integerValue\":\"250\"},"
+	    "\"fan_channel\":{\"stringValue\":\"1\"},"
+	    "\"state\":{\"integerValue\":\"3\"}}}}}}");
+	cJSON *meat = parse("{\"fields\":{\"serial\":{\"stringValue\":"
+	    "\"M100051731\"},\"gatewayId\":{\"stringValue\":"
+	    "\"24:0A:C4:3B:90:5C\"},\"heartbeatInterval\":{\"integerValue\":"
+	    "\"300\"},\"readInterval\":{\"integerValue\":\"30\"},"
+	    "\"temperatureDeltaTrigger\":{\"doubleValue\":1.5},"
+	    "\"transmitIntervalInSeconds\":{\"integerValue\":\"60\"}}}");
+	struct tw_dev_doc d;
+	struct tw_chan_doc c;
+	int64_t ts;
+
+	CHECK_INT(fs_decode_device(node, &d), 0);
+	CHECK_STR(d.serial, "10:06:1C:6F:47:70");
+	CHECK_STR(d.mac, d.serial);
+	CHECK_INT(d.recording_s, 600);
+	CHECK_INT(d.transmit_s, 7200);
+	util_time_parse("2026-01-01T02:00:00.123Z", &ts);
+	CHECK_INT(d.last_telemetry_ns, ts);	/* milliseconds kept */
+	util_time_parse("2025-12-31T20:00:00Z", &ts);
+	CHECK_INT(d.last_archive_ns, ts);
+
+	CHECK_INT(fs_decode_channel(humid, &c), 0);
+	CHECK_INT(c.number, 3);			/* past the hole */
+	CHECK_STR(c.type, "HumidityHumidity");
+	CHECK(c.has_value);
+	CHECK_DBL(c.value, 48, 0);		/* integer for a double */
+	CHECK_INT(c.unit, 'H');
+	CHECK(c.alarm_high.present && c.alarm_high.unit == 'F');
+
+	CHECK_INT(fs_decode_channel(unplugged, &c), 0);
+	CHECK_INT(c.number, 4);
+	CHECK(!c.has_value);			/* NO PROBE: no value */
+	CHECK_INT(c.status, PROBE_NO_PROBE);
+
+	CHECK_INT(fs_decode_channel(nulled, &c), 0);
+	CHECK_INT(c.number, 2);			/* from the document id */
+	CHECK(!c.has_value);
+
+	CHECK_INT(fs_decode_device(sig, &d), 0);
+	CHECK(d.fan.present && d.fan.connected && d.fan.has_set_temp);
+	CHECK_STR(d.fan.state, "3");		/* an integer state */
+
+	CHECK_INT(fs_decode_device(meat, &d), 0);
+	CHECK_STR(d.serial, "M100051731");
+	CHECK_STR(d.mac, "");
+	CHECK_INT(d.heartbeat_s, 300);
+	CHECK_INT(d.transmit_s, 60);
+	cJSON_Delete(node);
+	cJSON_Delete(humid);
+	cJSON_Delete(unplugged);
+	cJSON_Delete(nulled);
+	cJSON_Delete(sig);
+	cJSON_Delete(meat);
+}
+
 static void
 t_values(void)
 {
@@ -391,6 +500,7 @@ main(void)
 	UNIT_RUN(t_channel_garbage);
 	UNIT_RUN(t_device_golden);
 	UNIT_RUN(t_device_drifted);
+	UNIT_RUN(t_real_shapes);
 	UNIT_RUN(t_values);
 	UNIT_RUN(t_error_message);
 	UNIT_RUN(t_split);

@@ -97,6 +97,128 @@ t_archive_needed(void)
 	CHECK(archive_needed(&d, &ch));
 }
 
+/*
+ * Durable gaps (archive.c): a field of grilld:poller:gaps read back,
+ * sorted, overlapping ones merged, touching ones kept apart (the live
+ * point between them was sent), unreadable pairs skipped; a set added
+ * to a channel's gaps the same way, and the "@b" mark passing them.
+ */
+static void
+t_gaps_durable(void)
+{
+	struct tw_gapset set = { NULL, 0 };
+	struct tw_channel ch;
+	struct strmap m;
+	struct strmap_entry *e;
+
+	CHECK_INT(archive_gaps_parse("300-400 100-200 x 200-250 150-180 "
+	    "500-501 600-700", &set), 0);
+	CHECK_INT(set.n, 4);
+	CHECK(set.g[0].from_us == 100 && set.g[0].to_us == 200);
+	CHECK(set.g[1].from_us == 200 && set.g[1].to_us == 250);
+	CHECK(set.g[2].from_us == 300 && set.g[2].to_us == 400);
+	CHECK(set.g[3].from_us == 600 && set.g[3].to_us == 700);
+	CHECK_INT(archive_gaps_parse("", &set), 0);
+	CHECK_INT(set.n, 4);
+
+	memset(&ch, 0, sizeof(ch));
+	CHECK_INT(archive_gap_add(&ch, 350, 380), 0);
+	CHECK_INT(archive_gap_add(&ch, 400, 450), 0);
+	CHECK_INT(archive_gaps_union(&ch.gaps, &ch.ngaps, set.g, set.n), 0);
+	CHECK_INT(ch.ngaps, 5);
+	CHECK(ch.gaps[2].from_us == 300 && ch.gaps[2].to_us == 400);
+	CHECK(ch.gaps[3].from_us == 400 && ch.gaps[3].to_us == 450);
+	/* The live point at 200 was sent; 201..249 were not. */
+	CHECK(!archive_in_gap(&ch, 200));
+	CHECK(archive_in_gap(&ch, 201));
+	CHECK(!archive_in_gap(&ch, 400));
+	/* Backfilled up to 320: only what is after it stays to fill. */
+	archive_gaps_done(&ch, 320);
+	CHECK_INT(ch.ngaps, 3);
+	CHECK(ch.gaps[0].from_us == 320 && ch.gaps[0].to_us == 400);
+	CHECK(!archive_in_gap(&ch, 320));
+	CHECK(archive_in_gap(&ch, 321));
+	archive_chan_free(&ch);
+	free(set.g);
+
+	/* Gaps of a spool's records, by key, freed with the map. */
+	strmap_init(&m);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 10, 20), 0);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 20, 30), 0);
+	CHECK_INT(archive_gapset_add(&m, "S1/1", 5, 6), 0);	/* empty */
+	CHECK((e = strmap_get(&m, "S1/1")) != NULL && e->ptr != NULL);
+	CHECK_INT(((struct tw_gapset *)e->ptr)->n, 2);
+	archive_seen_free(&m);
+}
+
+/*
+ * A device's own schedule: half a second after its next upload is due;
+ * found nothing: 1, 2, 4 ... s, never past the ceiling; unknown: none.
+ */
+static void
+t_device_schedule(void)
+{
+	int64_t now = 1000000, ns = INT64_C(1767225600) * NS_PER_S;
+
+	/* Uploaded 10 s ago, every 60 s: due in 50 s, polled at 50.5. */
+	CHECK_INT(sched_device_next(now, ns, ns - 10 * NS_PER_S, 60, 60000, 0),
+	    now + 50500);
+	/* A Node: every 7,200 s; the ceiling is its interval. */
+	CHECK_INT(sched_device_next(now, ns, ns, 7200, 7200000, 0),
+	    now + 7200000);
+	/* An RFX Meat probe: heartbeat 300 s, but poller.interval (30 s)
+	 * caps the wait: it also uploads on a temperature step. */
+	CHECK_INT(sched_device_next(now, ns, ns, 300, 30000, 0), now + 30000);
+	/* Due already and nothing new: 1 s, 2 s, 4 s ... */
+	CHECK_INT(sched_device_next(now, ns, ns - 61 * NS_PER_S, 60, 60000, 1),
+	    now + 2000);
+	CHECK_INT(sched_device_next(now, ns, ns - 61 * NS_PER_S, 60, 60000, 0),
+	    now + 1000);
+	CHECK_INT(sched_device_next(now, ns, ns - 3600 * NS_PER_S, 60, 30000,
+	    20), now + 30000);
+	/* Early and the upload still ahead: wait for it. */
+	CHECK_INT(sched_device_next(now, ns, ns - 10 * NS_PER_S, 60, 60000, 1),
+	    now + 50500);
+	/* Nothing to go by. */
+	CHECK_INT(sched_device_next(now, ns, 0, 60, 60000, 0), 0);
+	CHECK_INT(sched_device_next(now, ns, ns, 0, 60000, 0), 0);
+}
+
+/* An archive document as listed: filename, start, end, createdOn. */
+static void
+t_archive_doc(void)
+{
+	cJSON *doc = cJSON_Parse("{\"name\":\"x/documents/devices/"
+	    "10:06:1C:6F:47:70/archive/abc\",\"fields\":{"
+	    "\"filename\":{\"stringValue\":\"archives/10:06:1C:6F:47:70/abc.json\"},"
+	    "\"start\":{\"timestampValue\":\"2026-01-01T00:00:00.000Z\"},"
+	    "\"end\":{\"timestampValue\":\"2026-01-01T04:00:00.000Z\"},"
+	    "\"createdOn\":{\"timestampValue\":\"2026-01-01T07:12:00.000Z\"},"
+	    "\"count\":{\"integerValue\":\"960\"},"
+	    "\"type\":{\"stringValue\":\"auto\"},"
+	    "\"channels\":{\"arrayValue\":{\"values\":[{\"mapValue\":{"
+	    "\"fields\":{\"number\":{\"stringValue\":\"1\"}}}}]}}}}");
+	cJSON *old = cJSON_Parse("{\"fields\":{\"file\":{\"stringValue\":"
+	    "\"a.json\"}}}");
+	char name[128];
+	int64_t start, end, created, t;
+
+	CHECK_INT(archive_parse_doc(doc, name, sizeof(name), &start, &end,
+	    &created), 0);
+	CHECK_STR(name, "archives/10:06:1C:6F:47:70/abc.json");
+	util_time_parse("2026-01-01T00:00:00Z", &t);
+	CHECK_INT(start, t);
+	util_time_parse("2026-01-01T04:00:00Z", &t);
+	CHECK_INT(end, t);
+	util_time_parse("2026-01-01T07:12:00Z", &t);
+	CHECK_INT(created, t);
+	/* The shape grilld once assumed names no file. */
+	CHECK_INT(archive_parse_doc(old, name, sizeof(name), &start, &end,
+	    &created), -1);
+	cJSON_Delete(doc);
+	cJSON_Delete(old);
+}
+
 static void
 t_archive_rows(void)
 {
@@ -128,6 +250,21 @@ t_archive_rows(void)
 	    NULL);
 	r = archive_parse_rows("{\"readings\":[]}", 15, &n, &bad);
 	CHECK(r != NULL && n == 0);
+	free(r);
+	/* The real files: the channel number is a string. */
+	r = archive_parse_rows("{\"serial\":\"10:06:1C:6F:47:70\","
+	    "\"start\":\"2026-01-01T00:00:00.000Z\",\"readings\":["
+	    "[\"3\",1767225600000,48,\"H\"],[\"1\",1767225600000,71.5,\"F\"],"
+	    "[\"x\",1767225600000,1,\"F\"],[\"0\",1767225600000,1,\"F\"],"
+	    "[\"1\",1767225000000,null,\"F\"]]}", 215, &n, &bad);
+	CHECK(r != NULL && n == 3 && bad == 2);
+	if (r != NULL && n == 3) {
+		CHECK_INT(r[0].channel, 1);
+		CHECK(!r[0].has_value);
+		CHECK_INT(r[1].channel, 1);
+		CHECK_INT(r[2].channel, 3);	/* a hole at 2 */
+		CHECK_INT(r[2].unit, 'H');
+	}
 	free(r);
 	/* Found by fuzz_poller_archive: half a millisecond is no time. */
 	r = archive_parse_rows("{\"readings\":[[1,0.5,2,\"F\"]]}", 28, &n,
@@ -178,7 +315,10 @@ main(void)
 	UNIT_RUN(t_sched_fell_behind);
 	UNIT_RUN(t_refresh_margin);
 	UNIT_RUN(t_archive_needed);
+	UNIT_RUN(t_gaps_durable);
 	UNIT_RUN(t_archive_rows);
+	UNIT_RUN(t_archive_doc);
+	UNIT_RUN(t_device_schedule);
 	UNIT_RUN(t_strmap);
 	return unit_done();
 }

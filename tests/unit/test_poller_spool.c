@@ -267,6 +267,7 @@ static void
 t_record_format(void)
 {
 	const char rec[] = "S2A4C6E8/4\t1767225600123456\n{\"device_id\":1}";
+	const char gap[] = "S1/1\t1767225600123456\t1767225500000000\n{}";
 	struct handoff_item it;
 
 	CHECK_INT(handoff_parse_record(rec, strlen(rec), &it), 0);
@@ -285,6 +286,16 @@ t_record_format(void)
 	CHECK(it.ts_us == INT64_C(1767225600123456));
 	CHECK_INT(handoff_parse_record(rec, strlen(rec), &it), 0);
 	CHECK(!it.reset);
+	CHECK(it.gap_us == 0);		/* older records carry no gap */
+	/* A live point that ends a gap carries the gap's start. */
+	CHECK_INT(handoff_parse_record(gap, strlen(gap), &it), 0);
+	CHECK(it.ts_us == INT64_C(1767225600123456));
+	CHECK(it.gap_us == INT64_C(1767225500000000));
+	CHECK_INT(it.len, 2);
+	CHECK_INT(handoff_parse_record("S1/1\t1767225600123456\tx\n{}", 26,
+	    &it), -1);
+	CHECK_INT(handoff_parse_record("S1/1\t1767225600123456\t-5\n{}", 27,
+	    &it), -1);
 }
 
 /* Replayed bytes leave the bound at once, not when the file empties. */

@@ -19,7 +19,7 @@ world(uint64_t seed)
 	struct tw_world *w = scenario_new(seed, 1, 1767225600000LL, 3600000,
 	    "key");
 
-	CHECK(demo_build(w, 0, err, sizeof(err)) == 0);
+	CHECK(demo_build(w, 0, 1, err, sizeof(err)) == 0);
 	return w;
 }
 
@@ -36,9 +36,9 @@ static void
 test_same_seed_same_readings(void)
 {
 	struct tw_world *a = world(7), *b = world(7), *c = world(8);
-	struct tw_device *da = device(a, "S2A4C6E8");
-	struct tw_device *db = device(b, "S2A4C6E8");
-	struct tw_device *dc = device(c, "S2A4C6E8");
+	struct tw_device *da = device(a, "24:0A:C4:1F:6E:10");
+	struct tw_device *db = device(b, "24:0A:C4:1F:6E:10");
+	struct tw_device *dc = device(c, "24:0A:C4:1F:6E:10");
 	struct tw_sample sa, sb, sc;
 	int differ = 0;
 
@@ -67,7 +67,7 @@ static void
 test_float32_noise(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	struct tw_sample s;
 	int noisy = 0;
 
@@ -98,7 +98,7 @@ static void
 test_brisket_stalls(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	double longest = 0, start = -1;
 
 	CHECK(d->ch[1].cook == COOK_BRISKET);
@@ -123,7 +123,7 @@ static void
 test_meat_rises(void)
 {
 	struct tw_world *w = world(3);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	double chicken_1h = cook_curve_f(w->seed, d, 3, 1 * H);
 	double brisket_1h = cook_curve_f(w->seed, d, 1, 1 * H);
 
@@ -140,7 +140,7 @@ static void
 test_pit_control(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	double sum = 0, lo = 1e9, hi = -1e9;
 	int n = 0, crossings = 0, above = -1;
 
@@ -171,7 +171,7 @@ static void
 test_no_probe_window(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	struct tw_sample s;
 	int out = 0, in = 0;
 
@@ -197,7 +197,7 @@ static void
 test_humidity_bounded(void)
 {
 	struct tw_world *w = world(5);
-	struct tw_device *d = device(w, "N1B3D5F7");
+	struct tw_device *d = device(w, "10:06:1C:6F:47:70");
 	struct tw_sample s;
 	double lo = 1e9, hi = -1e9;
 
@@ -247,7 +247,7 @@ static void
 test_battery_drains(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 
 	CHECK(cook_battery(w->seed, d, 1 * H) > cook_battery(w->seed, d,
 	    10 * H));
@@ -258,7 +258,7 @@ static void
 test_celsius(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	struct tw_sample f, c;
 
 	cook_sample(w, d, 0, 3000, &f);
@@ -268,13 +268,48 @@ test_celsius(void)
 	scenario_free(w);
 }
 
+/*
+ * An RFX Meat probe uploads on its heartbeat, and in between as soon as
+ * a channel moved by the delta trigger since its last upload.
+ */
+static void
+test_timeline_delta_trigger(void)
+{
+	struct tw_world *w = world(1);
+	struct tw_device *d = device(w, "M100051731");
+	struct tw_clock c;
+	struct tw_sample a, b;
+	bool moved = false;
+
+	d->rec_ms = 10000;		/* a sample every 10 s */
+	d->upl_ms = 3600000;		/* a heartbeat an hour */
+	timeline_at(w, d, w->t0_ms + 1800000, &c);
+	CHECK_INT(c.rec_k, 180);
+	CHECK(c.upl_k > 0 && c.upl_k <= c.rec_k);	/* uploaded since */
+	CHECK_INT(c.upl_ms, timeline_sample_ms(w, d, c.upl_k));
+	/* The sample uploaded moved from the one uploaded before it. */
+	for (int ch = 0; ch < d->nchannels; ch++) {
+		cook_sample(w, d, ch, c.upl_k, &a);
+		cook_sample(w, d, ch, c.upl_k - 1, &b);
+		if (a.present != b.present || fabs(a.value - b.value) > 0)
+			moved = true;
+	}
+	CHECK(moved);
+	scenario_free(w);
+}
+
 /* Points recorded between uploads show only at the next upload. */
 static void
 test_timeline_uploads(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");	/* 2 s, 10 s */
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	struct tw_clock c;
+
+	d->rec_ms = 2000;
+	d->upl_ms = 10000;
+	d->archive_ms = 600000;
+	d->archive_delay_ms = 60000;
 
 	timeline_at(w, d, w->t0_ms, &c);
 	CHECK_INT(c.rec_k, 0);
@@ -294,6 +329,12 @@ test_timeline_uploads(void)
 	CHECK_INT(timeline_window(d, 299), 0);
 	CHECK_INT(timeline_window(d, 300), 1);
 	CHECK_INT(timeline_window_first(d, 2), 600);
+	/* A session's archive only after it ended, uploaded, and a delay. */
+	CHECK_INT(timeline_archived(w, d, w->t0_ms + 600000), 0);
+	CHECK_INT(timeline_archive_created(w, d, 0), w->t0_ms + 670000);
+	CHECK_INT(timeline_archived(w, d, w->t0_ms + 669999), 0);
+	CHECK_INT(timeline_archived(w, d, w->t0_ms + 670000), 1);
+	CHECK_INT(timeline_archived(w, d, w->t0_ms + 1270000), 2);
 	/* Speed scales cook time, not timestamps. */
 	w->speed = 60;
 	CHECK_INT(timeline_sample_ms(w, d, 5), w->t0_ms + 10000);
@@ -306,7 +347,7 @@ static void
 test_extremes(void)
 {
 	struct tw_world *w = world(1);
-	struct tw_device *d = device(w, "S2A4C6E8");
+	struct tw_device *d = device(w, "24:0A:C4:1F:6E:10");
 	struct tw_extremes e;
 	struct tw_sample s;
 	double lo = 1e9, hi = -1e9;
@@ -340,6 +381,7 @@ main(void)
 	UNIT_RUN(test_battery_drains);
 	UNIT_RUN(test_celsius);
 	UNIT_RUN(test_timeline_uploads);
+	UNIT_RUN(test_timeline_delta_trigger);
 	UNIT_RUN(test_extremes);
 	return unit_done();
 }

@@ -58,7 +58,7 @@ test_golden_channel(void)
 	    "\"units\":{\"stringValue\":\"F\"},"
 	    "\"status\":{\"stringValue\":\"LOW\"},"
 	    "\"lastTelemetrySaved\":{\"timestampValue\":"
-	    "\"2026-01-01T00:01:00.000000Z\"}},"
+	    "\"2026-01-01T00:01:00.000Z\"}},"
 	    "\"createTime\":\"2025-12-02T00:00:00.000000Z\","
 	    "\"updateTime\":\"2026-01-01T00:01:00.000259Z\"}");
 	buf_free(&b);
@@ -79,7 +79,7 @@ test_golden_device(void)
 	    "\"accountId\":{\"stringValue\":\"2eq4yk9SYAbcIkLqlJTX\"},"
 	    "\"status\":{\"stringValue\":\"NORMAL\"},"
 	    "\"lastTelemetrySaved\":{\"timestampValue\":"
-	    "\"2026-01-01T00:01:00.000000Z\"}},"
+	    "\"2026-01-01T00:01:00.000Z\"}},"
 	    "\"createTime\":\"2025-12-02T00:00:00.000000Z\","
 	    "\"updateTime\":\"2026-01-01T00:01:00.000259Z\"}");
 	buf_free(&b);
@@ -92,20 +92,28 @@ test_golden_archive_file(void)
 
 	buf_init(&b);
 	CHECK(storage_render(w, sig, 0, 2, &b) == 0);
-	CHECK_STR(b.data, "{\"serial\":\"S1\",\"sessionStart\":1767225600000,"
-	    "\"sessionEnd\":1767225660000,\"readings\":["
-	    "[1,1767225600000,68.699996948242188,\"F\"],"
-	    "[2,1767225600000,36.200000762939453,\"F\"],"
-	    "[3,1767225600000,45.200000762939453,\"F\"],"
-	    "[4,1767225600000,35.200000762939453,\"F\"],"
-	    "[1,1767225630000,77.400001525878906,\"F\"],"
-	    "[2,1767225630000,37,\"F\"],"
-	    "[3,1767225630000,45.799999237060547,\"F\"],"
-	    "[4,1767225630000,35.900001525878906,\"F\"],"
-	    "[1,1767225660000,84.699996948242188,\"F\"],"
-	    "[2,1767225660000,37.700000762939453,\"F\"],"
-	    "[3,1767225660000,46.5,\"F\"],"
-	    "[4,1767225660000,36.299999237060547,\"F\"]]}");
+	CHECK_STR(b.data, "{\"serial\":\"S1\",\"type\":\"signals\","
+	    "\"label\":\"Signals\",\"notes\":\"\",\"deviceLabel\":\"Signals\","
+	    "\"start\":\"2026-01-01T00:00:00.000Z\","
+	    "\"end\":\"2026-01-01T00:01:00.000Z\",\"channels\":["
+	    "{\"number\":\"1\",\"label\":\"Pit\",\"units\":\"F\"},"
+	    "{\"number\":\"2\",\"label\":\"Brisket\",\"units\":\"F\"},"
+	    "{\"number\":\"3\",\"label\":\"Brisket 2\",\"units\":\"F\"},"
+	    "{\"number\":\"4\",\"label\":\"Brisket 3\",\"units\":\"F\"}],"
+	    "\"events\":[],\"deviceData\":{\"serial\":\"S1\","
+	    "\"type\":\"signals\"},\"readings\":["
+	    "[\"1\",1767225600000,68.699996948242188,\"F\"],"
+	    "[\"2\",1767225600000,36.200000762939453,\"F\"],"
+	    "[\"3\",1767225600000,45.200000762939453,\"F\"],"
+	    "[\"4\",1767225600000,35.200000762939453,\"F\"],"
+	    "[\"1\",1767225630000,77.400001525878906,\"F\"],"
+	    "[\"2\",1767225630000,37,\"F\"],"
+	    "[\"3\",1767225630000,45.799999237060547,\"F\"],"
+	    "[\"4\",1767225630000,35.900001525878906,\"F\"],"
+	    "[\"1\",1767225660000,84.699996948242188,\"F\"],"
+	    "[\"2\",1767225660000,37.700000762939453,\"F\"],"
+	    "[\"3\",1767225660000,46.5,\"F\"],"
+	    "[\"4\",1767225660000,36.299999237060547,\"F\"]]}");
 	buf_free(&b);
 }
 
@@ -178,15 +186,27 @@ test_typed_values(void)
 	ts = field(doc, "lastSeen");
 	CHECK(strlen(typed(ts, "timestampValue")) == 30);
 	ts = field(doc, "lastTelemetrySaved");
-	CHECK_STR(typed(ts, "timestampValue"), "2026-01-01T01:00:00.000000Z");
+	CHECK_STR(typed(ts, "timestampValue"), "2026-01-01T01:00:00.000Z");
+	/* The session running (the second hour), the first one archived. */
 	ts = field(doc, "sessionStart");
-	CHECK_STR(typed(ts, "timestampValue"), "2026-01-01T00:00:00.000Z");
+	CHECK_STR(typed(ts, "timestampValue"), "2026-01-01T01:00:00.000Z");
+	CHECK(field(doc, "lastArchive") == NULL);	/* not yet: 1 min */
 	fan = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    field(doc, "fan"), "mapValue"), "fields");
 	CHECK_STR(typed(cJSON_GetObjectItemCaseSensitive(fan, "setTemp"),
 	    "integerValue"), "250");
 	CHECK_STR(typed(cJSON_GetObjectItemCaseSensitive(fan, "connected"),
 	    "booleanValue"), "true");
+	CHECK(typed(cJSON_GetObjectItemCaseSensitive(fan, "state"),
+	    "integerValue") != NULL);
+	CHECK_STR(typed(cJSON_GetObjectItemCaseSensitive(fan, "fan_channel"),
+	    "stringValue"), "1");
+	cJSON_Delete(doc);
+	buf_free(&b);
+	RENDER(b, false, fsdoc_device(&j_, w, sig, T0 + 3600000 + 120000, 0));
+	CHECK((doc = cJSON_Parse(b.data)) != NULL);
+	CHECK_STR(typed(field(doc, "lastArchive"), "timestampValue"),
+	    "2026-01-01T01:02:00.000Z");	/* end + upload + 1 min */
 	cJSON_Delete(doc);
 	buf_free(&b);
 
@@ -198,6 +218,12 @@ test_typed_values(void)
 	CHECK(field(doc, "wifi_stength") == NULL);
 	CHECK(typed(field(doc, "gatewayRSSI"), "integerValue") != NULL);
 	CHECK_STR(typed(field(doc, "device"), "stringValue"), "rfx meat");
+	CHECK_STR(typed(field(doc, "transmitIntervalInSeconds"),
+	    "integerValue"), "60");
+	CHECK(typed(field(doc, "heartbeatInterval"), "integerValue") != NULL);
+	CHECK(typed(field(doc, "readInterval"), "integerValue") != NULL);
+	CHECK(field(doc, "temperatureDeltaTrigger") != NULL);
+	CHECK(field(doc, "gatewayLastSeen") != NULL);
 	cJSON_Delete(doc);
 	buf_free(&b);
 }
@@ -273,9 +299,15 @@ test_user_document(void)
 	CHECK_STR(typed(field(doc, "email"), "stringValue"),
 	    "cook@example.com");
 	CHECK_STR(typed(field(doc, "uid"), "stringValue"), "uid1");
+	/* deviceOrder: {accountId: [{deviceId, order}, ...]} */
 	order = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-	    field(doc, "deviceOrder"), "arrayValue"), "values");
+	    field(doc, "deviceOrder"), "mapValue"), "fields");
+	order = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(order, w->accounts[0]->account_id),
+	    "arrayValue"), "values");
 	CHECK_INT(cJSON_GetArraySize(order), 2);
+	CHECK(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(field(doc,
+	    "notificationSettings"), "mapValue")));
 	cJSON_Delete(doc);
 	buf_free(&b);
 	RENDER(b, false, fsdoc_user(&j_, w, w->accounts[0], T0,
@@ -297,12 +329,23 @@ test_archive_document(void)
 	fsdoc_archive_id(w, sig, 0, id, sizeof(id));
 	CHECK_INT(strlen(id), 20);
 	fsdoc_archive_file(w, sig, 0, file, sizeof(file));
-	CHECK(strncmp(file, "archives/uid1/S1/", 17) == 0);
-	RENDER(b, false, fsdoc_archive(&j_, w, sig, 0, T0 + 90000, 0));
+	CHECK(strncmp(file, "archives/S1/", 12) == 0);
+	RENDER(b, false, fsdoc_archive(&j_, w, sig, 0, T0 + 7200000, 0));
 	CHECK((doc = cJSON_Parse(b.data)) != NULL);
-	CHECK_STR(typed(field(doc, "file"), "stringValue"), file);
-	CHECK_STR(typed(field(doc, "readingCount"), "integerValue"), "12");
-	CHECK_STR(typed(field(doc, "complete"), "booleanValue"), "false");
+	CHECK_STR(typed(field(doc, "filename"), "stringValue"), file);
+	CHECK_STR(typed(field(doc, "start"), "timestampValue"),
+	    "2026-01-01T00:00:00.000Z");
+	CHECK_STR(typed(field(doc, "end"), "timestampValue"),
+	    "2026-01-01T00:59:30.000Z");
+	CHECK_STR(typed(field(doc, "createdOn"), "timestampValue"),
+	    "2026-01-01T01:02:00.000Z");
+	CHECK_STR(typed(field(doc, "count"), "integerValue"), "480");
+	CHECK_STR(typed(field(doc, "type"), "stringValue"), "auto");
+	CHECK_STR(typed(field(doc, "public"), "booleanValue"), "false");
+	CHECK(field(doc, "deviceData") != NULL && field(doc, "events") != NULL);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(field(doc, "channels"),
+	    "arrayValue"), "values")), 4);
 	cJSON_Delete(doc);
 	buf_free(&b);
 }

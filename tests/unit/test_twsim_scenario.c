@@ -180,19 +180,26 @@ test_demo_world(void)
 	char err[256];
 	int meat = 0;
 
-	CHECK(demo_build(w, 0, err, sizeof(err)) == 0);
+	CHECK(demo_build(w, 0, 1, err, sizeof(err)) == 0);
 	a = scenario_find_email(w, "demo@grilld.example");
 	CHECK(a != NULL);
 	CHECK_STR(a->password, "demo");
 	CHECK(scenario_key_ok(w, "twsim-demo-key"));
-	CHECK_INT(scenario_find_device(w, "S2A4C6E8")->nchannels, 4);
-	CHECK(scenario_find_device(w, "S2A4C6E8")->model == MODEL_SIGNALS);
-	CHECK_INT(scenario_find_device(w, "N1B3D5F7")->nchannels, 2);
-	CHECK_INT(scenario_find_device(w, "G0F1E2D3")->nchannels, 1);
+	CHECK_INT(scenario_find_device(w, "24:0A:C4:1F:6E:10")->nchannels, 4);
+	CHECK(scenario_find_device(w, "24:0A:C4:1F:6E:10")->model == MODEL_SIGNALS);
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->nchannels, 2);
+	/* The Node as real ones: 600 s / 7,200 s, channels 1 and 3. */
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->rec_ms, 600000);
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->upl_ms,
+	    7200000);
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->ch[1].number, 3);
+	CHECK_STR(scenario_find_device(w, "10:06:1C:6F:47:70")->mac,
+	    "10:06:1C:6F:47:70");
+	CHECK_INT(scenario_find_device(w, "24:0A:C4:3B:90:5C")->nchannels, 1);
 	for (size_t i = 0; i < w->ndevices; i++) {
 		struct tw_device *d = w->devices[i];
 
-		CHECK(d->rec_ms <= 5000);	/* data flows at once */
+		CHECK(d->rec_ms >= 30000);	/* as real devices */
 		if (d->model == MODEL_RFX_MEAT) {
 			meat++;
 			CHECK(d->serial[0] == 'M');
@@ -202,9 +209,20 @@ test_demo_world(void)
 	CHECK_INT(meat, 2);
 	scenario_free(w);
 
+	/* time_scale: every interval divided, whole seconds. */
+	w = scenario_new(1, 1, 0, 3600000, "k");
+	CHECK(demo_build(w, 0, 60, err, sizeof(err)) == 0);
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->rec_ms, 10000);
+	CHECK_INT(scenario_find_device(w, "10:06:1C:6F:47:70")->upl_ms,
+	    120000);
+	CHECK_INT(scenario_find_device(w, "24:0A:C4:1F:6E:10")->rec_ms, 1000);
+	CHECK_INT(scenario_find_device(w, "24:0A:C4:1F:6E:10")->archive_ms,
+	    240000);
+	scenario_free(w);
+
 	/* Generated devices: four channels each, on the demo account. */
 	w = scenario_new(1, 1, 0, 3600000, "k");
-	CHECK(demo_build(w, 1000, err, sizeof(err)) == 0);
+	CHECK(demo_build(w, 1000, 1, err, sizeof(err)) == 0);
 	CHECK_INT(w->ndevices, 1005);
 	CHECK_INT(w->nchannels, 15 + 4000);
 	CHECK_INT(w->accounts[0]->ndevices, 1005);
@@ -229,7 +247,7 @@ test_fault_rules(void)
 	char err[512];
 	int fired = 0;
 
-	CHECK(demo_build(w, 0, err, sizeof(err)) == 0);
+	CHECK(demo_build(w, 0, 1, err, sizeof(err)) == 0);
 	w->faults = fault_new(1);
 	buf_init(&b);
 	jw_init(&j, &b, false);
@@ -317,7 +335,7 @@ test_fault_rules_from_yaml(void)
 	struct fault_decision d;
 	char err[512];
 
-	CHECK(demo_build(w, 0, err, sizeof(err)) == 0);
+	CHECK(demo_build(w, 0, 1, err, sizeof(err)) == 0);
 	w->faults = fault_new(1);
 	CHECK(load("faults.yaml",
 	    "twsim:\n"
@@ -366,6 +384,36 @@ test_spoilt_bodies(void)
 	buf_free(&b);
 }
 
+/*
+ * twsim.state_file: the start of the sessions kept for a restart of the
+ * same seed; another seed's, or none, begins new ones; a file that is
+ * no state file is refused rather than overwritten.
+ */
+static void
+test_state_file(void)
+{
+	char path[512], err[256];
+	int64_t t0 = 0;
+
+	snprintf(path, sizeof(path), "%s/twsim.state", unit_tmpdir());
+	remove(path);
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), 0);
+	CHECK_INT(state_save(path, 7, INT64_C(1767225600123), err,
+	    sizeof(err)), 0);
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), 1);
+	CHECK(t0 == INT64_C(1767225600123));
+	t0 = 0;
+	CHECK_INT(state_load(path, 8, &t0, err, sizeof(err)), 0);
+	CHECK(t0 == 0);
+	write_file("twsim.state", "my shopping list\n");
+	CHECK_INT(state_load(path, 7, &t0, err, sizeof(err)), -1);
+	CHECK(strstr(err, "not a grilld-twsim state file") != NULL);
+	snprintf(path, sizeof(path), "%s/no/such/dir/twsim.state",
+	    unit_tmpdir());
+	CHECK_INT(state_save(path, 7, 1, err, sizeof(err)), -1);
+	CHECK(strstr(err, "No such file") != NULL);
+}
+
 int
 main(void)
 {
@@ -375,6 +423,7 @@ main(void)
 	UNIT_RUN(test_fault_rules);
 	UNIT_RUN(test_fault_rules_from_yaml);
 	UNIT_RUN(test_spoilt_bodies);
+	UNIT_RUN(test_state_file);
 	conf_free(&cf);
 	return unit_done();
 }

@@ -28,8 +28,8 @@ test_sim_brisket_stall(void)
 	double t_flat = -1, t_stall = -1, t_end = -1, step, target = 95;
 	int starts = 0, ends = 0, eta_in_plateau = 0, eta_after = 0;
 
-	CHECK(demo_build(w, 0, err, sizeof(err)) == 0);
-	CHECK((d = scenario_find_device(w, "S2A4C6E8")) != NULL);
+	CHECK(demo_build(w, 0, 1, err, sizeof(err)) == 0);
+	CHECK((d = scenario_find_device(w, "24:0A:C4:1F:6E:10")) != NULL);
 	if (d == NULL)
 		return;
 	CHECK(d->ch[1].cook == COOK_BRISKET);
@@ -53,7 +53,7 @@ test_sim_brisket_stall(void)
 		if (!sm.present)
 			continue;
 		reading_init(&r);
-		util_strlcpy(r.device_id, "S2A4C6E8", sizeof(r.device_id));
+		util_strlcpy(r.device_id, "24:0A:C4:1F:6E:10", sizeof(r.device_id));
 		r.value = sm.value;
 		r.has_value = true;
 		r.unit = 'F';
