@@ -785,23 +785,27 @@ main(int argc, char *argv[])
 	static struct ingest in;
 	struct daemon d;
 	struct admin *admin;
+	const struct grilld_conf *cf;
 	char err[256];
 
 	daemon_setup(&d, "grilld-ingest", CONF_INGEST, argc, argv);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
+	/* Its threads read the configuration it started with. */
+	cf = daemon_conf_hold(&d);
 	in.d = &d;
-	setup(&in, &d.cf);
-	if ((admin = admin_start(d.cf.ingest.admin_listen, status_ready, NULL,
+	setup(&in, cf);
+	if ((admin = admin_start(cf->ingest.admin_listen, status_ready, NULL,
 	    err, sizeof(err))) == NULL)
-		fatalx("admin server on %s: %s", d.cf.ingest.admin_listen, err);
-	log_info("admin on http://%s", d.cf.ingest.admin_listen);
+		fatalx("admin server on %s: %s", cf->ingest.admin_listen, err);
+	log_info("admin on http://%s", cf->ingest.admin_listen);
 	run(&in);
 	drain(&in);
 	log_info("stopping");
 	admin_stop(admin);
 	teardown(&in);
 	curl_global_cleanup();
+	daemon_conf_drop(cf);
 	daemon_teardown(&d);
 	return 0;
 }
