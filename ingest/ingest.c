@@ -687,8 +687,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 	cook_conf_default(&ingest_cook_conf);
 	if (validate_init(&in->val, cf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((in->wh = webhooks_start(cf->ingest.webhooks, err,
-	    sizeof(err))) == NULL)
+	if ((in->wh = webhooks_start(cf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((in->rds = rds_connect(cf->redis.url, &ro, err, sizeof(err))) ==
 	    NULL)
