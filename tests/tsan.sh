@@ -20,8 +20,9 @@ export BUILD BIN
 
 SCENARIOS=("$@")
 if [ ${#SCENARIOS[@]} -eq 0 ]; then
-	SCENARIOS=(00-daemons 04-ingest-alerts 05-api-write 05-api-chain
-		06-stream-reload 06-stream-ws 08-faults-crash)
+	SCENARIOS=(00-daemons 04-ingest-alerts 04-ingest-webhook-restart
+		05-api-write 05-api-chain 06-stream-reload 06-stream-ws
+		08-faults-crash)
 fi
 
 reports=$PWD/$BUILD/tsan-reports
