@@ -33,8 +33,8 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all help deps deps-check test unit integration sanitize valgrind \
-	fuzz fuzz-build fuzz-bins bench run chaos clean checksrc format \
+.PHONY: all help deps deps-check test unit integration sanitize tsan tsan-run \
+	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc format \
 	sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS)
 
@@ -50,6 +50,9 @@ help:
 	@echo "make unit         the unit tests only"
 	@echo "make integration  the integration scenarios only"
 	@echo "make sanitize     the whole suite under ASan and UBSan"
+	@echo "make tsan         ThreadSanitizer build (build/tsan): the unit tests and a"
+	@echo "                  subset of the scenarios (tests/tsan.sh), no report allowed"
+	@echo "make tsan-run     the same on an already built build/tsan (TSAN=1)"
 	@echo "make valgrind     every daemon under valgrind through a cook: no leak, no error"
 	@echo "make fuzz         every libFuzzer target for FUZZ_SECONDS (60) seconds"
 	@echo "make fuzz-build   build the fuzzers (clang) without running them"
@@ -144,6 +147,15 @@ test: deps-check
 # The whole suite again, built with ASan and UBSan into a tree of its own.
 sanitize: deps-check
 	@$(MAKE) --no-print-directory SAN=1 test
+
+# The unit tests and a subset of the scenarios (tests/tsan.sh says which
+# and why) built with ThreadSanitizer into build/tsan: any report fails.
+# TSAN_SCENARIOS="06-stream 05-api" picks others.
+tsan: deps-check
+	@$(MAKE) --no-print-directory TSAN=1 tsan-run
+
+tsan-run: all $(UNIT_BINS)
+	@BUILD=$(BUILD) BIN=$(BIN) bash tests/tsan.sh $(TSAN_SCENARIOS)
 
 # Every daemon under valgrind through a normal cook (about 1.5 min):
 # tests/integration/08-valgrind-cook.sh.

@@ -155,6 +155,7 @@ main(int argc, char *argv[])
 {
 	static struct api a;
 	struct daemon d;
+	const struct grilld_conf *cf;
 	struct rds_url u;
 	char err[256];
 
@@ -162,15 +163,17 @@ main(int argc, char *argv[])
 	daemon_setup(&d, "grilld-api", CONF_API, argc, argv);
 	if (api_deadline_init() == -1)
 		fatal("sigaction");
+	/* The workers read the configuration the API started with. */
+	cf = daemon_conf_hold(&d);
 	a.d = &d;
-	a.cf = &d.cf;
+	a.cf = cf;
 	a.started_ns = util_now_ns();
-	a.loopback = api_is_loopback(d.cf.api.listen);
-	if (rds_url_parse(d.cf.redis.url, &u, err, sizeof(err)) == -1)
+	a.loopback = api_is_loopback(cf->api.listen);
+	if (rds_url_parse(cf->redis.url, &u, err, sizeof(err)) == -1)
 		fatalx("redis.url: %s", err);
-	rds_opts_conf(&a.redis_opts, &d.cf);
-	if (api_stream_url_check(&d.cf, err, sizeof(err)) == -1 ||
-	    netaddr_cidrs_parse(&a.proxies, d.cf.api.trusted_proxies, err,
+	rds_opts_conf(&a.redis_opts, cf);
+	if (api_stream_url_check(cf, err, sizeof(err)) == -1 ||
+	    netaddr_cidrs_parse(&a.proxies, cf->api.trusted_proxies, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	keys(&a);
@@ -179,7 +182,7 @@ main(int argc, char *argv[])
 	if (!a.loopback && api_auth_nkeys(&a) == 0)
 		log_warnx("listening on %s without api.keys: writes are "
 		    "refused but from clients on loopback until keys are set",
-		    d.cf.api.listen);
+		    cf->api.listen);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	a.influx_breaker = breaker("api_influxdb", 5000);
 	a.redis_breaker = breaker("api_redis", 2000);
@@ -188,21 +191,21 @@ main(int argc, char *argv[])
 		fatalx("out of memory");
 	if (api_openapi_init() == -1)
 		fatalx("api/openapi.c: the OpenAPI document does not parse");
-	if (trace_exporter_start(d.cf.tracing.otlp_url, "grilld-api",
-	    (size_t)d.cf.tracing.queue, 0) == -1)
+	if (trace_exporter_start(cf->tracing.otlp_url, "grilld-api",
+	    (size_t)cf->tracing.queue, 0) == -1)
 		log_warnx("tracing: the exporter did not start");
-	if (d.cf.api.latest_cache && (a.lcache = latest_cache_start(
-	    d.cf.redis.url, &a.redis_opts, a.key_latest)) == NULL)
+	if (cf->api.latest_cache && (a.lcache = latest_cache_start(
+	    cf->redis.url, &a.redis_opts, a.key_latest)) == NULL)
 		log_warnx("latest cache: cannot start; current reads Redis");
 	admin_process_metrics("grilld-api");
 	a.ctx = http_start(&a);
-	log_info("listening on %s://%s%s", api_tls_on(&d.cf) ? "https" : "http",
-	    d.cf.api.listen, api_auth_nkeys(&a) ?
+	log_info("listening on %s://%s%s", api_tls_on(cf) ? "https" : "http",
+	    cf->api.listen, api_auth_nkeys(&a) ?
 	    " (API keys required for writes)" : "");
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		if (daemon_reload_pending() && daemon_reload(&d) == 0 &&
-		    api_auth_reload(&a, err, sizeof(err)) == -1)
+		    api_auth_reload(&a, &d.cf, err, sizeof(err)) == -1)
 			log_warnx("reload: %s; the old keys stay", err);
 		daemon_sleep(1000);
 	}
@@ -218,6 +221,7 @@ main(int argc, char *argv[])
 	breaker_free(a.redis_breaker);
 	api_auth_free(&a);
 	curl_global_cleanup();
+	daemon_conf_drop(cf);
 	daemon_teardown(&d);
 	return 0;
 }

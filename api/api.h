@@ -68,7 +68,7 @@ struct peer {
 /* Everything the handlers share. Set up by api.c before serving. */
 struct api {
 	struct daemon		*d;
-	const struct grilld_conf *cf;		/* d->cf */
+	const struct grilld_conf *cf;		/* held from the start */
 	struct mg_context	*ctx;
 	bool			 loopback;	/* api.listen on loopback */
 	struct cidrlist		 proxies;	/* api.trusted_proxies */
@@ -233,7 +233,8 @@ enum auth_verdict {
 	AUTH_CROSS_ORIGIN,	/* 403: keyless write from another origin */
 };
 int	 api_auth_init(struct api *, char *, size_t);
-int	 api_auth_reload(struct api *, char *, size_t);
+int	 api_auth_reload(struct api *, const struct grilld_conf *, char *,
+	    size_t);
 void	 api_auth_free(struct api *);
 bool	 api_is_loopback(const char *);
 enum auth_verdict api_auth_check(struct req *, enum auth_class, uint64_t *);

@@ -133,13 +133,17 @@ api_auth_init(struct api *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* SIGHUP: a new set, or the old one stays when the new is wrong. */
+/*
+ * SIGHUP: a new set from the new configuration (the workers' a->cf is
+ * the one the API started with), or the old one stays when it is wrong.
+ */
 int
-api_auth_reload(struct api *a, char *err, size_t errlen)
+api_auth_reload(struct api *a, const struct grilld_conf *cf, char *err,
+    size_t errlen)
 {
 	struct keyset *ks, *old;
 
-	if ((ks = keyset_load(a->cf, err, errlen)) == NULL)
+	if ((ks = keyset_load(cf, err, errlen)) == NULL)
 		return -1;
 	old = atomic_load(&a->keys);
 	ks->older = old;

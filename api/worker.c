@@ -16,6 +16,7 @@
  */
 #include <civetweb.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,18 @@ struct worker {
 };
 
 static __thread struct worker	*self;
-static struct api		*the_api;	/* for threads not civetweb's */
+/*
+ * For threads not civetweb's. Every civetweb worker stores it as it
+ * starts, all at once (ThreadSanitizer: a data race on a plain pointer,
+ * the same value written by each): atomic.
+ */
+static _Atomic(struct api *)	 the_api;
 
 static struct worker *
 worker_get(void)
 {
 	if (self == NULL && (self = calloc(1, sizeof(*self))) != NULL)
-		self->api = the_api;
+		self->api = atomic_load(&the_api);
 	return self;
 }
 
@@ -48,7 +54,7 @@ api_worker_init(const struct mg_context *ctx, int type)
 	struct api *a = mg_get_user_data(ctx);
 
 	if (a != NULL)
-		the_api = a;
+		atomic_store(&the_api, a);
 	if (type != 1)
 		return NULL;
 	return worker_get();

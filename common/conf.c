@@ -2,6 +2,8 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,6 +276,7 @@ conf_init(struct conf *cf, const struct conf_opt *opts, size_t n,
     void *target, size_t size)
 {
 	memset(cf, 0, sizeof(*cf));
+	pthread_mutex_init(&cf->swap, NULL);
 	cf->opts = opts;
 	cf->nopts = n;
 	cf->target = target;
@@ -486,16 +489,20 @@ conf_set(struct conf *cf, const char *name, const char *text, char *why,
 		snprintf(why, wlen, "unknown key");
 		return -1;
 	}
+	/* A string in the target belongs to the snapshot: not ours to free. */
+	if (is_stringy(o->type)) {
+		snprintf(why, wlen, "strings are set by conf_load()");
+		return -1;
+	}
 	return opt_parse(o, text, cf->target, why, wlen);
 }
 
 static void
-target_free(const struct conf *cf, void *target)
+target_free_opts(const struct conf_opt *opts, size_t nopts, void *target)
 {
-	for (size_t i = 0; i < cf->nopts; i++)
-		if (is_stringy(cf->opts[i].type)) {
-			char **slot = (char **)((char *)target +
-			    cf->opts[i].off);
+	for (size_t i = 0; i < nopts; i++)
+		if (is_stringy(opts[i].type)) {
+			char **slot = (char **)((char *)target + opts[i].off);
 
 			free(*slot);
 			*slot = NULL;
@@ -882,48 +889,95 @@ apply_credentials(struct conf *cf, void *target, struct conf_errs *errs)
 	}
 }
 
-/* Keeps s until conf_free(). */
-static void
-retire_str(struct conf *cf, char *s)
-{
-	char **r;
-
-	r = realloc(cf->retired, (cf->nretired + 1) * sizeof(*r));
-	if (r == NULL) {
-		free(s);	/* no room to keep it: lose it now */
-		return;
-	}
-	cf->retired = r;
-	r[cf->nretired++] = s;
-}
+/* --- snapshots ---------------------------------------------------- */
 
 /*
- * The live slots are left as they are: other threads may read them until
- * conf_load() copies the new values over them.
+ * One configuration, never changed once built. Reference counts rather
+ * than a reader generation scheme: readers are few and long-lived (a
+ * daemon's threads hold the snapshot they started with; a reload is rare),
+ * so one atomic increment and decrement per hold costs nothing, and a
+ * holder needs no cooperation (no quiescent state to announce) from the
+ * other threads. The mutex is held only to swap the current pointer and,
+ * in conf_hold(), across reading it and counting the new holder: without
+ * it a reader could load the pointer, lose the processor while the loader
+ * swaps and drops the last reference, and then count itself on freed
+ * memory.
  */
-static void
-retire(struct conf *cf)
-{
-	for (size_t i = 0; i < cf->nopts; i++) {
-		char **slot;
+struct conf_snap {
+	atomic_uint		 refs;
+	const struct conf_opt	*opts;		/* to free the strings */
+	size_t			 nopts;
+	char			(*origin)[64];
+	struct cnode		*root;		/* tree options point into it */
+	char			*file;		/* the nodes point to it */
+	max_align_t		 values[];	/* the target's struct */
+};
 
-		if (!is_stringy(cf->opts[i].type))
-			continue;
-		slot = (char **)((char *)cf->target + cf->opts[i].off);
-		if (*slot != NULL)
-			retire_str(cf, *slot);
-	}
-	if (cf->root_retired == NULL)
-		cf->root_retired = cf->root;
-	else
-		cnode_free(cf->root);
-	cf->root = NULL;
+static struct conf_snap *
+snap_of(const void *values)
+{
+	return (struct conf_snap *)(void *)((char *)(uintptr_t)values -
+	    offsetof(struct conf_snap, values));
+}
+
+static void
+snap_free(struct conf_snap *s)
+{
+	target_free_opts(s->opts, s->nopts, s->values);
+	cnode_free(s->root);
+	free(s->origin);
+	free(s->file);
+	free(s);
+}
+
+const void *
+conf_hold(struct conf *cf)
+{
+	struct conf_snap *s;
+
+	pthread_mutex_lock(&cf->swap);
+	if ((s = cf->cur) != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&cf->swap);
+	return s ? s->values : NULL;
+}
+
+void
+conf_drop(const void *values)
+{
+	struct conf_snap *s;
+
+	if (values == NULL)
+		return;
+	s = snap_of(values);
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		snap_free(s);
+}
+
+/* Makes s current (the conf's own reference) and drops the one before. */
+static void
+snap_install(struct conf *cf, struct conf_snap *s)
+{
+	struct conf_snap *old;
+
+	atomic_init(&s->refs, 1);
+	pthread_mutex_lock(&cf->swap);
+	old = cf->cur;
+	cf->cur = s;
+	pthread_mutex_unlock(&cf->swap);
+	/* The loading thread's copy, and what it reads through cf. */
+	memcpy(cf->target, s->values, cf->target_size);
+	cf->origin = s->origin;
+	cf->file = s->file;
+	if (old != NULL)
+		conf_drop(old->values);
 }
 
 int
 conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 {
 	char (*origin)[64] = NULL, (*old_origin)[64] = cf->origin;
+	struct conf_snap *s;
 	struct cnode *root = NULL;
 	char why[200], *fcopy = NULL;
 	mode_t mode = 0;
@@ -931,15 +985,18 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 
 	errs->n = 0;
 	/* The nodes point to the file name: they get a copy of their own. */
-	if ((t = calloc(1, cf->target_size)) == NULL ||
+	if ((s = calloc(1, sizeof(*s) + cf->target_size)) == NULL ||
 	    (origin = calloc(cf->nopts, sizeof(*origin))) == NULL ||
 	    (file != NULL && (fcopy = strdup(file)) == NULL)) {
-		free(t);
+		free(s);
 		free(origin);
 		err_add(errs, "out of memory");
 		return -1;
 	}
-	cf->origin = origin;
+	t = s->values;
+	s->opts = cf->opts;
+	s->nopts = cf->nopts;
+	cf->origin = origin;	/* the apply_*() functions write into it */
 	for (size_t i = 0; i < cf->nopts; i++) {
 		const struct conf_opt *o = &cf->opts[i];
 
@@ -956,13 +1013,12 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 	apply_env(cf, t, errs);
 	apply_secret_files(cf, t, errs);
 	apply_credentials(cf, t, errs);
+	s->origin = origin;
+	s->root = root;
+	s->file = fcopy;
 	if (errs->n > 0) {
-		target_free(cf, t);
-		free(t);
-		free(origin);
 		cf->origin = old_origin;
-		cnode_free(root);
-		free(fcopy);
+		snap_free(s);
 		return -1;
 	}
 	for (size_t i = 0; i < cf->nopts; i++)
@@ -970,39 +1026,26 @@ conf_load(struct conf *cf, const char *file, struct conf_errs *errs)
 			log_secret(*(char **)((char *)t + cf->opts[i].off));
 		else if (cf->opts[i].type == CONF_STR)
 			url_secret(*(char **)((char *)t + cf->opts[i].off));
-	/*
-	 * Other threads may still hold strings of the running configuration:
-	 * retire them (freed by conf_free) rather than free them now.
-	 */
-	retire(cf);
-	memcpy(cf->target, t, cf->target_size);
-	free(t);
-	free(old_origin);
-	cf->root = root;
-	if (cf->file != NULL)
-		retire_str(cf, cf->file);	/* retired nodes point to it */
-	cf->file = fcopy;
+	snap_install(cf, s);
 	return 0;
 }
 
+/* Drops the conf's reference: holders keep their snapshot until they drop. */
 void
 conf_free(struct conf *cf)
 {
+	struct conf_snap *old;
+
+	pthread_mutex_lock(&cf->swap);
+	old = cf->cur;
+	cf->cur = NULL;
+	pthread_mutex_unlock(&cf->swap);
 	if (cf->target != NULL)
-		target_free(cf, cf->target);
-	cnode_free(cf->root);
-	cnode_free(cf->root_retired);
-	for (size_t i = 0; i < cf->nretired; i++)
-		free(cf->retired[i]);
-	free(cf->retired);
-	free(cf->origin);
-	free(cf->file);
-	cf->retired = NULL;
-	cf->nretired = 0;
-	cf->root_retired = NULL;
-	cf->root = NULL;
+		memset(cf->target, 0, cf->target_size);
 	cf->origin = NULL;
 	cf->file = NULL;
+	if (old != NULL)
+		conf_drop(old->values);
 }
 
 static void

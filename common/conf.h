@@ -22,16 +22,24 @@
  * devices, rules): conf keeps the parsed node and the daemon walks it with
  * the cnode_* functions, reporting its own errors with cnode_where().
  *
- * Ownership: every string and node belongs to the struct conf and lives
- * until conf_free(), also across reloads (a reload retires the strings of
- * the running configuration instead of freeing them, so a thread that
- * still holds one is safe; tree options keep the first load's nodes alive
- * and later ones only until the next reload, so daemons re-read trees
- * only from their main thread).
+ * Snapshots: each successful conf_load() builds a whole new, immutable
+ * configuration (the values, their strings, the YAML tree, where each
+ * value came from) and swaps it in as the current one. A thread that
+ * reads the configuration holds a snapshot (conf_hold) for as long as it
+ * reads it, and drops it after (conf_drop); a snapshot is freed with
+ * its last holder, so a reload neither changes what a reader sees nor
+ * keeps the old strings once nobody reads them.
+ *
+ * The target given to conf_init() is a copy of the current snapshot's
+ * values for the thread that loads (the main thread of a daemon, a
+ * test): conf_load() overwrites it, so no other thread may read it.
+ * Its strings and nodes belong to the current snapshot: they stay valid
+ * until the next successful conf_load() or conf_free().
  */
 #ifndef GRILLD_CONF_H
 #define GRILLD_CONF_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,17 +98,17 @@ struct conf_errs {
 	char	 msg[CONF_ERRS_MAX][256];
 };
 
+struct conf_snap;
+
 struct conf {
 	const struct conf_opt	*opts;
 	size_t			 nopts;
-	void			*target;	/* the struct the offsets index */
+	void			*target;	/* the loading thread's copy */
 	size_t			 target_size;
-	char			*file;		/* NULL: no file */
-	struct cnode		*root;
+	char			*file;		/* of the current snapshot */
 	char			(*origin)[64];	/* where each value came from */
-	char			**retired;	/* strings of older loads */
-	size_t			 nretired;
-	struct cnode		*root_retired;
+	struct conf_snap	*cur;		/* current: under swap */
+	pthread_mutex_t		 swap;		/* held to swap or hold cur */
 };
 
 void	conf_init(struct conf *, const struct conf_opt *, size_t, void *,
@@ -120,8 +128,18 @@ void	conf_free(struct conf *);
  * warning each in warns, with "did you mean" the closest option's.
  */
 void	conf_env_unknown(const struct conf *, struct conf_errs *);
-/* Parses one value of an option's type into its slot (tests, reload). */
+/*
+ * Parses one value of an option's type into the target's slot (tests):
+ * numbers and booleans only, the snapshot is left as it is.
+ */
 int	conf_set(struct conf *, const char *, const char *, char *, size_t);
+/*
+ * The current snapshot's values (the struct the option offsets index),
+ * held until conf_drop(): immutable, readable from any thread. NULL
+ * before the first successful conf_load().
+ */
+const void *conf_hold(struct conf *);
+void	conf_drop(const void *);
 const struct conf_opt *conf_find(const struct conf *, const char *);
 /* The environment variable that overrides an option. */
 void	conf_env_name(const char *, char *, size_t);

@@ -319,6 +319,12 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 		exit(0);
 	}
 	apply_logging(d);
+	/*
+	 * The first configuration stays until teardown whatever the reloads:
+	 * what a daemon built from d->cf at start-up (the simulator's world)
+	 * may point into its strings and trees.
+	 */
+	d->boot = conf_hold(&d->conf);
 	if (d->cf.log.core_dumps)
 		allow_core_dumps();
 
@@ -392,9 +398,23 @@ daemon_reload(struct daemon *d)
 	return 0;
 }
 
+const struct grilld_conf *
+daemon_conf_hold(struct daemon *d)
+{
+	return conf_hold(&d->conf);
+}
+
+void
+daemon_conf_drop(const struct grilld_conf *cf)
+{
+	conf_drop(cf);
+}
+
 void
 daemon_teardown(struct daemon *d)
 {
 	notify("STOPPING=1");
+	conf_drop(d->boot);
+	d->boot = NULL;
 	conf_free(&d->conf);
 }

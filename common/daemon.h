@@ -33,11 +33,20 @@
 
 #define DAEMON_STALL_MS 30000
 
+/*
+ * d->cf is the main thread's copy of the current configuration: a reload
+ * overwrites it, and its strings and trees live only until the next
+ * reload. Every other thread reads a snapshot instead: the main thread
+ * holds one with daemon_conf_hold() (the daemons hold the one they start
+ * with for the life of their threads: settings other than the log level
+ * take effect at the next start) and passes that pointer on.
+ */
 struct daemon {
 	const char		*name;		/* "grilld-poller" */
 	unsigned		 who;		/* CONF_POLLER, ... */
-	struct grilld_conf	 cf;
+	struct grilld_conf	 cf;		/* main thread only */
 	struct conf		 conf;
+	const struct grilld_conf *boot;		/* the first, held */
 	const char		*file;
 	bool			 foreground;
 	int			 verbose;
@@ -59,6 +68,12 @@ void	daemon_setup(struct daemon *, const char *, unsigned, int, char **);
 /* Reloads the file; 0, or -1 (the old configuration stays, errors logged). */
 int	daemon_reload(struct daemon *);
 void	daemon_teardown(struct daemon *);
+/*
+ * The current configuration as an immutable snapshot, readable by any
+ * thread until daemon_conf_drop() (which may come after teardown).
+ */
+const struct grilld_conf *daemon_conf_hold(struct daemon *);
+void	daemon_conf_drop(const struct grilld_conf *);
 
 bool	daemon_stopping(void);
 void	daemon_request_stop(void);

@@ -701,8 +701,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 	cook_conf_default(&ingest_cook_conf);
 	if (validate_init(&in->val, cf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((in->wh = webhooks_start(cf->ingest.webhooks, err,
-	    sizeof(err))) == NULL)
+	if ((in->wh = webhooks_start(cf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((in->rds = rds_connect(cf->redis.url, &ro, err, sizeof(err))) ==
 	    NULL)
@@ -799,23 +798,27 @@ main(int argc, char *argv[])
 	static struct ingest in;
 	struct daemon d;
 	struct admin *admin;
+	const struct grilld_conf *cf;
 	char err[256];
 
 	daemon_setup(&d, "grilld-ingest", CONF_INGEST, argc, argv);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
+	/* Its threads read the configuration it started with. */
+	cf = daemon_conf_hold(&d);
 	in.d = &d;
-	setup(&in, &d.cf);
-	if ((admin = admin_start(d.cf.ingest.admin_listen, status_ready, NULL,
+	setup(&in, cf);
+	if ((admin = admin_start(cf->ingest.admin_listen, status_ready, NULL,
 	    err, sizeof(err))) == NULL)
-		fatalx("admin server on %s: %s", d.cf.ingest.admin_listen, err);
-	log_info("admin on http://%s", d.cf.ingest.admin_listen);
+		fatalx("admin server on %s: %s", cf->ingest.admin_listen, err);
+	log_info("admin on http://%s", cf->ingest.admin_listen);
 	run(&in);
 	drain(&in);
 	log_info("stopping");
 	admin_stop(admin);
 	teardown(&in);
 	curl_global_cleanup();
+	daemon_conf_drop(cf);
 	daemon_teardown(&d);
 	return 0;
 }

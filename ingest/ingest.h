@@ -501,18 +501,28 @@ int		 publish_live(struct publish *, struct batch *);
 int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);
 
-/* webhook.c: alert webhooks from ingest.webhooks, a thread per receiver. */
+/*
+ * webhook.c: alert webhooks from ingest.webhooks, a thread per receiver,
+ * each delivery kept in the receiver's Redis stream until it is done
+ * (cf is held for the life of the webhooks: the Redis options point
+ * into it).
+ */
 struct webhooks;
-struct webhooks	*webhooks_start(const struct cnode *, char *, size_t);
-/* Queues a copy of the body for every webhook; never blocks. */
+struct webhooks	*webhooks_start(const struct grilld_conf *, char *, size_t);
+/*
+ * Queues a copy of the body for every webhook, written to Redis first
+ * (one XADD each, on the webhooks' own connection); never waits for a
+ * receiver.
+ */
 void		 webhooks_send(struct webhooks *, const char *, size_t);
 /* To the receiver with this url only; -1 when there is none. */
 int		 webhooks_send_to(struct webhooks *, const char *, const char *,
 		    size_t);
 /*
- * Stops every receiver (a delivery in progress is cut short) and hands
- * each delivery still queued to fn(url, body, len, arg) when fn is not
- * NULL, so that it outlives the process.
+ * Stops every receiver (a delivery in progress is cut short). Queued
+ * deliveries kept in Redis stay there for the next start; each one that
+ * Redis did not take goes to fn(url, body, len, arg) when fn is not NULL,
+ * so that it outlives the process.
  */
 void		 webhooks_stop(struct webhooks *,
 		    void (*)(const char *, const char *, size_t, void *),

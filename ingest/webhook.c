@@ -7,15 +7,26 @@
  *   POST <url>
  *   Content-Type: application/json
  *   X-Grilld-Event: alert
- *   X-Grilld-Delivery: <alert_id>-<n>          unique per delivery
+ *   X-Grilld-Delivery: <alert_id>-<start>-<n>  unique per delivery
  *   X-Grilld-Signature: sha256=<hex HMAC-SHA256 of the body under secret>
  *
  * A 2xx answer is a delivery; anything else is retried with exponential
  * backoff and full jitter (1 s to 5 min) for up to WEBHOOK_TRIES tries
  * or WEBHOOK_BUDGET_MS, then dropped, counted and logged. Each queue is
- * bounded in items and bytes; webhooks_send() never blocks: when a
- * receiver's queue is full the alert is dropped for it (it is still in
- * the alerts stream and on the live feed) and counted.
+ * bounded in items and bytes; webhooks_send() never waits for a
+ * receiver: when a receiver's queue is full the alert is dropped for it
+ * (it is still in the alerts stream and on the live feed) and counted.
+ *
+ * Durable: every delivery is written to a Redis stream of its receiver
+ * (webhooks:q:<16 hex of the url's FNV-1a hash>, fields d: the delivery
+ * id, b: the body) before it is queued, and deleted from it once the
+ * receiver answered 2xx or the tries ran out. Each receiver's thread
+ * first reads its stream back (after a stop or a kill -9, what was not
+ * delivered goes out again, with the id it had). At least once: a
+ * delivery made just before a crash, or by two replicas that both read
+ * the stream back at their start, may arrive twice, with the same
+ * X-Grilld-Delivery id for the receiver to deduplicate by. With Redis
+ * down the delivery is still queued in memory, not kept (logged).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +38,7 @@
 #include "hmac.h"
 #include "log.h"
 #include "ingest.h"
+#include "rds.h"
 
 #define WEBHOOKS_MAX		16
 #define WEBHOOK_QUEUE_MAX	1024
@@ -34,6 +46,8 @@
 #define WEBHOOK_TRIES		8
 #define WEBHOOK_BUDGET_MS	(60 * 60 * 1000)
 #define WEBHOOK_TIMEOUT_MS	10000
+#define WEBHOOK_RESTORE_MS	2000	/* between tries to read back */
+#define WEBHOOK_ID_LEN		64
 
 struct webhooks;
 
@@ -42,13 +56,17 @@ struct delivery {
 	size_t		 len;
 	struct backoff	 bo;
 	int64_t		 due;		/* monotonic ms */
-	unsigned	 seq;
+	char		 did[WEBHOOK_ID_LEN];	/* X-Grilld-Delivery */
+	char		 sid[INGEST_ID_LEN];	/* in the stream; "" not kept */
 };
 
 /* One receiver: its thread, its queue, its connection. */
 struct hook {
 	char		*url;
 	char		*secret;
+	char		 key[300];	/* its stream in Redis */
+	struct rds	*rds;		/* the thread's own connection */
+	bool		 restored;	/* its stream read back */
 	struct webhooks	*w;
 	pthread_t	 thr;
 	bool		 started;
@@ -66,6 +84,14 @@ struct webhooks {
 	struct hook	 hooks[WEBHOOKS_MAX];
 	size_t		 nhooks;
 	_Atomic unsigned seq;
+	/* The senders' connection (XADD), one sender at a time. */
+	pthread_mutex_t	 jmtx;
+	struct rds	*jrds;
+	char		 url[1024];	/* redis.url, for the hook threads */
+	struct rds_opts	 ropts;
+	char		 prefix[128];
+	uint64_t	 boot;		/* this start: delivery ids stay unique */
+	struct log_limit ll;
 	struct metric_series *m_ok, *m_failed, *m_dropped, *m_retries;
 };
 
@@ -77,11 +103,28 @@ hooks_free(struct webhooks *w)
 
 		free(h->url);
 		free(h->secret);
+		rds_free(h->rds);
 		for (size_t k = 0; h->q != NULL && k < h->nq; k++)
 			free(h->q[k].body);
 		free(h->q);
 	}
+	rds_free(w->jrds);
+	pthread_mutex_destroy(&w->jmtx);
 	free(w);
+}
+
+/* The receiver's stream: named by a hash of its url (FNV-1a, 64 bits). */
+static void
+hook_key(const struct webhooks *w, const char *url, char *out, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+		h ^= *p;
+		h *= UINT64_C(1099511628211);
+	}
+	snprintf(out, len, "%swebhooks:q:%016llx", w->prefix,
+	    (unsigned long long)h);
 }
 
 static int
@@ -126,6 +169,8 @@ load(struct webhooks *w, const struct cnode *list, char *err, size_t errlen)
 		w->hooks[w->nhooks].secret = strdup(secret);
 		w->hooks[w->nhooks].q = calloc(WEBHOOK_QUEUE_MAX,
 		    sizeof(struct delivery));
+		hook_key(w, url, w->hooks[w->nhooks].key,
+		    sizeof(w->hooks[0].key));
 		if (w->hooks[w->nhooks].url == NULL ||
 		    w->hooks[w->nhooks].secret == NULL ||
 		    w->hooks[w->nhooks].q == NULL) {
@@ -162,13 +207,10 @@ deliver(CURL *curl, struct hook *h, const struct delivery *d,
 	char sig[HMAC_SHA256_HEX_LEN + 1], hdr[128], dhdr[96];
 	struct curl_slist *hs = NULL;
 	long status = 0;
-	const char *id;
 
 	hmac_sha256_hex(h->secret, strlen(h->secret), d->body, d->len, sig);
 	snprintf(hdr, sizeof(hdr), "X-Grilld-Signature: sha256=%s", sig);
-	id = strstr(d->body, "\"alert_id\":\"");
-	snprintf(dhdr, sizeof(dhdr), "X-Grilld-Delivery: %.16s-%u",
-	    id ? id + 12 : "none", d->seq);
+	snprintf(dhdr, sizeof(dhdr), "X-Grilld-Delivery: %s", d->did);
 	hs = curl_slist_append(hs, "Content-Type: application/json");
 	hs = curl_slist_append(hs, "X-Grilld-Event: alert");
 	hs = curl_slist_append(hs, hdr);
@@ -186,12 +228,111 @@ deliver(CURL *curl, struct hook *h, const struct delivery *d,
 	return status;
 }
 
+/*
+ * Done with a delivery (delivered, or given up): out of the queue, and
+ * out of its stream. Called with the lock held; Redis is called without.
+ */
 static void
 remove_at(struct hook *h, size_t i)
 {
+	char sid[INGEST_ID_LEN];
+	redisReply *r;
+
+	util_strlcpy(sid, h->q[i].sid, sizeof(sid));
 	h->bytes -= h->q[i].len;
 	free(h->q[i].body);
 	h->q[i] = h->q[--h->nq];
+	if (sid[0] == '\0')
+		return;
+	pthread_mutex_unlock(&h->mtx);
+	if ((r = rds_command(h->rds, "XDEL %s %s", h->key, sid)) == NULL ||
+	    r->type == REDIS_REPLY_ERROR)
+		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhook %s: XDEL "
+		    "%s: %s (it may be delivered again)", h->url, sid,
+		    r ? r->str : h->rds->errstr);
+	if (r != NULL)
+		freeReplyObject(r);
+	pthread_mutex_lock(&h->mtx);
+}
+
+static void
+backoff_default(struct backoff *bo)
+{
+	struct backoff_conf bc = { .base_ms = 1000, .cap_ms = 300000,
+		.max_tries = WEBHOOK_TRIES, .budget_ms = WEBHOOK_BUDGET_MS };
+
+	backoff_init(bo, &bc);
+}
+
+/* A field of an XRANGE entry's flat field/value array, or NULL. */
+static const redisReply *
+entry_field(const redisReply *fv, const char *name)
+{
+	for (size_t i = 0; fv->type == REDIS_REPLY_ARRAY && i + 1 <
+	    fv->elements; i += 2)
+		if (fv->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(fv->element[i]->str, name) == 0 &&
+		    fv->element[i + 1]->type == REDIS_REPLY_STRING)
+			return fv->element[i + 1];
+	return NULL;
+}
+
+/*
+ * Reads the receiver's stream back into its queue: what an earlier run
+ * (or this one, before Redis answered) kept and did not deliver. Those
+ * already queued (the same stream id) are skipped. 0, or -1 to try again.
+ */
+static int
+restore(struct hook *h)
+{
+	redisReply *r;
+	size_t n = 0;
+
+	if ((r = rds_command(h->rds, "XRANGE %s - + COUNT %d", h->key,
+	    WEBHOOK_QUEUE_MAX)) == NULL || r->type != REDIS_REPLY_ARRAY) {
+		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhook %s: reading "
+		    "back %s: %s (trying again)", h->url, h->key,
+		    r && r->type == REDIS_REPLY_ERROR ? r->str :
+		    h->rds->errstr);
+		if (r != NULL)
+			freeReplyObject(r);
+		return -1;
+	}
+	pthread_mutex_lock(&h->mtx);
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i], *did, *body;
+		struct delivery *d;
+		bool have = false;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    (did = entry_field(e->element[1], "d")) == NULL ||
+		    (body = entry_field(e->element[1], "b")) == NULL)
+			continue;
+		for (size_t k = 0; k < h->nq && !have; k++)
+			have = strcmp(h->q[k].sid, e->element[0]->str) == 0;
+		if (have || h->nq == WEBHOOK_QUEUE_MAX)
+			continue;
+		d = &h->q[h->nq];
+		memset(d, 0, sizeof(*d));
+		if ((d->body = malloc(body->len + 1)) == NULL)
+			continue;
+		memcpy(d->body, body->str, body->len);
+		d->body[body->len] = '\0';
+		d->len = body->len;
+		util_strlcpy(d->did, did->str, sizeof(d->did));
+		util_strlcpy(d->sid, e->element[0]->str, sizeof(d->sid));
+		backoff_default(&d->bo);
+		h->nq++;
+		h->bytes += d->len;
+		n++;
+	}
+	pthread_mutex_unlock(&h->mtx);
+	freeReplyObject(r);
+	if (n > 0)
+		log_info("webhook %s: %zu deliveries kept from before queued "
+		    "again", h->url, n);
+	return 0;
 }
 
 static void *
@@ -200,6 +341,7 @@ hook_main(void *arg)
 	struct hook *h = arg;
 	struct webhooks *w = h->w;
 	char err[CURL_ERROR_SIZE];
+	int64_t restore_at = 0;
 	CURL *curl;
 
 	if ((curl = curl_easy_init()) == NULL) {
@@ -223,6 +365,17 @@ hook_main(void *arg)
 		struct delivery d;
 		size_t i, pick = SIZE_MAX;
 		long status;
+
+		/* Redis down: what is queued goes out, reading back waits. */
+		if (!h->restored && now >= restore_at) {
+			pthread_mutex_unlock(&h->mtx);
+			h->restored = restore(h) == 0;
+			pthread_mutex_lock(&h->mtx);
+			restore_at = util_mono_ms() + WEBHOOK_RESTORE_MS;
+			continue;
+		}
+		if (!h->restored)
+			next = restore_at;
 
 		for (i = 0; i < h->nq; i++) {
 			if (h->q[i].due <= now && (pick == SIZE_MAX ||
@@ -282,7 +435,7 @@ hook_main(void *arg)
 }
 
 struct webhooks *
-webhooks_start(const struct cnode *list, char *err, size_t errlen)
+webhooks_start(const struct grilld_conf *cf, char *err, size_t errlen)
 {
 	struct webhooks *w;
 
@@ -290,7 +443,25 @@ webhooks_start(const struct cnode *list, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (load(w, list, err, errlen) == -1) {
+	pthread_mutex_init(&w->jmtx, NULL);
+	util_strlcpy(w->prefix, cf->redis.prefix ? cf->redis.prefix : "",
+	    sizeof(w->prefix));
+	util_strlcpy(w->url, cf->redis.url, sizeof(w->url));
+	rds_opts_conf(&w->ropts, cf);
+	w->boot = (uint64_t)util_now_ns();
+	if (load(w, cf->ingest.webhooks, err, errlen) == -1) {
+		hooks_free(w);
+		return NULL;
+	}
+	/* A connection each: a receiver's XDEL never waits for another's. */
+	for (size_t i = 0; i < w->nhooks; i++)
+		if ((w->hooks[i].rds = rds_connect(w->url, &w->ropts, err,
+		    errlen)) == NULL) {
+			hooks_free(w);
+			return NULL;
+		}
+	if (w->nhooks > 0 && (w->jrds = rds_connect(w->url, &w->ropts, err,
+	    errlen)) == NULL) {
 		hooks_free(w);
 		return NULL;
 	}
@@ -316,7 +487,8 @@ webhooks_start(const struct cnode *list, char *err, size_t errlen)
 		h->started = true;
 	}
 	if (w->nhooks > 0)
-		log_info("webhooks: %zu configured, a thread each", w->nhooks);
+		log_info("webhooks: %zu configured, a thread each, kept in "
+		    "Redis until delivered", w->nhooks);
 	return w;
 }
 
@@ -326,23 +498,67 @@ webhooks_count(const struct webhooks *w)
 	return w ? w->nhooks : 0;
 }
 
+/*
+ * Writes a delivery into the receiver's stream; its stream id into sid,
+ * or "" when Redis did not take it (it is then queued in memory only).
+ */
+static void
+keep(struct webhooks *w, struct hook *h, const char *did, const char *body,
+    size_t len, char *sid, size_t sidlen)
+{
+	const char *argv[7] = { "XADD", h->key, "*", "d", did, "b", body };
+	size_t lens[7] = { 4, strlen(h->key), 1, 1, strlen(did), 1, len };
+	redisReply *r;
+
+	sid[0] = '\0';
+	pthread_mutex_lock(&w->jmtx);
+	r = rds_commandargv(w->jrds, 7, argv, lens);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		util_strlcpy(sid, r->str, sidlen);
+	else
+		log_limited(&w->ll, 10000, LOG_LVL_WARN, "webhooks: XADD %s: "
+		    "%s: the delivery is queued, not kept across a restart",
+		    h->key, r && r->type == REDIS_REPLY_ERROR ? r->str :
+		    w->jrds->errstr);
+	pthread_mutex_unlock(&w->jmtx);
+	if (r != NULL)
+		freeReplyObject(r);
+}
+
 /* Queues one delivery to a receiver; false when its queue is full. */
 static bool
 enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
 {
-	struct backoff_conf bc = { .base_ms = 1000, .cap_ms = 300000,
-		.max_tries = WEBHOOK_TRIES, .budget_ms = WEBHOOK_BUDGET_MS };
+	char did[WEBHOOK_ID_LEN], sid[INGEST_ID_LEN];
 	struct delivery *d;
+	const char *id;
+	bool full;
 
 	pthread_mutex_lock(&h->mtx);
-	if (h->nq == WEBHOOK_QUEUE_MAX || h->bytes + len > WEBHOOK_QUEUE_BYTES) {
-		pthread_mutex_unlock(&h->mtx);
+	full = h->nq == WEBHOOK_QUEUE_MAX ||
+	    h->bytes + len > WEBHOOK_QUEUE_BYTES;
+	pthread_mutex_unlock(&h->mtx);
+	if (full) {
 		metric_inc(w->m_dropped);
 		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
 		    "full, alert dropped for %s", h->url);
 		return false;
 	}
+	/* The alert, this start, the count: unique, and kept with it. */
+	id = strstr(body, "\"alert_id\":\"");
+	snprintf(did, sizeof(did), "%.16s", id ? id + 12 : "none");
+	did[strcspn(did, "\"")] = '\0';
+	snprintf(did + strlen(did), sizeof(did) - strlen(did), "-%llx-%u",
+	    (unsigned long long)w->boot, atomic_fetch_add(&w->seq, 1) + 1);
+	keep(w, h, did, body, len, sid, sizeof(sid));
+	pthread_mutex_lock(&h->mtx);
+	if (h->nq == WEBHOOK_QUEUE_MAX) {	/* filled meanwhile */
+		pthread_mutex_unlock(&h->mtx);
+		metric_inc(w->m_dropped);
+		return false;
+	}
 	d = &h->q[h->nq];
+	memset(d, 0, sizeof(*d));
 	if ((d->body = malloc(len + 1)) == NULL) {
 		pthread_mutex_unlock(&h->mtx);
 		return false;
@@ -351,8 +567,9 @@ enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
 	d->body[len] = '\0';
 	d->len = len;
 	d->due = 0;
-	d->seq = atomic_fetch_add(&w->seq, 1) + 1;
-	backoff_init(&d->bo, &bc);
+	util_strlcpy(d->did, did, sizeof(d->did));
+	util_strlcpy(d->sid, sid, sizeof(d->sid));
+	backoff_default(&d->bo);
 	h->nq++;
 	h->bytes += len;
 	pthread_cond_broadcast(&h->cv);
@@ -383,9 +600,9 @@ webhooks_send_to(struct webhooks *w, const char *url, const char *body,
 
 void
 webhooks_stop(struct webhooks *w,
-    void (*keep)(const char *, const char *, size_t, void *), void *arg)
+    void (*save)(const char *, const char *, size_t, void *), void *arg)
 {
-	size_t left = 0;
+	size_t left = 0, kept = 0;
 
 	if (w == NULL)
 		return;
@@ -408,15 +625,21 @@ webhooks_stop(struct webhooks *w,
 			pthread_mutex_destroy(&h->mtx);
 			pthread_cond_destroy(&h->cv);
 		}
-		for (size_t k = 0; keep != NULL && k < h->nq; k++)
-			keep(h->url, h->q[k].body, h->q[k].len, arg);
-		left += h->nq;
+		/* Those in their stream wait there for the next start. */
+		for (size_t k = 0; k < h->nq; k++) {
+			if (h->q[k].sid[0] != '\0')
+				kept++;
+			else if (save != NULL)
+				save(h->url, h->q[k].body, h->q[k].len, arg);
+			else
+				left++;
+		}
 	}
-	if (left > 0 && keep == NULL)
+	if (left > 0)
 		log_warnx("webhooks: %zu deliveries still queued at exit are "
 		    "dropped", left);
-	else if (left > 0)
-		log_info("webhooks: %zu deliveries still queued at exit are "
-		    "kept for the next start", left);
+	if (kept > 0)
+		log_info("webhooks: %zu deliveries still queued at exit stay "
+		    "in Redis for the next start", kept);
 	hooks_free(w);
 }

@@ -1,10 +1,12 @@
 # Compiler and linker flags shared by every target.
 # SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer into
-# build/san so that it never mixes with the normal objects.
+# build/san so that it never mixes with the normal objects; TSAN=1 with
+# ThreadSanitizer into build/tsan (make tsan).
 
 CC      ?= cc
 AR      ?= ar
 SAN     ?=
+TSAN    ?=
 FUZZ    ?=
 ifeq ($(FUZZ),1)
 # libFuzzer targets (tests/fuzz/): clang, with ASan and UBSan.
@@ -13,6 +15,11 @@ BUILD   := build/fuzz
 BIN     := build/fuzz/bin
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1 -g
+else ifeq ($(TSAN),1)
+BUILD   := build/tsan
+BIN     := build/tsan/bin
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPT     := -O1 -g
 else ifeq ($(SAN),1)
 BUILD   := build/san

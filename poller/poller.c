@@ -207,6 +207,7 @@ main(int argc, char *argv[])
 	struct daemon d;
 	struct poller p;
 	struct admin *admin;
+	const struct grilld_conf *cf;
 	struct tw_account *a;
 	char err[512];
 
@@ -214,8 +215,10 @@ main(int argc, char *argv[])
 	daemon_setup(&d, "grilld-poller", CONF_POLLER, argc, argv);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
-	if (poller_init(&p, &d.cf, err, sizeof(err)) == -1 ||
-	    account_load_all(&p, &d.cf, err, sizeof(err)) == -1)
+	/* Its threads read the configuration it started with. */
+	cf = daemon_conf_hold(&d);
+	if (poller_init(&p, cf, err, sizeof(err)) == -1 ||
+	    account_load_all(&p, cf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	pthread_mutex_init(&p.status_mu, NULL);
 	metrics_init(&p);
@@ -224,21 +227,21 @@ main(int argc, char *argv[])
 		    "or thermoworks.accounts): nothing to poll");
 	if (http_init(&p.http, &p, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if (d.cf.tracing.otlp_url != NULL && trace_exporter_start(
-	    d.cf.tracing.otlp_url, "grilld-poller", d.cf.tracing.queue, 0) ==
+	if (cf->tracing.otlp_url != NULL && trace_exporter_start(
+	    cf->tracing.otlp_url, "grilld-poller", cf->tracing.queue, 0) ==
 	    -1)
 		log_warnx("tracing: cannot start the exporter");
 	if (registry_serve(&p, err, sizeof(err)) == -1)
-		fatalx("nng %s: %s", d.cf.nng.poller_url, err);
+		fatalx("nng %s: %s", cf->nng.poller_url, err);
 	if (handoff_start(&p, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((admin = admin_start(d.cf.poller.admin_listen, poller_ready, &p,
+	if ((admin = admin_start(cf->poller.admin_listen, poller_ready, &p,
 	    err, sizeof(err))) == NULL)
-		fatalx("admin server on %s: %s", d.cf.poller.admin_listen, err);
+		fatalx("admin server on %s: %s", cf->poller.admin_listen, err);
 	log_info("admin on http://%s, %d accounts, every %lld ms",
-	    d.cf.poller.admin_listen, p.naccounts,
-	    (long long)d.cf.poller.interval);
-	sched_init(&p.sched, d.cf.poller.interval, d.cf.poller.jitter,
+	    cf->poller.admin_listen, p.naccounts,
+	    (long long)cf->poller.interval);
+	sched_init(&p.sched, cf->poller.interval, cf->poller.jitter,
 	    util_mono_ms());
 
 	while (!daemon_stopping()) {
@@ -275,6 +278,7 @@ main(int argc, char *argv[])
 	poller_free(&p);
 	pthread_mutex_destroy(&p.status_mu);
 	curl_global_cleanup();
+	daemon_conf_drop(cf);
 	daemon_teardown(&d);
 	return 0;
 }

@@ -379,11 +379,17 @@ client_flush(struct client *c)
 	drained(c);
 }
 
+const struct grilld_conf *
+client_conf(const struct client *c)
+{
+	return c->loop != NULL ? loop_conf(c->loop) : c->st->cf;
+}
+
 static bool
 queue_push(struct client *c, struct sev *e)
 {
 	if (c->qlen == c->qcap) {
-		size_t max = (size_t)c->st->cf->stream.queue_max;
+		size_t max = (size_t)client_conf(c)->stream.queue_max;
 		size_t ncap = c->qcap ? c->qcap * 2 : 8;
 		struct sev **nq;
 
@@ -528,7 +534,8 @@ in_room(struct client *c)
 {
 	size_t want = c->kind == CLIENT_SSE ? SSE_IN_SIZE : IN_INITIAL;
 	size_t max = c->kind == CLIENT_WS ?
-	    (size_t)c->st->cf->stream.max_message + 16 : STREAM_REQ_MAX;
+	    (size_t)client_conf(c)->stream.max_message + 16 :
+	    STREAM_REQ_MAX;
 	char *n;
 
 	if (c->kind == CLIENT_SSE || c->state == CS_CLOSING)
@@ -662,7 +669,7 @@ client_io(struct client *c, uint32_t events)
 void
 client_tick(struct client *c, int64_t now)
 {
-	const struct grilld_conf *cf = c->st->cf;
+	const struct grilld_conf *cf = client_conf(c);
 
 	switch (c->state) {
 	case CS_REQUEST:

@@ -271,7 +271,7 @@ int
 hub_change(struct hub *h, struct client *c, bool add, const cJSON *devices,
     const cJSON *probes, char *err, size_t errlen)
 {
-	size_t max = (size_t)c->st->cf->stream.max_subscriptions;
+	size_t max = (size_t)client_conf(c)->stream.max_subscriptions;
 	struct filter nf;
 	int rc = -1;
 

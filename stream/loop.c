@@ -80,6 +80,9 @@ struct loop {
 	size_t		 nconns;
 	int64_t		 accept_paused_until;
 	struct log_limit ll;
+	const struct grilld_conf *cf;	/* see struct stream */
+	bool		 cf_held;	/* of st->conf: dropped at the end */
+	unsigned	 conf_gen;
 };
 
 int
@@ -145,6 +148,11 @@ loop_new(struct stream *st, int lfd, char *err, size_t errlen)
 	}
 	l->st = st;
 	l->ep = l->wfd = -1;
+	l->cf = st->conf != NULL ? conf_hold(st->conf) : NULL;
+	if ((l->cf_held = l->cf != NULL))
+		l->conf_gen = atomic_load(&st->conf_gen);
+	else
+		l->cf = st->cf;		/* tests: a stream of their own */
 	pthread_mutex_init(&l->mtx, NULL);
 	if ((l->hub = hub_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -201,6 +209,8 @@ loop_free(struct loop *l)
 	sub_stop(l->sub);
 	hub_free(l->hub);
 	pthread_mutex_destroy(&l->mtx);
+	if (l->cf_held)
+		conf_drop(l->cf);
 	free(l);
 }
 
@@ -271,6 +281,12 @@ loop_hub(struct loop *l)
 	return l->hub;
 }
 
+const struct grilld_conf *
+loop_conf(const struct loop *l)
+{
+	return l->cf;
+}
+
 bool
 loop_subscribed(struct loop *l)
 {
@@ -304,12 +320,12 @@ adopt(struct loop *l, int fd, const char *addr)
 	struct stream *st = l->st;
 	struct epoll_event ev;
 	struct client *c;
-	int one = 1, sndbuf = (int)st->cf->stream.sndbuf;
+	int one = 1, sndbuf = (int)l->cf->stream.sndbuf;
 	size_t n = atomic_fetch_add(&st->nconns, 1);
 	size_t streams = atomic_load(&st->nstreams);
 
 	if (n >= st->conns_max || (n > streams ? n - streams : 0) >=
-	    (size_t)st->cf->stream.max_conns) {
+	    (size_t)l->cf->stream.max_conns) {
 		atomic_fetch_sub(&st->nconns, 1);
 		metric_inc(st->stats.refused[STATS_REFUSED_FULL]);
 		close(fd);
@@ -325,7 +341,7 @@ adopt(struct loop *l, int fd, const char *addr)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Bounds what the kernel holds for a client that stops reading. */
-	if (l->st->cf->stream.sndbuf > 0)
+	if (l->cf->stream.sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if ((c = client_new(l, fd, addr)) == NULL) {
 		if (!limits_trusted(st->limits, addr))
@@ -464,6 +480,18 @@ run(void *arg)
 
 	for (;;) {
 		int n = epoll_wait(l->ep, evs, NEVENTS, TICK_MS / 2);
+		unsigned gen = atomic_load(&l->st->conf_gen);
+
+		/* Between two passes nothing holds the old snapshot. */
+		if (gen != l->conf_gen && l->cf_held) {
+			const struct grilld_conf *cf = conf_hold(l->st->conf);
+
+			if (cf != NULL) {
+				conf_drop(l->cf);
+				l->cf = cf;
+			}
+			l->conf_gen = gen;
+		}
 
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &tag_listen) {
@@ -531,10 +559,9 @@ loop_stop(struct loop *l)
 
 /* Streams in all the loops, against stream.max_clients. */
 bool
-stream_take(struct stream *st)
+stream_take(struct stream *st, size_t max)
 {
-	if (atomic_fetch_add(&st->nstreams, 1) >=
-	    (size_t)st->cf->stream.max_clients) {
+	if (atomic_fetch_add(&st->nstreams, 1) >= max) {
 		atomic_fetch_sub(&st->nstreams, 1);
 		return false;
 	}

@@ -110,14 +110,16 @@ open_stream(struct client *c, struct http_req *r, bool ws,
 		return;
 	}
 	if (filter_from_query(&f, device, r->query,
-	    (size_t)st->cf->stream.max_subscriptions, err, sizeof(err)) == -1) {
+	    (size_t)client_conf(c)->stream.max_subscriptions, err,
+	    sizeof(err)) == -1) {
 		metric_inc(st->stats.refused[strstr(err, "at most") ?
 		    STATS_REFUSED_SUBS : STATS_REFUSED_BAD]);
 		http_error(&c->pend, 400, strstr(err, "at most") ?
 		    "TOO_MANY_SUBSCRIPTIONS" : "BAD_FILTER", err, NULL, false);
 		return;
 	}
-	if (!stream_take(st)) {
+	if (!stream_take(st,
+	    (size_t)client_conf(c)->stream.max_clients)) {
 		metric_inc(st->stats.refused[STATS_REFUSED_FULL]);
 		http_error(&c->pend, 503, "SERVER_FULL", "too many clients; "
 		    "try again later", "Retry-After: 5\r\n", false);

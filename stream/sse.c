@@ -142,7 +142,7 @@ sse_open(struct client *c, struct http_req *r, struct filter *f,
 	    "Content-Type: text/event-stream; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
 	    "Connection: close\r\n%s\r\nretry: %lld\n\n", cors,
-	    (long long)c->st->cf->stream.retry);
+	    (long long)client_conf(c)->stream.retry);
 	c->kind = CLIENT_SSE;
 	c->seed = seed == 1;
 	c->state = CS_STREAM;

@@ -37,32 +37,35 @@ main(int argc, char *argv[])
 	struct stream st;
 	int nloops;
 	struct daemon d;
+	const struct grilld_conf *cf;
 	char err[256];
 
 	daemon_setup(&d, "grilld-stream", CONF_STREAM, argc, argv);
 	memset(&st, 0, sizeof(st));
-	st.cf = &d.cf;
-	util_strlcpy(st.prefix, d.cf.redis.prefix ? d.cf.redis.prefix : "",
+	cf = daemon_conf_hold(&d);
+	st.cf = cf;
+	st.conf = &d.conf;
+	util_strlcpy(st.prefix, cf->redis.prefix ? cf->redis.prefix : "",
 	    sizeof(st.prefix));
 	admin_process_metrics("grilld-stream");
 	stats_init(&st.stats);
 	st.conns_max = conns_max();
-	if ((st.limits = limits_new(&d.cf, err, sizeof(err))) == NULL)
+	if ((st.limits = limits_new(cf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	st.nloops = d.cf.stream.threads > 0 ? (int)d.cf.stream.threads :
+	st.nloops = cf->stream.threads > 0 ? (int)cf->stream.threads :
 	    (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (st.nloops < 1)
 		st.nloops = 1;
 	if (st.nloops > STREAM_LOOPS_MAX)
 		st.nloops = STREAM_LOOPS_MAX;
-	if ((st.lfd = loop_listen(d.cf.stream.listen, err, sizeof(err))) == -1)
+	if ((st.lfd = loop_listen(cf->stream.listen, err, sizeof(err))) == -1)
 		fatalx("%s", err);
-	if (strcmp(d.cf.stream.feed, "redis") == 0) {
+	if (strcmp(cf->stream.feed, "redis") == 0) {
 		if ((st.feed = feed_start(&st, st.feed_url, sizeof(st.feed_url),
 		    err, sizeof(err))) == NULL)
 			fatalx("feed: %s", err);
 	} else
-		util_strlcpy(st.feed_url, d.cf.nng.events_url,
+		util_strlcpy(st.feed_url, cf->nng.events_url,
 		    sizeof(st.feed_url));
 	nloops = st.nloops;
 	st.nloops = 0;		/* loop_new() counts them */
@@ -76,19 +79,19 @@ main(int argc, char *argv[])
 	for (int i = 0; i < st.nloops; i++)
 		if (loop_start(st.loops[i]) == -1)
 			fatalx("cannot start an event loop");
-	if ((status = status_start(&st, d.cf.nng.stream_url, err,
+	if ((status = status_start(&st, cf->nng.stream_url, err,
 	    sizeof(err))) == NULL)
 		fatalx("status: %s", err);
 	log_info("listening on http://%s (%d event loops, at most %zu "
-	    "connections), events from %s", d.cf.stream.listen, st.nloops,
+	    "connections), events from %s", cf->stream.listen, st.nloops,
 	    st.conns_max, st.feed != NULL ? "the Redis events stream" :
-	    d.cf.nng.events_url);
+	    cf->nng.events_url);
 	while (!daemon_stopping()) {
 		daemon_heartbeat();
 		/* Time-outs, heartbeat and sizes apply at once; the
 		 * listen address, keys and URLs at the next start. */
-		if (daemon_reload_pending())
-			daemon_reload(&d);
+		if (daemon_reload_pending() && daemon_reload(&d) == 0)
+			atomic_fetch_add(&st.conf_gen, 1);
 		daemon_sleep(1000);
 	}
 	log_info("stopping: closing %zu streams", stream_count(&st));
@@ -101,6 +104,7 @@ main(int argc, char *argv[])
 	feed_stop(st.feed);
 	close(st.lfd);
 	limits_free(st.limits);
+	daemon_conf_drop(cf);
 	daemon_teardown(&d);
 	return 0;
 }

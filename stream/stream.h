@@ -283,6 +283,8 @@ struct client {
 };
 
 struct client	*client_new(struct loop *, int, const char *);
+/* Its loop's configuration snapshot (the stream's outside a loop). */
+const struct grilld_conf *client_conf(const struct client *);
 /* The loop's events for a client: readable, writable, hung up. */
 void		 client_io(struct client *, uint32_t);
 /* A user lets go (the connection, or a finished job); the last frees. */
@@ -322,10 +324,12 @@ void		 loop_watch(struct loop *, struct client *, uint32_t);
 void		 loop_reap(struct loop *, struct client *);
 void		 loop_forget(struct loop *, struct client *);
 struct hub	*loop_hub(struct loop *);
+/* The loop's snapshot of the configuration: its own thread only. */
+const struct grilld_conf *loop_conf(const struct loop *);
 bool		 loop_subscribed(struct loop *);
 struct stream	*loop_stream(struct loop *);
 /* Counts a stream against stream.max_clients; false when full. */
-bool		 stream_take(struct stream *);
+bool		 stream_take(struct stream *, size_t);
 void		 stream_give(struct stream *);
 size_t		 stream_count(struct stream *);
 
@@ -484,8 +488,17 @@ void		 stats_init(struct stats *);
 
 #define STREAM_LOOPS_MAX 64
 
+/*
+ * cf: the configuration the stream started with, held for the life of the
+ * process (addresses, URLs, keys: they apply at the next start). The loops
+ * read the settings that apply at once (time-outs, heartbeat, sizes)
+ * from a snapshot of their own, loop_conf(), which each trades for the
+ * newest between two passes when conf_gen moves (stream.c, on SIGHUP).
+ */
 struct stream {
 	const struct grilld_conf *cf;
+	struct conf	*conf;		/* conf_hold() the newest */
+	_Atomic unsigned conf_gen;	/* bumped after each reload */
 	struct stats	 stats;
 	struct loop	*loops[STREAM_LOOPS_MAX];
 	int		 nloops;

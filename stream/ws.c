@@ -192,7 +192,8 @@ out:
 static void
 on_frame(struct client *c, const struct ws_frame *f, uint8_t *p)
 {
-	size_t max = (size_t)c->st->cf->stream.max_message, mlen, done;
+	size_t max = (size_t)client_conf(c)->stream.max_message, mlen,
+	    done;
 	const char *msg;
 	int code;
 
@@ -279,7 +280,7 @@ on_frame(struct client *c, const struct ws_frame *f, uint8_t *p)
 void
 ws_input(struct client *c)
 {
-	size_t max = (size_t)c->st->cf->stream.max_message;
+	size_t max = (size_t)client_conf(c)->stream.max_message;
 	uint8_t *p = (uint8_t *)c->in;
 	size_t off = 0;
 

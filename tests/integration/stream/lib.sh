@@ -2,7 +2,8 @@
 # ingester stand-in (evpub, tests/tools/evpub.c) and grilld-stream.
 #
 #   start_stream_env [KEY=VALUE ...]   options as GRILLD_* variables
-#                                      (PROBE_QUERY: ?token=... if needed)
+#                                      (PROBE_QUERY: ?token=... if needed;
+#                                      STREAM_CONF: a file for -f)
 #   ev "r dev1 p1 200"                 one evpub command (see evpub.c)
 #   ev_sync                            waits until evpub did them all
 #   sse_get PATH SECONDS [CURL ARGS]   what curl -N saw in that time
@@ -30,7 +31,8 @@ start_stream_env() {
 	_pids+=("$!")
 	exec 7>"$T/ev.fifo"
 	: >"$T/ev.ids"
-	start_daemon stream "$STREAM_URL/health/ready" || bail "grilld-stream starts"
+	start_daemon stream "$STREAM_URL/health/ready" \
+		${STREAM_CONF:+-f "$STREAM_CONF"} || bail "grilld-stream starts"
 	# The subscriber is connected when a test event comes through.
 	wait_for "the live feed" 10 sse_sees_probe || bail "events reach the stream"
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Webhook deliveries survive a crash: an alert fires while its receiver
+# is down, the ingester is killed with SIGKILL, the receiver comes up and
+# the ingester starts again: the alert arrives, once, with the delivery
+# id it was given before the crash, signed, and the receiver's Redis
+# stream (webhooks:q:<hash>) is empty once it answered 2xx.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+start_influx
+p=($(freeport 4))
+ADMIN=http://127.0.0.1:${p[0]}
+HOOK=127.0.0.1:${p[3]}
+SECRET=grilld-test-secret-0123456789
+cat >"$T/ingest.yaml" <<YAML
+ingest:
+  admin_listen: 127.0.0.1:${p[0]}
+  batch_wait: 100ms
+  webhooks:
+    - url: http://$HOOK/grilld
+      secret: $SECRET
+nng:
+  events_url: tcp://127.0.0.1:${p[1]}
+  ingest_url: tcp://127.0.0.1:${p[2]}
+YAML
+chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
+start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
+	bail "grilld-ingest starts with webhooks"
+
+rules_loaded() { curl -s "$ADMIN/health/ready" | grep -q "\"rules\":$1,"; }
+redis_cli HSET grilld:rules hot '{"id":"hot","kind":"above","device_id":"grill","probe_id":"1","threshold":225}' >/dev/null
+redis_cli INCR grilld:rules:version >/dev/null
+wait_for "the rule" 10 rules_loaded 1 || bail "the rule is loaded"
+
+# The receiver is down (nothing listens on $HOOK) when the alert fires.
+ts=$(($(date +%s) - 60))
+redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"grill\",\"probe_id\":\"1\",\"temperature\":300,\"timestamp\":$ts}" >/dev/null
+hookq() { redis_cli --scan --pattern 'grilld:webhooks:q:*'; }
+kept() { [ -n "$(hookq)" ] && [ "$(redis_cli XLEN "$(hookq)")" = 1 ]; }
+check "the delivery is kept in the receiver's Redis stream" wait_for "the kept delivery" 20 kept
+tried() { curl -s "$ADMIN/metrics" | grep -q '^grilld_ingest_webhook_retries_total [1-9]'; }
+check "and tried against the dead receiver" wait_for "a failed try" 20 tried
+Q=$(hookq)
+did=$(redis_cli XRANGE "$Q" - + | sed -n '/^d$/{n;p;}' | head -1)
+check_match "with a delivery id made of the alert's" '^[0-9a-f]+-[0-9a-f]+-[0-9]+$' "$did"
+
+kill -KILL "$PID_ingest"
+wait "$PID_ingest" 2>/dev/null
+check_eq "after SIGKILL the delivery is still in Redis" 1 "$(redis_cli XLEN "$Q")"
+
+"$BUILD/tools/hookrecv" -l "$HOOK" -o "$T/hooks.log" &
+_pids+=($!)
+wait_for "the receiver" 10 bash -c "curl -s -o /dev/null -X POST http://$HOOK/ping" ||
+	bail "hookrecv starts"
+: >"$T/hooks.log"	# the ping above
+start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
+	bail "grilld-ingest starts again"
+delivered() { grep -q '^204' "$T/hooks.log"; }
+check "the alert reaches the receiver after the restart" wait_for "the delivery" 30 delivered
+drained() { [ "$(redis_cli XLEN "$Q")" = 0 ]; }
+check "and leaves the receiver's stream once answered 2xx" wait_for "the stream to drain" 10 drained
+sleep 2	# time for a duplicate to show
+check_eq "delivered once" 1 "$(grep -c '^204' "$T/hooks.log")"
+IFS=$'\t' read -r status sig got body <"$T/hooks.log"
+check_eq "with the delivery id it had before the crash" "$did" "$got"
+check_match "the alert of the rule" '"rule_id":"hot".*"state":"firing"' "$body"
+want=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$SECRET" | awk '{ print $2 }')
+check_eq "signed" "sha256=$want" "$sig"
+check_match "the restart says so" "1 deliveries kept from before queued again" "$(cat "$T/ingest.log")"
+
+stop_pid "$PID_ingest"
+check_eq "grilld-ingest stops cleanly" 0 "$?"
+done_testing
