@@ -50,6 +50,7 @@ batch_reset(struct batch *b)
 	b->live_nalerts = 0;
 	b->next = NULL;
 	b->first_ms = 0;
+	b->touched_ms = 0;
 	b->oldest_ms = 0;
 	buf_reset(&b->lp);
 	buf_reset(&b->ev);
