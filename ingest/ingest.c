@@ -41,6 +41,10 @@ struct probe {
 	struct anomaly_state	 an;
 	struct cook_state	 cook;
 	int64_t			 latest_ts;
+	/* The item now marked latest, while not yet published. */
+	const struct batch	*latest_b;
+	uint64_t		 latest_gen;
+	size_t			 latest_i;
 	uint64_t		 gen;		/* of the cached rule lookup */
 	double			 target_c;
 	bool			 want_cook;
@@ -237,7 +241,19 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	it->dev_len = (uint32_t)strlen(r->device_id);
 	it->ts_ns = r->ts_ns;
 	if (r->ts_ns > p->latest_ts) {
+		/*
+		 * Only the newest reading of a probe goes to `latest` in one
+		 * live publication: an older one of the same batch not yet
+		 * published gives its place (four fifths of the script's
+		 * work in a backlog of a few thousand probes).
+		 */
+		if (p->latest_b == b && p->latest_gen == b->gen &&
+		    p->latest_i >= b->live_n && p->latest_i < b->n)
+			b->it[p->latest_i].latest = false;
 		it->latest = true;
+		p->latest_b = b;
+		p->latest_gen = b->gen;
+		p->latest_i = (size_t)(it - b->it);
 		p->latest_ts = r->ts_ns;
 		if (p->m_temp != NULL && r->has_value && r->unit != 'H')
 			metric_set(p->m_temp, reading_canonical(r));

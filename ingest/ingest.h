@@ -286,6 +286,7 @@ struct batch {
 	int64_t		 oldest_ms;	/* wall ms of the oldest entry id */
 	size_t		 ndead;
 	size_t		 live_n, live_ndevs, live_nalerts;	/* published */
+	uint64_t	 gen;		/* new at every reset, unique */
 	struct batch	*next;		/* in a queue of ingest.c */
 };
 void		 batch_init(struct batch *);
