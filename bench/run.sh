@@ -53,7 +53,7 @@ fi
 args_of() {
 	case $1 in
 	api) if quick; then echo 5 2; else echo 5 5; fi ;;
-	ingest) if quick; then echo 50000 1000 5; else echo 200000 1000 5; fi ;;
+	ingest) if quick; then echo 50000 1000 5; else echo 300000 1000 5; fi ;;
 	poller) if quick; then echo 1000 15s 5; else echo 10000 60s 5; fi ;;
 	esac
 }
@@ -95,7 +95,7 @@ adapt_ingest() {	# printf '%-40s %10s  %s\n' label value comment
 	g=$(awk '/^ingest readings\/s/ { print substr($0, 42, 10) + 0 }' "$1")
 	r=$(awk '/^reference readings\/s/ { print substr($0, 42, 10) + 0 }' "$1")
 	rss=$(awk '/^ingest peak RSS MiB/ { print substr($0, 42, 10) + 0 }' "$1")
-	[ -n "$g" ] && res ingest.readings_per_s "$g" "${r:--}" readings/s ">=50000,>=0.6x" higher - \
+	[ -n "$g" ] && res ingest.readings_per_s "$g" "${r:--}" readings/s ">=50000,>=0.9x" higher - \
 		"Redis stream to InfluxDB vs curl of the same batches to influxd"
 	[ -n "$rss" ] && res ingest.peak_rss_mib "$rss" - MiB "<64" lower - ""
 }

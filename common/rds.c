@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "log.h"
@@ -942,6 +943,84 @@ rds_append_argv(struct rds *r, int argc, const char **argv,
 		return -1;
 	}
 	r->pending++;
+	return 0;
+}
+
+int
+rds_format_argc(struct buf *b, int argc)
+{
+	char num[24];
+	int n = util_fmt_i64(num, argc);
+
+	if (buf_reserve(b, (size_t)n + 3) == -1)
+		return -1;
+	b->data[b->len++] = '*';
+	memcpy(b->data + b->len, num, (size_t)n);
+	b->len += (size_t)n;
+	b->data[b->len++] = '\r';
+	b->data[b->len++] = '\n';
+	return 0;
+}
+
+int
+rds_format_arg(struct buf *b, const void *p, size_t len)
+{
+	char num[24];
+	int n = util_fmt_i64(num, (int64_t)len);
+
+	if (buf_reserve(b, (size_t)n + len + 5) == -1)
+		return -1;
+	b->data[b->len++] = '$';
+	memcpy(b->data + b->len, num, (size_t)n);
+	b->len += (size_t)n;
+	b->data[b->len++] = '\r';
+	b->data[b->len++] = '\n';
+	if (len > 0)
+		memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len++] = '\r';
+	b->data[b->len++] = '\n';
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+rds_send(struct rds *r, const void *data, size_t len, int n)
+{
+	const char *p = data;
+	int done = 0;
+	ssize_t w;
+
+	if (rds_ready(r) == -1)
+		return -1;
+	do {
+		if (redisBufferWrite(r->ctx, &done) == REDIS_ERR) {
+			rds_lost(r);
+			return -1;
+		}
+	} while (!done);
+	while (len > 0) {
+		/* The command time-out is on the socket (SO_SNDTIMEO). */
+		if ((w = send(r->ctx->fd, p, len, MSG_NOSIGNAL)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r->err = REDIS_ERR_IO;
+			if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				say(r->errstr, sizeof(r->errstr), "%s: timed out "
+				    "after %lld ms", r->addr,
+				    (long long)r->opts.command_timeout_ms);
+			else
+				say(r->errstr, sizeof(r->errstr), "%s: %s",
+				    r->addr, w == 0 ? "connection closed" :
+				    strerror(errno));
+			rds_drop(r);
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	r->pending += n;
 	return 0;
 }
 

@@ -841,6 +841,24 @@ reading_float_precision(double v)
 
 	if (!isfinite(v) || (double)f != v || fabs(v) >= 1e15)
 		return v;
+	/*
+	 * The quick way first, for what probes send (a few decimals):
+	 * m / 10^k with the fewest decimals k that reads back as the float.
+	 * Both are held exactly, so the quotient is the double nearest the
+	 * decimal m / 10^k, what strtod() gives for it; fewer decimals are
+	 * fewer significant digits, so this is the decimal the loop below
+	 * would find (or one of the same value).
+	 */
+	if (fabs(v) >= 1e-3 && fabs(v) < 1e6) {
+		static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+
+		for (int k = 0; k < 7; k++) {
+			double m = nearbyint(v * p10[k]), d = m / p10[k];
+
+			if (fabs(m) < 1e15 && (float)d == f)
+				return d;
+		}
+	}
 	for (int p = 1; p <= 9; p++) {
 		n = snprintf(num, sizeof(num), "%.*g", p, v);
 		if (n <= 0 || (size_t)n >= sizeof(num))

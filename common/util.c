@@ -96,12 +96,21 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_json_escape(struct buf *b, const char *s)
 {
-	size_t start = b->len;
-	const unsigned char *p;
+	size_t start = b->len, run;
+	const unsigned char *p = (const unsigned char *)s;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (;;) {
 		int rc;
 
+		/* What needs no escape goes in one piece (most strings, whole). */
+		for (run = 0; p[run] >= 0x20 && p[run] != '"' && p[run] != '\\';
+		    run++)
+			;
+		if (run > 0 && buf_append(b, p, run) == -1)
+			goto fail;
+		p += run;
+		if (*p == '\0')
+			return 0;
 		switch (*p) {
 		case '"':
 			rc = buf_append(b, "\\\"", 2);
@@ -119,19 +128,17 @@ buf_json_escape(struct buf *b, const char *s)
 			rc = buf_append(b, "\\t", 2);
 			break;
 		default:
-			if (*p < 0x20)
-				rc = buf_printf(b, "\\u%04x", *p);
-			else
-				rc = buf_putc(b, (char)*p);
+			rc = buf_printf(b, "\\u%04x", *p);
 		}
-		if (rc == -1) {
-			b->len = start;
-			if (b->data)
-				b->data[start] = '\0';
-			return -1;
-		}
+		if (rc == -1)
+			goto fail;
+		p++;
 	}
-	return 0;
+fail:
+	b->len = start;
+	if (b->data)
+		b->data[start] = '\0';
+	return -1;
 }
 
 char *

@@ -13,10 +13,14 @@
 
 #include "ingest.h"
 
+/* Generations, unique across batches (the main thread's only). */
+static uint64_t	batch_gens;
+
 void
 batch_init(struct batch *b)
 {
 	memset(b, 0, sizeof(*b));
+	b->gen = ++batch_gens;
 	buf_init(&b->lp);
 	buf_init(&b->ev);
 	buf_init(&b->raw);
@@ -50,6 +54,8 @@ batch_reset(struct batch *b)
 	b->live_nalerts = 0;
 	b->next = NULL;
 	b->first_ms = 0;
+	b->touched_ms = 0;
+	b->gen = ++batch_gens;
 	b->oldest_ms = 0;
 	buf_reset(&b->lp);
 	buf_reset(&b->ev);

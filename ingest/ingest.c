@@ -41,6 +41,10 @@ struct probe {
 	struct anomaly_state	 an;
 	struct cook_state	 cook;
 	int64_t			 latest_ts;
+	/* The item now marked latest, while not yet published. */
+	const struct batch	*latest_b;
+	uint64_t		 latest_gen;
+	size_t			 latest_i;
 	uint64_t		 gen;		/* of the cached rule lookup */
 	double			 target_c;
 	bool			 want_cook;
@@ -140,7 +144,14 @@ probe_of(struct ingest *in, const struct reading *r, char *key, size_t len)
 	struct probe *p;
 	bool created;
 
-	snprintf(key, len, "%s/%s", r->device_id, r->probe_id);
+	size_t dl = strlen(r->device_id), pl = strlen(r->probe_id);
+
+	/* "device/probe"; ids are at most READING_ID_LEN - 1 bytes each. */
+	if (dl + pl + 2 > len)
+		return NULL;
+	memcpy(key, r->device_id, dl);
+	key[dl] = '/';
+	memcpy(key + dl + 1, r->probe_id, pl + 1);
 	if ((p = table_put(in->probes, key, &created)) == NULL)
 		return NULL;
 	if (created)
@@ -244,7 +255,19 @@ take(struct ingest *in, struct reading *r, const char *id, const char *raw,
 	it->dev_len = (uint32_t)strlen(r->device_id);
 	it->ts_ns = r->ts_ns;
 	if (!backfill && r->ts_ns > p->latest_ts) {
+		/*
+		 * Only the newest reading of a probe goes to `latest` in one
+		 * live publication: an older one of the same batch not yet
+		 * published gives its place (four fifths of the script's
+		 * work in a backlog of a few thousand probes).
+		 */
+		if (p->latest_b == b && p->latest_gen == b->gen &&
+		    p->latest_i >= b->live_n && p->latest_i < b->n)
+			b->it[p->latest_i].latest = false;
 		it->latest = true;
+		p->latest_b = b;
+		p->latest_gen = b->gen;
+		p->latest_i = (size_t)(it - b->it);
 		p->latest_ts = r->ts_ns;
 		if (p->m_temp != NULL && r->has_value && r->unit != 'H')
 			metric_set(p->m_temp, reading_canonical(r));
@@ -464,15 +487,22 @@ health(struct ingest *in)
 /*
  * Everything held, whatever its batch, stays fresh: while InfluxDB is
  * slow or down, batches wait behind a stuck write for many claim_idle
- * periods, and no replica may take them.
+ * periods, and no replica may take them. Called every claim_every; a
+ * batch read or touched less than claim_idle - 2 claim_every ago is
+ * still young enough at the next call (the oldest of its entries is at
+ * most claim_idle - claim_every idle then), so it is left alone: at full
+ * speed every entry is acknowledged long before, and an XCLAIM of the
+ * hundred thousand entries held while InfluxDB is behind is most of a
+ * second of Redis's time.
  */
 static void
-touch_all(struct ingest *in)
+touch_all(struct ingest *in, int64_t now, int64_t claim_every)
 {
-	struct batch **mine;
+	int64_t young = in->cf->ingest.claim_idle - 2 * claim_every;
+	struct batch **mine, *b;
 	size_t n = 0;
 
-	for (struct batch *b = in->queue; b != NULL; b = b->next)
+	for (b = in->queue; b != NULL; b = b->next)
 		n++;
 	if ((mine = calloc(n + 3, sizeof(*mine))) == NULL)
 		return;
@@ -480,8 +510,19 @@ touch_all(struct ingest *in)
 	mine[n++] = in->filling;
 	mine[n++] = in->inflight;
 	mine[n++] = in->stored;
-	for (struct batch *b = in->queue; b != NULL; b = b->next)
+	for (b = in->queue; b != NULL; b = b->next)
 		mine[n++] = b;
+	for (size_t i = 0; i < n; i++) {
+		int64_t since;
+
+		if ((b = mine[i]) == NULL || b->first_ms == 0)
+			continue;
+		since = b->touched_ms ? b->touched_ms : b->first_ms;
+		if (now - since < young)
+			mine[i] = NULL;
+		else
+			b->touched_ms = now;
+	}
 	consume_touch(&in->cons, mine, n);
 	free(mine);
 }
@@ -584,7 +625,7 @@ periodic(struct ingest *in, int64_t now)
 	room = (int)(in->cf->ingest.batch_size - (int64_t)in->filling->n);
 	if (in->group_ok && now >= in->next_claim) {
 		in->next_claim = now + claim_every;
-		touch_all(in);
+		touch_all(in, now, claim_every);
 		if (room > 0 && !in->own_claimed) {
 			consume_claim(&in->cons, true, room, on_entry, in);
 			in->own_claimed = true;

@@ -283,9 +283,11 @@ struct batch {
 	struct devev	*devs;
 	size_t		 ndevs, devs_cap;
 	int64_t		 first_ms;	/* monotonic, first item added */
+	int64_t		 touched_ms;	/* monotonic, last touched; 0: never */
 	int64_t		 oldest_ms;	/* wall ms of the oldest entry id */
 	size_t		 ndead;
 	size_t		 live_n, live_ndevs, live_nalerts;	/* published */
+	uint64_t	 gen;		/* new at every reset, unique */
 	struct batch	*next;		/* in a queue of ingest.c */
 };
 void		 batch_init(struct batch *);
@@ -482,8 +484,16 @@ struct publish {
 	char		 state[256];
 	int64_t		 events_max;
 	int64_t		 alerts_max;
+	char		 events_maxs[24], alerts_maxs[24];
 	struct webhooks	*webhooks;
 	struct buf	 scratch;
+	/* One live publication, kept from one to the next (publish.c). */
+	struct buf	 out;		/* its pipeline, formatted */
+	int		 ncmds;		/* commands in out */
+	char		(*ids)[INGEST_ID_LEN];	/* per reply: an XADD's id */
+	size_t		 ids_cap;
+	size_t		*alert_rep;	/* per alert: its reply, SIZE_MAX */
+	size_t		 alert_rep_cap;
 	struct metric_series *m_events, *m_alerts_fired[ALERTRULE_NKINDS];
 	struct metric_series *m_pub_errors;
 };

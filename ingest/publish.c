@@ -90,7 +90,10 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	consume_key(cf, "alertstate", p->state, sizeof(p->state));
 	p->events_max = cf->ingest.events_max;
 	p->alerts_max = cf->ingest.alerts_max;
+	util_fmt_i64(p->events_maxs, p->events_max);
+	util_fmt_i64(p->alerts_maxs, p->alerts_max);
 	buf_init(&p->scratch);
+	buf_init(&p->out);
 	if (nngx_listen(&p->pub, "pub", cf->nng.events_url, nerr,
 	    sizeof(nerr)) == -1) {
 		snprintf(err, errlen, "%s", nerr);
@@ -130,29 +133,40 @@ publish_close(struct publish *p)
 	p->aio = NULL;
 	buf_free(&p->scratch);
 	buf_free(&p->msg);
+	buf_free(&p->out);
+	free(p->ids);
+	free(p->alert_rep);
+	p->ids = NULL;
+	p->alert_rep = NULL;
 }
 
+/* One command of the live pipeline, formatted into p->out. */
 static int
-append(struct publish *p, int argc, const char **argv, const size_t *lens)
+out_cmd(struct publish *p, int argc, const char **argv, const size_t *lens)
 {
-	return rds_append_argv(p->rds, argc, argv, lens) == 0 ? 1 : -1;
+	if (rds_format_argc(&p->out, argc) == -1)
+		return -1;
+	for (int i = 0; i < argc; i++)
+		if (rds_format_arg(&p->out, argv[i], lens ? lens[i] :
+		    strlen(argv[i])) == -1)
+			return -1;
+	p->ncmds++;
+	return 0;
 }
 
 /* XADD stream MAXLEN ~ max * t type d device j json */
 static int
-append_event(struct publish *p, const char *type, const char *dev,
+out_event(struct publish *p, const char *type, const char *dev,
     size_t devlen, const char *j, size_t jlen, const char *stream,
-    int64_t max)
+    const char *max)
 {
-	char smax[24];
-	const char *argv[12] = { "XADD", stream, "MAXLEN", "~", smax, "*",
+	const char *argv[12] = { "XADD", stream, "MAXLEN", "~", max, "*",
 		"t", type, "d", dev, "j", j };
 	size_t lens[12];
 
-	snprintf(smax, sizeof(smax), "%lld", (long long)max);
 	for (int i = 0; i < 12; i++)
 		lens[i] = i == 9 ? devlen : i == 11 ? jlen : strlen(argv[i]);
-	return append(p, 12, argv, lens);
+	return out_cmd(p, 12, argv, lens);
 }
 
 static int
@@ -219,135 +233,146 @@ pub_event(struct publish *p, enum msg_type type, const char *j, size_t len,
 }
 
 /*
- * Live: what the batch gained since its last live publication (items,
- * device events, alert events past its cursors) goes out now, before
- * InfluxDB has it: `latest`, the `events` and `alerts` streams,
- * `alertstate`, then nng and webhooks. 0, or -1 to try again later (the
- * cursors stay; events are at least once).
+ * A live publication, in stages: live_latest(), live_readings(),
+ * live_devices() and live_alerts() format one pipeline into p->out (the
+ * reply of the command at index i of the pipeline is ids[i] later);
+ * live_send() writes it and keeps the ids the XADDs gave;
+ * live_announce() sends every event on nng and the alerts to the
+ * webhooks. Each formatting stage returns 0, or -1 when memory ran out.
  */
-int
-publish_live(struct publish *p, struct batch *b)
+
+/* latest: one script call for the newest reading of each probe. */
+static int
+live_latest(struct publish *p, const struct batch *b)
 {
-	struct buf j, state;
-	const char **hargv = NULL;
-	size_t *hlens = NULL, nh = 0, i, nrep = 0, ev_first, dev_first;
-	size_t n = b->n, ndevs = b->ndevs, nalerts = b->nalerts;
-	char (*ids)[INGEST_ID_LEN] = NULL, (*ts)[24] = NULL;
-	size_t *alert_rep = NULL;
-	redisReply *r;
-	int rc = -1, k;
-	bool broken = false;
-	int64_t now = util_now_ns();
+	char ts[24];
+	size_t i, nlatest = 0;
+	int n;
 
-	if (b->live_n == n && b->live_ndevs == ndevs &&
-	    b->live_nalerts == nalerts)
+	for (i = b->live_n; i < b->n; i++)
+		nlatest += b->it[i].latest;
+	if (nlatest == 0)
 		return 0;
-	buf_init(&j);
-	buf_init(&state);
-
-	/* latest: one script call for the newest reading of each probe. */
-	if ((hargv = calloc(3 * n + 5, sizeof(*hargv))) == NULL ||
-	    (hlens = calloc(3 * n + 5, sizeof(*hlens))) == NULL ||
-	    (ts = calloc(n + 1, sizeof(*ts))) == NULL)
-		goto fail;
-	hargv[nh] = "EVAL"; hlens[nh++] = 4;
-	hargv[nh] = latest_lua; hlens[nh++] = sizeof(latest_lua) - 1;
-	hargv[nh] = "2"; hlens[nh++] = 1;
-	hargv[nh] = p->latest; hlens[nh++] = strlen(p->latest);
-	hargv[nh] = p->latest_ts; hlens[nh++] = strlen(p->latest_ts);
-	for (i = b->live_n; i < n; i++) {
+	if (rds_format_argc(&p->out, (int)(5 + 3 * nlatest)) == -1 ||
+	    rds_format_arg(&p->out, "EVAL", 4) == -1 ||
+	    rds_format_arg(&p->out, latest_lua, sizeof(latest_lua) - 1) == -1 ||
+	    rds_format_arg(&p->out, "2", 1) == -1 ||
+	    rds_format_arg(&p->out, p->latest, strlen(p->latest)) == -1 ||
+	    rds_format_arg(&p->out, p->latest_ts, strlen(p->latest_ts)) == -1)
+		return -1;
+	for (i = b->live_n; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
 
 		if (!it->latest)
 			continue;
-		snprintf(ts[i], sizeof(ts[i]), "%lld", (long long)it->ts_ns);
-		hargv[nh] = b->keys.data + it->key_off;
-		hlens[nh++] = it->key_len;
-		hargv[nh] = ts[i];
-		hlens[nh++] = strlen(ts[i]);
-		hargv[nh] = b->ev.data + it->ev_off;
-		hlens[nh++] = it->ev_len;
+		n = util_fmt_i64(ts, it->ts_ns);
+		if (rds_format_arg(&p->out, b->keys.data + it->key_off,
+		    it->key_len) == -1 ||
+		    rds_format_arg(&p->out, ts, (size_t)n) == -1 ||
+		    rds_format_arg(&p->out, b->ev.data + it->ev_off,
+		    it->ev_len) == -1)
+			return -1;
 	}
-	if (nh > 5) {
-		if ((k = append(p, (int)nh, hargv, hlens)) == -1)
-			goto fail;
-		nrep += (size_t)k;
-	}
+	p->ncmds++;
+	return 0;
+}
 
-	/* events: readings, devices, alerts. */
-	ev_first = nrep;
-	for (i = b->live_n; i < n; i++) {
+/* events: an XADD per reading, its device as d. */
+static int
+live_readings(struct publish *p, const struct batch *b)
+{
+	for (size_t i = b->live_n; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
 
 		if (it->backfill)	/* stored, not news */
 			continue;
-		if ((k = append_event(p, "reading", b->keys.data + it->key_off,
+		if (out_event(p, "reading", b->keys.data + it->key_off,
 		    it->dev_len, b->ev.data + it->ev_off, it->ev_len,
-		    p->events, p->events_max)) == -1)
-			goto fail;
-		nrep += (size_t)k;
+		    p->events, p->events_maxs) == -1)
+			return -1;
 	}
-	dev_first = nrep;
-	for (i = b->live_ndevs; i < ndevs; i++) {
-		if (device_json(&j, &b->devs[i]) == -1 || (k = append_event(p,
-		    "device", b->devs[i].device_id,
-		    strlen(b->devs[i].device_id), j.data, j.len, p->events,
-		    p->events_max)) == -1)
-			goto fail;
-		nrep += (size_t)k;
-	}
-	if ((alert_rep = calloc(nalerts + 1, sizeof(*alert_rep))) == NULL)
-		goto fail;
-	for (i = b->live_nalerts; i < nalerts; i++) {
-		const struct alert_event *ev = &b->alerts[i];
-		const char *argv[5];
+	return 0;
+}
 
-		alert_rep[i] = SIZE_MAX;
+static int
+live_devices(struct publish *p, const struct batch *b, struct buf *j)
+{
+	for (size_t i = b->live_ndevs; i < b->ndevs; i++) {
+		const struct devev *d = &b->devs[i];
+
+		if (device_json(j, d) == -1 || out_event(p, "device",
+		    d->device_id, strlen(d->device_id), j->data, j->len,
+		    p->events, p->events_maxs) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * alerts: the announced ones into the events and alerts streams (their
+ * reply index in alert_rep, SIZE_MAX for a state change only), and the
+ * state of every instance into alertstate, its acknowledgement dropped
+ * once it cleared.
+ */
+static int
+live_alerts(struct publish *p, const struct batch *b, struct buf *j,
+    int64_t now)
+{
+	const char *argv[4];
+
+	for (size_t i = b->live_nalerts; i < b->nalerts; i++) {
+		const struct alert_event *ev = &b->alerts[i];
+
+		p->alert_rep[i] = SIZE_MAX;
 		if (ev->publish) {
-			buf_reset(&j);
-			if (alert_event_json(&j, ev, NULL) == -1)
-				goto fail;
-			alert_rep[i] = nrep;
-			if (append_event(p, "alert", ev->device_id,
-			    strlen(ev->device_id), j.data, j.len, p->events,
-			    p->events_max) == -1 || append_event(p, "alert",
-			    ev->device_id, strlen(ev->device_id), j.data, j.len,
-			    p->alerts, p->alerts_max) == -1)
-				goto fail;
-			nrep += 2;
+			buf_reset(j);
+			if (alert_event_json(j, ev, NULL) == -1)
+				return -1;
+			p->alert_rep[i] = (size_t)p->ncmds;
+			if (out_event(p, "alert", ev->device_id,
+			    strlen(ev->device_id), j->data, j->len, p->events,
+			    p->events_maxs) == -1 || out_event(p, "alert",
+			    ev->device_id, strlen(ev->device_id), j->data,
+			    j->len, p->alerts, p->alerts_maxs) == -1)
+				return -1;
 		}
-		buf_reset(&state);
-		if (alert_state_json(&state, ev, now) == -1)
-			goto fail;
+		buf_reset(j);
+		if (alert_state_json(j, ev, now) == -1)
+			return -1;
 		argv[0] = "HSET";
 		argv[1] = p->state;
 		argv[2] = ev->key;
-		argv[3] = state.data;
-		if (rds_append_argv(p->rds, 4, argv, NULL) == -1)
-			goto fail;
-		nrep++;
+		argv[3] = j->data;
+		if (out_cmd(p, 4, argv, NULL) == -1)
+			return -1;
 		if (!ev->firing) {
 			char ack[ALERT_KEY_LEN + 8];
 
 			snprintf(ack, sizeof(ack), "%s#ack", ev->key);
 			argv[0] = "HDEL";
 			argv[2] = ack;
-			if (rds_append_argv(p->rds, 3, argv, NULL) == -1)
-				goto fail;
-			nrep++;
+			if (out_cmd(p, 3, argv, NULL) == -1)
+				return -1;
 		}
 	}
+	return 0;
+}
 
-	/* The replies, keeping the ids the XADDs gave. */
-	if ((ids = calloc(nrep + 1, sizeof(*ids))) == NULL)
-		goto fail;
-	for (i = 0; i < nrep; i++) {
-		if ((r = rds_get_reply(p->rds)) == NULL) {
-			broken = true;
-			break;
-		}
+/* Writes the pipeline and reads its replies, keeping the XADDs' ids. */
+static int
+live_send(struct publish *p)
+{
+	redisReply *r;
+	bool broken = false;
+
+	if (rds_send(p->rds, p->out.data, p->out.len, p->ncmds) == -1)
+		return -1;
+	for (int i = 0; i < p->ncmds; i++) {
+		if ((r = rds_get_reply(p->rds)) == NULL)
+			return -1;
+		p->ids[i][0] = '\0';
 		if (r->type == REDIS_REPLY_STRING)
-			util_strlcpy(ids[i], r->str, sizeof(ids[i]));
+			util_strlcpy(p->ids[i], r->str, sizeof(p->ids[i]));
 		else if (r->type == REDIS_REPLY_ERROR) {
 			log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish: "
 			    "redis: %s", r->str);
@@ -355,50 +380,110 @@ publish_live(struct publish *p, struct batch *b)
 		}
 		freeReplyObject(r);
 	}
-	if (broken)
-		goto fail;
+	return broken ? -1 : 0;
+}
 
-	/* nng, then webhooks. */
-	{
-		size_t e = ev_first;
+/* nng for every event, then the alerts to the webhooks. */
+static void
+live_announce(struct publish *p, const struct batch *b, size_t ev_first,
+    size_t dev_first, struct buf *j, struct buf *state)
+{
+	size_t i, e = ev_first;
 
-		for (i = b->live_n; i < n; i++) {
-			const struct bitem *it = &b->it[i];
+	for (i = b->live_n; i < b->n; i++) {
+		const struct bitem *it = &b->it[i];
 
-			if (it->backfill)
-				continue;
-			pub_event(p, MSG_READING, b->ev.data + it->ev_off,
-			    it->ev_len, ids[e++]);
-		}
-		metric_add(p->m_events, (double)(e - ev_first));
-		for (i = b->live_ndevs; i < ndevs; i++) {
-			if (device_json(&j, &b->devs[i]) == 0)
-				pub_event(p, MSG_DEVICE, j.data, j.len,
-				    ids[dev_first + i - b->live_ndevs]);
-		}
-		metric_add(p->m_events, (double)(ndevs - b->live_ndevs));
+		if (it->backfill)
+			continue;
+		pub_event(p, MSG_READING, b->ev.data + it->ev_off, it->ev_len,
+		    p->ids[e++]);
 	}
-	for (i = b->live_nalerts; i < nalerts; i++) {
+	metric_add(p->m_events, (double)(e - ev_first));
+	for (i = b->live_ndevs; i < b->ndevs; i++) {
+		if (device_json(j, &b->devs[i]) == 0)
+			pub_event(p, MSG_DEVICE, j->data, j->len,
+			    p->ids[dev_first + i - b->live_ndevs]);
+	}
+	metric_add(p->m_events, (double)(b->ndevs - b->live_ndevs));
+	for (i = b->live_nalerts; i < b->nalerts; i++) {
 		const struct alert_event *ev = &b->alerts[i];
 
 		if (!ev->publish)
 			continue;
-		buf_reset(&j);
-		if (alert_event_json(&j, ev, ids[alert_rep[i]]) == -1)
+		buf_reset(j);
+		if (alert_event_json(j, ev, p->ids[p->alert_rep[i]]) == -1)
 			continue;
 		if (ev->firing && (unsigned)ev->kind < ALERTRULE_NKINDS)
 			metric_inc(p->m_alerts_fired[ev->kind]);
 		metric_inc(p->m_events);
-		buf_reset(&state);
-		alert_event_json(&state, ev, NULL);
-		pub_event(p, MSG_ALERT, state.data, state.len,
-		    ids[alert_rep[i]]);
+		buf_reset(state);
+		alert_event_json(state, ev, NULL);
+		pub_event(p, MSG_ALERT, state->data, state->len,
+		    p->ids[p->alert_rep[i]]);
 		if (ev->notify && p->webhooks)
-			webhooks_send(p->webhooks, j.data, j.len);
+			webhooks_send(p->webhooks, j->data, j->len);
 	}
-	b->live_n = n;
-	b->live_ndevs = ndevs;
-	b->live_nalerts = nalerts;
+}
+
+/* Room for the replies of up to n commands and for the batch's alerts. */
+static int
+live_room(struct publish *p, const struct batch *b)
+{
+	/* latest, a reading each, a device each, four per alert at most */
+	size_t n = 1 + b->n + b->ndevs + 4 * b->nalerts;
+	void *np;
+
+	if (n > p->ids_cap) {
+		if ((np = realloc(p->ids, n * sizeof(*p->ids))) == NULL)
+			return -1;
+		p->ids = np;
+		p->ids_cap = n;
+	}
+	if (b->nalerts > p->alert_rep_cap) {
+		if ((np = realloc(p->alert_rep, b->nalerts *
+		    sizeof(*p->alert_rep))) == NULL)
+			return -1;
+		p->alert_rep = np;
+		p->alert_rep_cap = b->nalerts;
+	}
+	return 0;
+}
+
+/*
+ * Live: what the batch gained since its last live publication (items,
+ * device events, alert events past its cursors) goes out now, before
+ * InfluxDB has it: `latest`, the `events` and `alerts` streams,
+ * `alertstate`, in one pipeline, then nng and webhooks. 0, or -1 to try
+ * again later (the cursors stay; events are at least once).
+ */
+int
+publish_live(struct publish *p, struct batch *b)
+{
+	struct buf j, state;
+	size_t ev_first, dev_first;
+	redisReply *r;
+	int rc = -1;
+
+	if (b->live_n == b->n && b->live_ndevs == b->ndevs &&
+	    b->live_nalerts == b->nalerts)
+		return 0;
+	buf_init(&j);
+	buf_init(&state);
+	buf_reset(&p->out);
+	p->ncmds = 0;
+	if (live_room(p, b) == -1 || live_latest(p, b) == -1)
+		goto fail;
+	ev_first = (size_t)p->ncmds;
+	if (live_readings(p, b) == -1)
+		goto fail;
+	dev_first = (size_t)p->ncmds;
+	if (live_devices(p, b, &j) == -1 ||
+	    live_alerts(p, b, &j, util_now_ns()) == -1 || live_send(p) == -1)
+		goto fail;
+	live_announce(p, b, ev_first, dev_first, &j, &state);
+	b->live_n = b->n;
+	b->live_ndevs = b->ndevs;
+	b->live_nalerts = b->nalerts;
 	rc = 0;
 	goto done;
 fail:
@@ -407,14 +492,9 @@ fail:
 		freeReplyObject(r);
 	metric_inc(p->m_pub_errors);
 	log_limited(&ll_pub, 10000, LOG_LVL_WARN, "live publish of %zu "
-	    "readings failed (%s): will try again", n - b->live_n,
+	    "readings failed (%s): will try again", b->n - b->live_n,
 	    p->rds->errstr[0] ? p->rds->errstr : "memory");
 done:
-	free(hargv);
-	free(hlens);
-	free(ts);
-	free(ids);
-	free(alert_rep);
 	buf_free(&j);
 	buf_free(&state);
 	return rc;

@@ -502,6 +502,120 @@ test_pipeline(void)
 	rds_free(r);
 }
 
+/*
+ * rds_format_*() and rds_send(): a pipeline formatted by the caller, after
+ * commands appended the usual way (which go first), with binary values and
+ * larger than any socket buffer (Redis's replies pile up meanwhile), read
+ * back in order; then a send on a dead connection fails and drops it.
+ */
+static void
+test_pipeline_formatted(void)
+{
+	struct rds *r;
+	redisReply *rep;
+	struct buf b;
+	char err[128], key[32], skey[32], big[1000];
+	const char *incr[] = { "INCR", key };
+	bool ok = true;
+	int n = 0;
+
+	snprintf(key, sizeof(key), "fpipe:%d", (int)getpid());
+	snprintf(skey, sizeof(skey), "fpipe:s:%d", (int)getpid());
+	memset(big, 'x', sizeof(big));
+	buf_init(&b);
+	r = rds_connect(redis_url, NULL, err, sizeof(err));
+	CHECK_INT(rds_append_argv(r, 2, incr, NULL), 0);
+	for (int i = 0; i < 5000; i++, n++)
+		if (rds_format_argc(&b, 5) == -1 ||
+		    rds_format_arg(&b, "XADD", 4) == -1 ||
+		    rds_format_arg(&b, skey, strlen(skey)) == -1 ||
+		    rds_format_arg(&b, "*", 1) == -1 ||
+		    rds_format_arg(&b, "v", 1) == -1 ||
+		    rds_format_arg(&b, big, sizeof(big)) == -1)
+			ok = false;
+	if (rds_format_argc(&b, 3) == -1 || rds_format_arg(&b, "SET", 3) ==
+	    -1 || rds_format_arg(&b, key, strlen(key)) == -1 ||
+	    rds_format_arg(&b, "a\0b\r\n", 5) == -1)
+		ok = false;
+	n++;
+	CHECK(ok);
+	CHECK(b.len > 4 * 1024 * 1024);
+	CHECK_INT(rds_send(r, b.data, b.len, n), 0);
+	CHECK_INT(rds_pending(r), n + 1);
+	rep = rds_get_reply(r);		/* the INCR appended before */
+	CHECK(reply_is(rep, REDIS_REPLY_INTEGER, NULL) && rep->integer == 1);
+	freeReplyObject(rep);
+	for (int i = 0; i < n - 1; i++) {
+		rep = rds_get_reply(r);
+		if (rep == NULL || rep->type != REDIS_REPLY_STRING)
+			ok = false;
+		freeReplyObject(rep);
+	}
+	CHECK(ok);
+	rep = rds_get_reply(r);
+	CHECK(reply_is(rep, REDIS_REPLY_STATUS, "OK"));
+	freeReplyObject(rep);
+	CHECK_INT(rds_pending(r), 0);
+	rep = rds_command(r, "GET %s", key);
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 5 &&
+	    memcmp(rep->str, "a\0b\r\n", 5) == 0);
+	freeReplyObject(rep);
+	rep = rds_command(r, "XLEN %s", skey);
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer == 5000);
+	freeReplyObject(rep);
+	rep = rds_command(r, "DEL %s %s", key, skey);
+	freeReplyObject(rep);
+	rds_free(r);
+	buf_free(&b);
+}
+
+/* A send on a connection Redis closed fails, and drops the connection. */
+static void
+test_send_closed(void)
+{
+	struct rds *r;
+	redisReply *rep;
+	struct buf b;
+	char err[128], big[65536];
+	bool failed = false;
+
+	memset(big, 'y', sizeof(big));
+	buf_init(&b);
+	r = rds_connect(redis_url, NULL, err, sizeof(err));
+	rep = rds_command(r, "CLIENT SETNAME victim");
+	freeReplyObject(rep);
+	rep = rds_command(r, "CLIENT KILL SKIPME no TYPE normal");
+	freeReplyObject(rep);
+	/* The first writes may still be taken by the kernel; not 64 MiB. */
+	for (int i = 0; i < 1024 && !failed; i++) {
+		buf_reset(&b);
+		if (rds_format_argc(&b, 2) == -1 ||
+		    rds_format_arg(&b, "ECHO", 4) == -1 ||
+		    rds_format_arg(&b, big, sizeof(big)) == -1)
+			break;
+		if (rds_send(r, b.data, b.len, 1) == -1)
+			failed = true;
+		else {
+			rep = rds_get_reply(r);
+			if (rep == NULL)
+				failed = true;
+			freeReplyObject(rep);
+		}
+	}
+	CHECK(failed);
+	CHECK(!rds_connected(r));
+	CHECK_INT(rds_pending(r), 0);
+	CHECK(r->errstr[0] != '\0');
+	printf("# %s\n", r->errstr);
+	/* The next command connects again. */
+	rep = rds_command(r, "PING");
+	CHECK(reply_is(rep, REDIS_REPLY_STATUS, "PONG"));
+	freeReplyObject(rep);
+	rds_free(r);
+	buf_free(&b);
+}
+
 /* What the walker saw. */
 struct seen {
 	int		 n;
@@ -842,6 +956,8 @@ main(void)
 		UNIT_RUN(test_commands);
 		UNIT_RUN(test_unix_and_auth);
 		UNIT_RUN(test_pipeline);
+		UNIT_RUN(test_pipeline_formatted);
+		UNIT_RUN(test_send_closed);
 		UNIT_RUN(test_stream_walker);
 		UNIT_RUN(test_command_timeout);
 		UNIT_RUN(test_kill_and_reconnect);

@@ -867,6 +867,51 @@ test_float_precision(void)
 	CHECK(isnan(reading_float_precision(NAN)));
 }
 
+/*
+ * The quick path of reading_float_precision() gives what the shortest
+ * "%.*g" that reads back as the same float gives, across the floats
+ * probes send and any bit pattern.
+ */
+static double
+float_precision_slow(double v)
+{
+	char num[32];
+	float f = (float)v;
+
+	if (!isfinite(v) || (double)f != v || fabs(v) >= 1e15)
+		return v;
+	for (int p = 1; p <= 9; p++) {
+		snprintf(num, sizeof(num), "%.*g", p, v);
+		if (strtof(num, NULL) == f)
+			return strtod(num, NULL);
+	}
+	return v;
+}
+
+static void
+test_float_precision_quick(void)
+{
+	uint32_t u = 12345;
+	long bad = 0;
+	float f;
+
+	for (long i = 0; i < 400000; i++) {
+		if (i % 2 == 0)
+			f = (float)((double)(i % 200001 - 100000) /
+			    pow(10, (double)(i / 2 % 7)));
+		else {
+			u = u * 1103515245u + 12345u;
+			memcpy(&f, &u, sizeof(f));
+		}
+		double a = float_precision_slow(f);
+		double b = reading_float_precision(f);
+
+		if (!(a == b || (isnan(a) && isnan(b))) && bad++ < 5)
+			printf("# %.17g: %.17g, quick %.17g\n", (double)f, a, b);
+	}
+	CHECK(bad == 0);
+}
+
 static void
 test_json_numbers(void)
 {
@@ -970,6 +1015,7 @@ main(void)
 	UNIT_RUN(test_json_out);
 	UNIT_RUN(test_json_out_nulls);
 	UNIT_RUN(test_float_precision);
+	UNIT_RUN(test_float_precision_quick);
 	UNIT_RUN(test_json_numbers);
 	UNIT_RUN(test_copy);
 	UNIT_RUN(test_from_json);

@@ -141,6 +141,26 @@ test_time_format(void)
  * in the past for a CLOCK_REALTIME condition: such a wait would end at
  * once. On a monotonic one it lasts until the deadline.
  */
+/* JSON string escapes: runs of plain text, and every character that needs one. */
+static void
+test_json_escape(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	CHECK_INT(buf_json_escape(&b, ""), 0);
+	CHECK_INT((int)b.len, 0);
+	CHECK_INT(buf_json_escape(&b, "plain text, é \x7f"), 0);
+	CHECK_STR(b.data, "plain text, é \x7f");
+	buf_reset(&b);
+	CHECK_INT(buf_json_escape(&b, "a\"b\\c\nd\re\tf\x01g\x1f"), 0);
+	CHECK_STR(b.data, "a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f");
+	buf_reset(&b);
+	CHECK_INT(buf_json_escape(&b, "\"\""), 0);
+	CHECK_STR(b.data, "\\\"\\\"");
+	buf_free(&b);
+}
+
 static void
 test_cond_monotonic(void)
 {
@@ -177,5 +197,6 @@ main(void)
 	UNIT_RUN(test_time_format);
 	UNIT_RUN(test_streq_ct_lengths);
 	UNIT_RUN(test_cond_monotonic);
+	UNIT_RUN(test_json_escape);
 	return unit_done();
 }
