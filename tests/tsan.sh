@@ -11,7 +11,7 @@
 # 8x the memory) takes well over an hour of both cores: the default subset
 # below runs every daemon and the threads each starts (poller hand-off and
 # HTTP, ingest writer and webhooks, API workers and latest cache, stream
-# loops, feed and replay, reloads) in about 10 minutes.
+# loops, feed and replay, reloads) in about 13 minutes.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/tsan}
