@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "netaddr.h"
 #include "rds.h"
+#include "rkeys.h"
 #include "options.h"
 #include "trace.h"
 #include "util.h"

@@ -182,9 +182,9 @@ on_alert(const struct rds_entry *e, void *arg)
 
 	util_strlcpy(h->last, e->id, sizeof(h->last));
 	h->seen++;
-	if ((j = rds_entry_get(e, "j", &jlen)) == NULL)
+	if ((j = rds_entry_get(e, RKEY_F_JSON, &jlen)) == NULL)
 		return 0;
-	d = rds_entry_get(e, "d", &dlen);
+	d = rds_entry_get(e, RKEY_F_DEVICE, &dlen);
 	if (h->device != NULL && (d == NULL || strlen(h->device) != dlen ||
 	    memcmp(d, h->device, dlen) != 0))
 		return 0;

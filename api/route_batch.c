@@ -224,17 +224,9 @@ store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 	if (rds_append_argv(rds, 1, argv, NULL) == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		argv[0] = "XADD";
-		argv[1] = r->api->key_readings;
-		argv[2] = "*";
-		argv[3] = "v";
-		argv[4] = "1";
-		argv[5] = "r";
-		argv[6] = json->data + off[i];
-		for (int k = 0; k < 6; k++)
-			lens[k] = strlen(argv[k]);
-		lens[6] = off[i + 1] - off[i];
-		if (rds_append_argv(rds, 7, argv, lens) == -1)
+		rkey_readings_xadd(argv, lens, r->api->key_readings,
+		    json->data + off[i], off[i + 1] - off[i]);
+		if (rds_append_argv(rds, RKEY_XADD_ARGC, argv, lens) == -1)
 			goto fail;
 	}
 	argv[0] = "EXEC";

@@ -87,18 +87,6 @@ latest_add(struct latest *l, const char *json, size_t len)
 		reading_clear(&l->r[l->n]);
 }
 
-/* "device/" with the glob characters of the device escaped, then "*". */
-static void
-glob_prefix(struct buf *b, const char *device)
-{
-	for (; *device != '\0'; device++) {
-		if (strchr("*?[]\\", *device) != NULL)
-			buf_putc(b, '\\');
-		buf_putc(b, *device);
-	}
-	buf_puts(b, "/*");
-}
-
 /* 0 (l filled, perhaps empty) or -1 (Redis failed). */
 static int
 from_cache(struct req *r, const char *device, const char *probe,
@@ -116,7 +104,7 @@ from_cache(struct req *r, const char *device, const char *probe,
 	buf_init(&field);
 	buf_init(&hit);
 	if (probe[0] != '\0') {
-		buf_printf(&field, "%s/%s", device, probe);
+		rkey_latest_put(&field, device, probe);
 		if (field.data != NULL && latest_cache_get(r->api->lcache,
 		    field.data, &hit, &gen)) {
 			latest_add(l, hit.data, hit.len);
@@ -138,7 +126,7 @@ from_cache(struct req *r, const char *device, const char *probe,
 		rc = 0;
 		goto done;
 	}
-	glob_prefix(&field, device);
+	rkey_field_glob(&field, device);
 	do {
 		argv[0] = "HSCAN";
 		argv[1] = r->api->key_latest;

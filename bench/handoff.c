@@ -29,29 +29,8 @@
 
 #include "rds.h"
 #include "reading.h"
+#include "rkeys.h"
 #include "util.h"
-
-/* poller/handoff.c's emit_lua, word for word; see its comment. */
-static const char emit_lua[] =
-    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
-    "local max = tonumber(ARGV[2])\n"
-    "local added, taken = 0, 0\n"
-    "for i = 3, #ARGV, 3 do\n"
-    "  local t = tonumber(ARGV[i + 1])\n"
-    "  local reset = t < 0\n"
-    "  if reset then t = -t end\n"
-    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
-    "  if cur > max then cur = 0 end\n"
-    "  if reset or cur < t then\n"
-    "    if room <= 0 then break end\n"
-    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
-    "    added = added + 1\n"
-    "    room = room - 1\n"
-    "  end\n"
-    "  taken = taken + 1\n"
-    "end\n"
-    "return {added, taken}\n";
 
 #define STREAM_MAX	"1000000"	/* ingest.stream_max's default */
 
@@ -134,7 +113,7 @@ produce(struct bench *b)
 	long appended = 0;
 	int rc = -1;
 
-	r = rds_command(b->db, "SCRIPT LOAD %s", emit_lua);
+	r = rds_command(b->db, "SCRIPT LOAD %s", rkey_emit_lua);
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return fail(b, "SCRIPT LOAD", r);
 	util_strlcpy(sha, r->str, sizeof(sha));
@@ -202,19 +181,19 @@ static int
 preload(struct bench *b)
 {
 	char id[32];
-	const char *argv[7] = { "XADD", b->stream, id, "v", "1", "r",
-	    b->json.data };
-	size_t lens[7];
+	const char *argv[RKEY_XADD_ARGC];
+	size_t lens[RKEY_XADD_ARGC];
 
 	for (long i = 0; i < b->n; i += b->batch) {
 		long k = b->n - i < b->batch ? b->n - i : b->batch;
 
 		for (long j = i; j < i + k; j++) {
 			snprintf(id, sizeof(id), "%ld-0", j + 1);
-			for (int a = 0; a < 7; a++)
-				lens[a] = strlen(argv[a]);
-			lens[6] = b->json.len;
-			if (rds_append_argv(b->db, 7, argv, lens) == -1)
+			rkey_readings_xadd(argv, lens, b->stream, b->json.data,
+			    b->json.len);
+			argv[2] = id;	/* XADD stream id ...: ids known */
+			lens[2] = strlen(id);
+			if (rds_append_argv(b->db, RKEY_XADD_ARGC, argv, lens) == -1)
 				return fail(b, "XADD", NULL);
 		}
 		if (drain(b, k, NULL) == -1)

@@ -140,7 +140,7 @@ probe_of(struct ingest *in, const struct reading *r, char *key, size_t len)
 	struct probe *p;
 	bool created;
 
-	snprintf(key, len, "%s/%s", r->device_id, r->probe_id);
+	rkey_latest_field(key, len, r->device_id, r->probe_id);
 	if ((p = table_put(in->probes, key, &created)) == NULL)
 		return NULL;
 	if (created)
@@ -249,8 +249,8 @@ on_entry(const struct rds_entry *e, unsigned deliveries, void *arg)
 	enum reject why;
 	char detail[512];
 
-	v = rds_entry_get(e, "v", &vlen);
-	raw = rds_entry_get(e, "r", &rawlen);
+	v = rds_entry_get(e, RKEY_F_LAYOUT, &vlen);
+	raw = rds_entry_get(e, RKEY_F_READING, &rawlen);
 	why = validate_entry(&in->val, v, vlen, raw, rawlen, &r, util_now_ns(),
 	    detail, sizeof(detail));
 	if (why != REJECT_NONE)
@@ -697,7 +697,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		log_warnx("redis %s: %s (retrying)", rds_addr(in->rds),
 		    in->rds->errstr);
 	consume_init(&in->cons, in->rds, cf);
-	consume_key(cf, "webhooks:pending", in->k_hooks, sizeof(in->k_hooks));
+	consume_key(cf, RKEY_WEBHOOKS_PENDING, in->k_hooks, sizeof(in->k_hooks));
 	in->cons.val = &in->val;
 	in->cons.held = is_held;
 	in->cons.held_arg = in;

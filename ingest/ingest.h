@@ -35,6 +35,7 @@
 #include "options.h"
 #include "rds.h"
 #include "reading.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define INGEST_ID_LEN		48	/* a stream id, "1700000000000-0" */
@@ -390,7 +391,7 @@ struct consume {
 };
 typedef void	(*consume_fn)(const struct rds_entry *, unsigned, void *);
 /* A Redis key or stream name under redis.prefix. */
-void		 consume_key(const struct grilld_conf *, const char *, char *,
+void		 consume_key(const struct grilld_conf *, enum rkey, char *,
 		    size_t);
 int		 consume_init(struct consume *, struct rds *,
 		    const struct grilld_conf *);

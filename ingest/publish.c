@@ -83,11 +83,11 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	memset(p, 0, sizeof(*p));
 	p->rds = rds;
 	p->webhooks = wh;
-	consume_key(cf, "latest", p->latest, sizeof(p->latest));
-	consume_key(cf, "latest:ts", p->latest_ts, sizeof(p->latest_ts));
-	consume_key(cf, "events", p->events, sizeof(p->events));
-	consume_key(cf, "alerts", p->alerts, sizeof(p->alerts));
-	consume_key(cf, "alertstate", p->state, sizeof(p->state));
+	consume_key(cf, RKEY_LATEST, p->latest, sizeof(p->latest));
+	consume_key(cf, RKEY_LATEST_TS, p->latest_ts, sizeof(p->latest_ts));
+	consume_key(cf, RKEY_EVENTS, p->events, sizeof(p->events));
+	consume_key(cf, RKEY_ALERTS, p->alerts, sizeof(p->alerts));
+	consume_key(cf, RKEY_ALERTSTATE, p->state, sizeof(p->state));
 	p->events_max = cf->ingest.events_max;
 	p->alerts_max = cf->ingest.alerts_max;
 	buf_init(&p->scratch);
@@ -146,7 +146,7 @@ append_event(struct publish *p, const char *type, const char *dev,
 {
 	char smax[24];
 	const char *argv[12] = { "XADD", stream, "MAXLEN", "~", smax, "*",
-		"t", type, "d", dev, "j", j };
+		RKEY_F_TYPE, type, RKEY_F_DEVICE, dev, RKEY_F_JSON, j };
 	size_t lens[12];
 
 	snprintf(smax, sizeof(smax), "%lld", (long long)max);
@@ -327,7 +327,7 @@ publish_live(struct publish *p, struct batch *b)
 		if (!ev->firing) {
 			char ack[ALERT_KEY_LEN + 8];
 
-			snprintf(ack, sizeof(ack), "%s#ack", ev->key);
+			snprintf(ack, sizeof(ack), "%s" RKEY_ACK, ev->key);
 			argv[0] = "HDEL";
 			argv[2] = ack;
 			if (rds_append_argv(p->rds, 3, argv, NULL) == -1)

@@ -30,6 +30,7 @@
 
 #include "poller.h"
 #include "rds.h"
+#include "rkeys.h"
 
 #define HANDOFF_QUEUE_MAX	16384
 #define HANDOFF_BYTES_MAX	(8 * 1024 * 1024)
@@ -41,44 +42,7 @@
 #define HANDOFF_STOP_MS		5000
 #define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
 
-/*
- * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen;
- * ARGV[1] the stream's bound (ingest.stream_max), ARGV[2] now plus
- * ingest.future_skew in microseconds, then for each reading
- * "serial/channel", device time in microseconds (negative: the device
- * clock went back, follow it), the reading JSON. Microseconds (1.7e15)
- * are exact in Lua's doubles.
- *
- * A reading not past its channel's mark is already there (taken, not
- * appended); a mark further ahead than ARGV[2] was left by a clock far
- * ahead and is ignored. The script never trims: entries leave the stream
- * only when the ingester trims what every group acknowledged. When the
- * stream holds its bound, the script stops at that reading; it and the
- * rest of the batch go to the spool and are replayed when there is room
- * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
- * counting from the first reading, so what follows a refusal is never
- * appended before it.
- */
-static const char emit_lua[] =
-    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
-    "local max = tonumber(ARGV[2])\n"
-    "local added, taken = 0, 0\n"
-    "for i = 3, #ARGV, 3 do\n"
-    "  local t = tonumber(ARGV[i + 1])\n"
-    "  local reset = t < 0\n"
-    "  if reset then t = -t end\n"
-    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
-    "  if cur > max then cur = 0 end\n"
-    "  if reset or cur < t then\n"
-    "    if room <= 0 then break end\n"
-    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
-    "    added = added + 1\n"
-    "    room = room - 1\n"
-    "  end\n"
-    "  taken = taken + 1\n"
-    "end\n"
-    "return {added, taken}\n";
+/* One call of rkey_emit_lua per batch (common/rkeys.c says how). */
 
 struct handoff {
 	struct poller	*p;
@@ -199,7 +163,8 @@ handoff_take_seen(struct poller *p)
 static int
 load_script(struct handoff *h)
 {
-	redisReply *r = rds_command(h->db, "SCRIPT LOAD %s", emit_lua);
+	redisReply *r = rds_command(h->db, "SCRIPT LOAD %s",
+	    rkey_emit_lua);
 	int rc = -1;
 
 	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len < 48) {

@@ -95,8 +95,8 @@ chunk_entry(const struct rds_entry *en, void *arg)
 	ch->seen++;
 	if (sev_id_parse(en->id, &id) == 0)
 		ch->last = id;
-	if ((t = rds_entry_get(en, "t", &tl)) == NULL ||
-	    (j = rds_entry_get(en, "j", &jl)) == NULL ||
+	if ((t = rds_entry_get(en, RKEY_F_TYPE, &tl)) == NULL ||
+	    (j = rds_entry_get(en, RKEY_F_JSON, &jl)) == NULL ||
 	    sev_type_parse(t, tl, &type) == -1 ||
 	    (obj = cJSON_ParseWithLength(j, jl)) == NULL) {
 		metric_inc(st->stats.events_bad);
@@ -423,8 +423,8 @@ replay_start(struct stream *st, int nworkers, char *err, size_t errlen)
 	r->st = st;
 	pthread_mutex_init(&r->mtx, NULL);
 	util_cond_init(&r->cv);
-	snprintf(r->k_events, sizeof(r->k_events), "%sevents", st->prefix);
-	snprintf(r->k_latest, sizeof(r->k_latest), "%slatest", st->prefix);
+	rkey(r->k_events, sizeof(r->k_events), st->prefix, RKEY_EVENTS);
+	rkey(r->k_latest, sizeof(r->k_latest), st->prefix, RKEY_LATEST);
 	atomic_store(&r->redis_ok, true);
 	for (r->nworkers = 0; r->nworkers < nworkers; r->nworkers++) {
 		if (pthread_create(&r->th[r->nworkers], NULL, worker, r) != 0) {

@@ -31,6 +31,7 @@
 
 #include "metrics.h"
 #include "options.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define STREAM_ID_LEN		48	/* "18446744073709551615-18446744073709551615" */
