@@ -29,6 +29,7 @@
 
 #include "msg.h"
 #include "netaddr.h"
+#include "influx.h"
 #include "rds.h"
 #include "rkeys.h"
 #include "options.h"
@@ -53,6 +54,7 @@ struct latest_cache;
 #define API_PARAM_MAX		512	/* bytes of one decoded value */
 #define API_ID_MAX		64	/* device, probe and rule ids */
 #define API_STATUS_SLOTS	500	/* metric series cached per status */
+#define API_INFLUX_ANSWER_MAX	(256 * 1024 * 1024)	/* bytes of a query answer */
 
 /* The grilld daemons the API asks over nng (route_health, devices). */
 enum api_peer_id { PEER_POLLER, PEER_INGEST, PEER_STREAM, PEER_COUNT };
@@ -279,7 +281,16 @@ struct rds *api_redis(struct api *);
 redisReply *api_redis_cmd(struct req *, const char *, int, const char **,
 	    const size_t *);
 int	 api_redis_ok(struct req *, redisReply *);
-void	*api_curl(void);
+/* One command of a pipeline: argv and lens as rds_commandargv() takes. */
+struct api_cmd {
+	int		 argc;
+	const char	**argv;
+	const size_t	*lens;
+};
+redisReply **api_redis_pipe(struct req *, const char *, size_t,
+	    const struct api_cmd *);
+void	 api_redis_replies_free(redisReply **, size_t);
+struct influx *api_influx(struct api *);
 void	 api_worker_cleanup(void);
 
 /* influx_answer.c */

@@ -797,6 +797,53 @@ rds_result(struct rds *r, void *rep)
 	return rep;
 }
 
+/* A reply that is not what tracking needs: said in err, -1. */
+static int
+tracking_refused(redisReply *r, int want, int *code, char *err,
+    size_t errlen)
+{
+	if (r != NULL && r->type == want)
+		return 0;
+	*code = r == NULL ? REDIS_ERR_IO : REDIS_ERR_OTHER;
+	say(err, errlen, "client tracking: %s", r == NULL ? "no answer" :
+	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	return -1;
+}
+
+redisContext *
+rds_open_tracking(struct rds_url *u, const struct rds_opts *o,
+    const char *prefix, int *code, char *err, size_t errlen)
+{
+	redisContext *ctx;
+	redisReply *r;
+	long long id;
+	int rc;
+
+	if ((ctx = rds_open_ctx(u, o, code, err, errlen)) == NULL)
+		return NULL;
+	r = redisCommand(ctx, "CLIENT ID");
+	if ((rc = tracking_refused(r, REDIS_REPLY_INTEGER, code, err,
+	    errlen)) == 0) {
+		id = r->integer;
+		freeReplyObject(r);
+		r = redisCommand(ctx, "CLIENT TRACKING on REDIRECT %lld BCAST "
+		    "PREFIX %s", id, prefix);
+		rc = tracking_refused(r, REDIS_REPLY_STATUS, code, err, errlen);
+	}
+	if (rc == 0) {
+		freeReplyObject(r);
+		r = redisCommand(ctx, "SUBSCRIBE __redis__:invalidate");
+		rc = tracking_refused(r, REDIS_REPLY_ARRAY, code, err, errlen);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	if (rc == -1) {
+		redisFree(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 void
 rds_opts_conf(struct rds_opts *o, const struct grilld_conf *cf)
 {

@@ -673,9 +673,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 {
 	struct alert_hooks hooks = { alertstore_snoozed_until,
 		alertstore_acked, &in->store };
-	struct rds_opts ro = { .connect_timeout_ms = cf->redis.connect_timeout,
-		.command_timeout_ms = cf->redis.command_timeout,
-		.password = cf->redis.password };
+	struct rds_opts ro;
 	static const char *const flag_names[5] = { "zscore", "rate", "stuck",
 		"dropout", "reconnect" };
 	struct metric *flags;
@@ -690,6 +688,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 	if ((in->wh = webhooks_start(cf->ingest.webhooks, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	rds_opts_conf(&ro, cf);
 	if ((in->rds = rds_connect(cf->redis.url, &ro, err, sizeof(err))) ==
 	    NULL)
 		fatalx("redis.url: %s", err);

@@ -573,11 +573,7 @@ int
 handoff_start(struct poller *p, char *err, size_t errlen)
 {
 	const struct grilld_conf *cf = p->cf;
-	struct rds_opts opts = {
-		.connect_timeout_ms = cf->redis.connect_timeout,
-		.command_timeout_ms = cf->redis.command_timeout,
-		.password = cf->redis.password,
-	};
+	struct rds_opts opts;
 	struct handoff *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
@@ -599,6 +595,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 	atomic_store(&p->spool_ok, true);
 	atomic_store(&p->spool_bytes, spool_pending(&h->spool));
 	atomic_store(&p->spool_full, spool_full(&h->spool));
+	rds_opts_conf(&opts, cf);
 	if ((h->db = rds_connect(cf->redis.url, &opts, err, errlen)) == NULL)
 		return -1;
 	if (!rds_connected(h->db))

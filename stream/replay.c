@@ -362,10 +362,7 @@ worker(void *arg)
 	struct job *j;
 	char err[128];
 
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = r->st->cf->redis.connect_timeout;
-	o.command_timeout_ms = r->st->cf->redis.command_timeout;
-	o.password = r->st->cf->redis.password;
+	rds_opts_conf(&o, r->st->cf);
 	if ((db = rds_connect(r->st->cf->redis.url, &o, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("redis: %s", err);

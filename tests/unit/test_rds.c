@@ -502,6 +502,51 @@ test_pipeline(void)
 	rds_free(r);
 }
 
+/*
+ * Client tracking as the API's latest cache opens it: a write under the
+ * prefix arrives as a message on the tracking connection; one outside
+ * it does not.
+ */
+static void
+test_tracking(void)
+{
+	struct rds_opts o;
+	struct rds_url u;
+	struct rds *r;
+	redisContext *t;
+	redisReply *rep;
+	void *msg = NULL;
+	char err[128];
+	int code = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.connect_timeout_ms = 2000;
+	o.command_timeout_ms = 2000;
+	CHECK_INT(rds_url_parse(redis_url, &u, err, sizeof(err)), 0);
+	t = rds_open_tracking(&u, &o, "trk:", &code, err, sizeof(err));
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	r = rds_connect(redis_url, NULL, err, sizeof(err));
+	rep = rds_command(r, "HSET other:h f 1");
+	freeReplyObject(rep);
+	rep = rds_command(r, "HSET trk:latest SB42/2 1");
+	freeReplyObject(rep);
+	CHECK(redisGetReply(t, &msg) == REDIS_OK);
+	rep = msg;
+	/* ["message", "__redis__:invalidate", ["trk:latest"]] */
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 3 && rep->element[2]->type ==
+	    REDIS_REPLY_ARRAY && rep->element[2]->elements == 1 &&
+	    strcmp(rep->element[2]->element[0]->str, "trk:latest") == 0);
+	if (msg != NULL)
+		freeReplyObject(msg);
+	rep = rds_command(r, "DEL trk:latest other:h");
+	freeReplyObject(rep);
+	redisFree(t);
+	rds_free(r);
+}
+
 /* What the walker saw. */
 struct seen {
 	int		 n;
@@ -842,6 +887,7 @@ main(void)
 		UNIT_RUN(test_commands);
 		UNIT_RUN(test_unix_and_auth);
 		UNIT_RUN(test_pipeline);
+		UNIT_RUN(test_tracking);
 		UNIT_RUN(test_stream_walker);
 		UNIT_RUN(test_command_timeout);
 		UNIT_RUN(test_kill_and_reconnect);
