@@ -193,7 +193,7 @@ main(int argc, char *argv[])
 	if (d.cf.api.latest_cache && (a.lcache = latest_cache_start(
 	    d.cf.redis.url, &a.redis_opts, a.key_latest)) == NULL)
 		log_warnx("latest cache: cannot start; current reads Redis");
-	admin_process_metrics("grilld-api");
+	metric_process("grilld-api");
 	a.ctx = http_start(&a);
 	log_info("listening on %s://%s%s", api_tls_on(&d.cf) ? "https" : "http",
 	    d.cf.api.listen, api_auth_nkeys(&a) ?

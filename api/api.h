@@ -273,6 +273,8 @@ bool	 api_page_path(const char *);
 bool	 api_cors_allowed(const char *, const char *);
 int	 api_cors_preflight(struct req *, unsigned);
 void	 api_cors_headers(struct req *, struct buf *);
+/* "GET, HEAD, POST, ..., OPTIONS" of a route's M_* methods (Allow). */
+void	 api_methods_list(struct buf *, unsigned);
 
 /* worker.c */
 void	*api_worker_init(const struct mg_context *, int);

@@ -50,15 +50,8 @@ allow_header(const struct req *r, struct buf *h)
 	unsigned m = r->route ? r->route->methods : M_GET;
 
 	buf_puts(h, "Allow: ");
-	if (m & M_GET)
-		buf_puts(h, "GET, HEAD, ");
-	if (m & M_POST)
-		buf_puts(h, "POST, ");
-	if (m & M_PUT)
-		buf_puts(h, "PUT, ");
-	if (m & M_DELETE)
-		buf_puts(h, "DELETE, ");
-	buf_puts(h, "OPTIONS\r\n");
+	api_methods_list(h, m);
+	buf_puts(h, "\r\n");
 }
 
 int

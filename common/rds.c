@@ -49,18 +49,6 @@ url_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int
-url_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies s[0..len) into out, decoding %XX escapes. */
 static int
 url_decode(const char *s, size_t len, char *out, size_t outlen,
@@ -74,8 +62,8 @@ url_decode(const char *s, size_t len, char *out, size_t outlen,
 		if (c == '%') {
 			int hi, lo;
 
-			if (len - i < 3 || (hi = url_hex(s[i + 1])) == -1 ||
-			    (lo = url_hex(s[i + 2])) == -1)
+			if (len - i < 3 || (hi = util_hexval(s[i + 1])) == -1 ||
+			    (lo = util_hexval(s[i + 2])) == -1)
 				return url_err(err, errlen, "bad %%-escape in "
 				    "the %s", what);
 			if ((c = hi << 4 | lo) == 0)
@@ -162,7 +150,7 @@ url_hostport(const char *s, size_t len, struct rds_url *u, char *err,
 			return url_err(err, errlen, "no ']' after an IPv6 "
 			    "address");
 		for (const char *p = host; p < hend; p++)
-			if (url_hex(*p) == -1 && *p != ':' && *p != '.')
+			if (util_hexval(*p) == -1 && *p != ':' && *p != '.')
 				return url_err(err, errlen, "invalid "
 				    "character in the IPv6 address");
 		if (hend + 1 < end) {

@@ -44,7 +44,7 @@ main(int argc, char *argv[])
 	st.cf = &d.cf;
 	util_strlcpy(st.prefix, d.cf.redis.prefix ? d.cf.redis.prefix : "",
 	    sizeof(st.prefix));
-	admin_process_metrics("grilld-stream");
+	metric_process("grilld-stream");
 	stats_init(&st.stats);
 	st.conns_max = conns_max();
 	if ((st.limits = limits_new(&d.cf, err, sizeof(err))) == NULL)

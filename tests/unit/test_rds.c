@@ -23,24 +23,6 @@ static int	redis_port;
 static char	redis_sock[200];
 static char	redis_url[64];
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { 0 };
-	socklen_t len = sizeof(sin);
-	int fd, port = -1;
-
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 redis_stop(void)
 {
@@ -211,7 +193,7 @@ test_sentinel_down(void)
 	struct rds *r;
 
 	snprintf(url, sizeof(url), "redis-sentinel://127.0.0.1:%d,"
-	    "127.0.0.1:%d/grilld", free_port(), free_port());
+	    "127.0.0.1:%d/grilld", unit_free_port(), unit_free_port());
 	r = rds_connect(url, NULL, err, sizeof(err));
 	CHECK(r != NULL);
 	if (r == NULL)
@@ -837,7 +819,7 @@ test_connect_down(void)
 	struct rds *r;
 	int64_t t0;
 
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", unit_free_port());
 	t0 = util_mono_ms();
 	r = rds_connect(url, NULL, err, sizeof(err));
 	CHECK(r != NULL);
@@ -871,7 +853,7 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	atexit(redis_stop);
-	redis_port = free_port();
+	redis_port = unit_free_port();
 	snprintf(redis_sock, sizeof(redis_sock), "%s/redis.sock",
 	    unit_tmpdir());
 	snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d",
