@@ -153,7 +153,7 @@ struct route {
 	route_fn		 put;
 	route_fn		 del;
 	const char		*params;	/* "probe_id,unit" for GET */
-	bool			 seed;		/* one of the seed's routes */
+	bool			 seed;		/* a route of grill-stats */
 };
 
 /* router.c */
@@ -407,7 +407,7 @@ struct hquery {
 	struct cursor	 after;		/* with desc: points before it */
 	int64_t		 offset;
 	int64_t		 limit;
-	bool		 desc;			/* newest first, as the seed */
+	bool		 desc;			/* newest first */
 };
 
 struct pointvec {

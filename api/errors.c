@@ -4,9 +4,9 @@
  *	{"status": "error", "message": "...", "code": 404,
  *	 "reason": "MACHINE_CODE", "details": ... or null}
  *
- * code is the HTTP status as an integer, as the seed's FastAPI handler
+ * code is the HTTP status as an integer, as grill-stats' FastAPI handler
  * sends it; grilld's machine-readable reason and details are additions.
- * Request body validation on the seed's routes answers FastAPI's own 422
+ * Request body validation on grill-stats' routes answers FastAPI's own 422
  * {"detail": [...]} instead (api_error_validation).
  *
  * with the headers its status calls for: WWW-Authenticate on 401, Allow
@@ -108,7 +108,7 @@ api_error(struct req *r, int status, const char *code, const char *fmt,
 
 /*
  * FastAPI's request validation answer, 422 {"detail": [{loc, msg,
- * type}, ...]}, which the seed's clients know; status, message and code
+ * type}, ...]}, which grill-stats' clients know; status, message and code
  * are added in grilld's shape. Takes detail.
  */
 int

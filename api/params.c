@@ -5,7 +5,7 @@
  * Every route lists the parameters it knows; on grilld's own routes any
  * other is refused (UNKNOWN_PARAMETER), and so is a parameter given
  * twice, so that a typo ("start=") is an error instead of a silently
- * ignored filter. The seed's routes (route->seed) answer as FastAPI
+ * ignored filter. grill-stats' routes (route->seed) answer as FastAPI
  * does: unknown parameters (a browser's "?_=" cache-buster) are ignored
  * and a repeated one takes its last value. Values
  * are percent-decoded ('+' is a space), must be valid UTF-8 without

@@ -198,7 +198,7 @@ esc(char *out, size_t max, size_t *o, const char *s)
 			    o += sizeof(lit) - 1)
 
 /*
- * One point as the seed wrote history items: device_id, timestamp,
+ * One point as grill-stats wrote history items: device_id, timestamp,
  * temperature, probe_id, unit; battery_level, signal_strength, status
  * and flags when the point has them (raw points). Built in a line on
  * the stack and appended once, since it runs for every point; ids are

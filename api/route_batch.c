@@ -9,13 +9,13 @@
  * whole or not at all. The ingester takes them from there: nothing is
  * written to InfluxDB from here.
  *
- * As the seed's pydantic model did, numeric strings ("204.5") are taken
+ * As grill-stats' pydantic model did, numeric strings ("204.5") are taken
  * as numbers, and one invalid reading refuses the whole batch with
  * FastAPI's 422 {"detail": [{"loc": ["body", "readings", i, field],
  * "msg": ..., "type": ...}, ...]}: nothing is stored. With ?partial=true
  * (grilld's) the valid readings are stored and the invalid ones listed.
  *
- * The answer keeps the seed's status, stored_count and total_count and
+ * The answer keeps grill-stats' status, stored_count and total_count and
  * adds one item per reading, in order:
  *	{"index": 0, "status": "accepted", "id": "<stream id>"}
  *	{"index": 1, "status": "rejected", "errors": [{"field": ...,
@@ -25,7 +25,7 @@
  *
  * Refused whole: 413 past api.max_body bytes or api.max_batch readings
  * (the limit in the message); 422 for a body that is not JSON or has no
- * "readings" array; 400 for an empty one (the seed's "No readings
+ * "readings" array; 400 for an empty one (grill-stats' "No readings
  * provided"), or a body nested too deep, or not UTF-8. The body is read
  * as JSON whatever its Content-Type, as FastAPI reads one without.
  */
@@ -60,7 +60,7 @@ item_rejected(cJSON *items, int i, const struct reading_errs *errs)
 	cJSON_AddItemToArray(items, it);
 }
 
-/* The seed's model took numeric strings as numbers (pydantic coerces). */
+/* grill-stats' model took numeric strings as numbers (pydantic coerces). */
 static void
 coerce_numbers(cJSON *in)
 {

@@ -5,20 +5,20 @@
  * "device_id/probe_id"): one HGET on this worker's open Redis
  * connection, or none while the in-memory copy Redis keeps current
  * holds it (latest_cache.c), so the answer costs a fraction of a
- * millisecond. The seed's answer
+ * millisecond. grill-stats' answer
  *
  *	{"status": "success", "data": {device_id, probe_id, temperature,
  *	 unit, timestamp, battery_level, signal_strength, ..., name,
  *	 stale, age_s}, "source": "cache"}
  *
- * where source, at the top as in the seed, says where the answer came
+ * where source, at the top as in grill-stats, says where the answer came
  * from ("cache", or "influxdb" when the cache missed or Redis is down;
  * the reading's own origin, "thermoworks" or "api", is in data.origin),
  * stale is true past api.stale_after, age_s is the reading's age in
  * seconds and name the probe's label.
  *
  * Without probe_id: the device's most recent reading, and every probe's
- * in "probes", a map keyed by probe id: the shape the seed's Home
+ * in "probes", a map keyed by probe id: the shape grill-stats' Home
  * Assistant component reads (it iterates probes.items()). A probe the
  * ingester follows as a cook (a target or stall rule) carries its "cook"
  * block (rate, target, eta, stall) as in the stream's events, when the

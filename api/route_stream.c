@@ -1,7 +1,7 @@
 /*
  * GET /api/temperature/stream[/{device_id}], /api/temperature/ws/{device_id}
  *
- * The seed served its live feeds on the same port as the rest; grilld
+ * grill-stats served its live feeds on the same port as the rest; grilld
  * serves them from grilld-stream on stream.listen (CONTRACT.md), and
  * the API relays them (ws_proxy.c: WebSocket upgrades never reach this
  * handler, an SSE request does). When it cannot (every relay session

@@ -145,6 +145,24 @@ buf_steal(struct buf *b)
 	return p;
 }
 
+char *
+util_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 size_t
 util_strlcpy(char *dst, const char *src, size_t size)
 {
@@ -367,7 +385,7 @@ util_time_parse(const char *s, int64_t *out)
 			return -1;
 		off = sign * (oh * 3600 + om * 60);
 	} else if (*s == '\0')
-		;	/* no zone: taken as UTC, as the seed service did */
+		;	/* no zone: taken as UTC, as grill-stats did */
 	else
 		return -1;
 	if (*s != '\0')

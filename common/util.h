@@ -39,6 +39,9 @@ int	buf_printf(struct buf *, const char *, ...)
 int	buf_json_escape(struct buf *, const char *);
 /* Takes the memory out of the buffer: the caller frees it. */
 char	*buf_steal(struct buf *);
+/* printf into new memory (the caller frees it); NULL when memory ran out. */
+char	*util_strdupf(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 /* Copies at most size-1 bytes and terminates; returns strlen(src). */
 size_t	util_strlcpy(char *, const char *, size_t);

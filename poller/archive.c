@@ -268,7 +268,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 		return;
 	}
 	j->next++;
-	r = http_req_new(TW_EP_STORAGE, d->acct, http_url("%s/v0/b/%s/o/%s"
+	r = http_req_new(TW_EP_STORAGE, d->acct, util_strdupf("%s/v0/b/%s/o/%s"
 	    "?alt=media", p->cf->thermoworks.storage_url, p->bucket, name),
 	    file_done, d);
 	curl_free(name);
@@ -388,7 +388,7 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 	snprintf(path, sizeof(path), "/devices/%s/archive", d->esc_serial);
 	r = discovery_req(p, d->acct, path, list_done, d);
 	if (r != NULL && tok != NULL) {
-		char *url = http_url("%s&pageToken=%s", r->url, tok);
+		char *url = util_strdupf("%s&pageToken=%s", r->url, tok);
 
 		free(r->url);
 		r->url = url;

@@ -134,7 +134,7 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
 	proj = proj ? proj + 10 : "thermoworks-cloud-production";
 	end = strchr(proj, '/');
-	p->bucket = http_url("%.*s.appspot.com", end ? (int)(end - proj) :
+	p->bucket = util_strdupf("%.*s.appspot.com", end ? (int)(end - proj) :
 	    (int)strlen(proj), proj);
 	if (p->k_readings == NULL || p->k_seen == NULL || p->k_devices ==
 	    NULL || p->bucket == NULL) {

@@ -314,7 +314,6 @@ void	http_cancel_all(struct http *);
 bool	http_idle(const struct http *);
 size_t	http_backlog(const struct http *);
 const char *http_ep_name(enum tw_endpoint);
-char	*http_url(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- account.c: the configured accounts ---- */
 

@@ -7,7 +7,7 @@
  *
  * JOB_SNAPSHOT: the latest reading of every probe the client follows
  *	(HGETALL latest), sent as one "current" WebSocket message, or to a
- *	client of the seed's protocol as one bare reading per message.
+ *	client of grill-stats' protocol as one bare reading per message.
  * JOB_REPLAY: the next chunk of events after client->replay_from
  *	(XRANGE events (from + COUNT n), filtered, rendered for the
  *	client's transport. The first chunk of a replay checks XINFO
@@ -51,7 +51,7 @@ struct job {
 	/* In, copied from the client. */
 	struct filter	 f;
 	enum client_kind ckind;
-	bool		 seed;		/* the seed's protocol */
+	bool		 seed;		/* grill-stats' protocol */
 	struct sev_id	 from;
 	bool		 first;
 	uint64_t	 gen;
@@ -288,7 +288,7 @@ run_snapshot(struct replay *r, struct rds *db, struct job *j)
 			add_current(arr, &j->f, rep->element[i + 1]->str,
 			    rep->element[i + 1]->len);
 	if (j->seed) {
-		/* The seed sent the current reading first, bare. */
+		/* grill-stats sent the current reading first, bare. */
 		cJSON_ArrayForEach(it, arr) {
 			if ((text = cJSON_PrintUnformatted(it)) == NULL)
 				continue;

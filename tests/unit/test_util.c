@@ -203,6 +203,19 @@ test_shared_helpers(void)
 	CHECK_INT(util_fmt_f64(203.5, hex, sizeof(hex)), -1);	/* too small */
 }
 
+static void
+test_strdupf(void)
+{
+	char *s = util_strdupf("%s/v1/token?key=%s&n=%d", "http://h", "k", 7);
+
+	CHECK(s != NULL);
+	CHECK_STR(s, "http://h/v1/token?key=k&n=7");
+	free(s);
+	s = util_strdupf("%s", "");
+	CHECK(s != NULL && s[0] == '\0');
+	free(s);
+}
+
 int
 main(void)
 {
@@ -212,5 +225,6 @@ main(void)
 	UNIT_RUN(test_streq_ct_lengths);
 	UNIT_RUN(test_cond_monotonic);
 	UNIT_RUN(test_shared_helpers);
+	UNIT_RUN(test_strdupf);
 	return unit_done();
 }
