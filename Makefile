@@ -168,7 +168,7 @@ sample-config: $(BUILD)/tools/confgen
 # 0, and make, which never sees the signal, ends quietly.
 run: deps-check
 	@$(MAKE) --no-print-directory all
-	@BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
+	@BUILD=$(BUILD) BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
 
 bench: deps-check
 	@$(MAKE) --no-print-directory all
