@@ -34,7 +34,7 @@ UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
 .PHONY: all help deps deps-check test unit integration sanitize tsan tsan-run \
-	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc format \
+	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc \
 	sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS)
 
@@ -61,7 +61,6 @@ help:
 	@echo "make bench        the benchmarks"
 	@echo "make chaos        the fault suite for CHAOS_MINUTES (30) minutes"
 	@echo "make checksrc     the check for banned string calls"
-	@echo "make format       clang-format every C file"
 	@echo "make sample-config  regenerate deploy/etc/grilld.yaml, grilld.yaml(5) and"
 	@echo "                  docs/configuration.md from the option table"
 	@echo "make install      install into DESTDIR PREFIX ($(PREFIX)): programs, page,"
@@ -181,7 +180,7 @@ sample-config: $(BUILD)/tools/confgen
 # 0, and make, which never sees the signal, ends quietly.
 run: deps-check
 	@$(MAKE) --no-print-directory all
-	@BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
+	@BUILD=$(BUILD) BIN=$(BIN) RESET=$(RESET) bash -c '[ -t 0 ] && set -m; bash mk/run.sh; exit $$?'
 
 bench: deps-check
 	@$(MAKE) --no-print-directory all
@@ -246,9 +245,6 @@ uninstall:
 # Not part of make test: downloads a Debian system (tests/bare/chroot.sh).
 bare-test:
 	bash tests/bare/chroot.sh $(BARE_DIR)
-
-format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build bin

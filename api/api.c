@@ -28,17 +28,16 @@
 static void
 keys(struct api *a)
 {
-	const char *p = a->cf->redis.prefix ? a->cf->redis.prefix : "";
+	const char *p = a->cf->redis.prefix;
 
-	snprintf(a->key_readings, sizeof(a->key_readings), "%sreadings", p);
-	snprintf(a->key_latest, sizeof(a->key_latest), "%slatest", p);
-	snprintf(a->key_devices, sizeof(a->key_devices), "%sdevices", p);
-	snprintf(a->key_alerts, sizeof(a->key_alerts), "%salerts", p);
-	snprintf(a->key_rules, sizeof(a->key_rules), "%srules", p);
-	snprintf(a->key_rules_version, sizeof(a->key_rules_version),
-	    "%srules:version", p);
-	snprintf(a->key_alertstate, sizeof(a->key_alertstate), "%salertstate",
-	    p);
+	rkey(a->key_readings, sizeof(a->key_readings), p, RKEY_READINGS);
+	rkey(a->key_latest, sizeof(a->key_latest), p, RKEY_LATEST);
+	rkey(a->key_devices, sizeof(a->key_devices), p, RKEY_DEVICES);
+	rkey(a->key_alerts, sizeof(a->key_alerts), p, RKEY_ALERTS);
+	rkey(a->key_rules, sizeof(a->key_rules), p, RKEY_RULES);
+	rkey(a->key_rules_version, sizeof(a->key_rules_version), p,
+	    RKEY_RULES_VERSION);
+	rkey(a->key_alertstate, sizeof(a->key_alertstate), p, RKEY_ALERTSTATE);
 }
 
 static struct breaker *
@@ -197,7 +196,7 @@ main(int argc, char *argv[])
 	if (cf->api.latest_cache && (a.lcache = latest_cache_start(
 	    cf->redis.url, &a.redis_opts, a.key_latest)) == NULL)
 		log_warnx("latest cache: cannot start; current reads Redis");
-	admin_process_metrics("grilld-api");
+	metric_process("grilld-api");
 	a.ctx = http_start(&a);
 	log_info("listening on %s://%s%s", api_tls_on(cf) ? "https" : "http",
 	    cf->api.listen, api_auth_nkeys(&a) ?

@@ -29,7 +29,9 @@
 
 #include "msg.h"
 #include "netaddr.h"
+#include "influx.h"
 #include "rds.h"
+#include "rkeys.h"
 #include "options.h"
 #include "trace.h"
 #include "util.h"
@@ -52,6 +54,7 @@ struct latest_cache;
 #define API_PARAM_MAX		512	/* bytes of one decoded value */
 #define API_ID_MAX		64	/* device, probe and rule ids */
 #define API_STATUS_SLOTS	500	/* metric series cached per status */
+#define API_INFLUX_ANSWER_MAX	(256 * 1024 * 1024)	/* bytes of a query answer */
 
 /* The grilld daemons the API asks over nng (route_health, devices). */
 enum api_peer_id { PEER_POLLER, PEER_INGEST, PEER_STREAM, PEER_COUNT };
@@ -150,7 +153,7 @@ struct route {
 	route_fn		 put;
 	route_fn		 del;
 	const char		*params;	/* "probe_id,unit" for GET */
-	bool			 seed;		/* one of the seed's routes */
+	bool			 seed;		/* a route of grill-stats */
 };
 
 /* router.c */
@@ -271,6 +274,8 @@ bool	 api_page_path(const char *);
 bool	 api_cors_allowed(const char *, const char *);
 int	 api_cors_preflight(struct req *, unsigned);
 void	 api_cors_headers(struct req *, struct buf *);
+/* "GET, HEAD, POST, ..., OPTIONS" of a route's M_* methods (Allow). */
+void	 api_methods_list(struct buf *, unsigned);
 
 /* worker.c */
 void	*api_worker_init(const struct mg_context *, int);
@@ -279,7 +284,16 @@ struct rds *api_redis(struct api *);
 redisReply *api_redis_cmd(struct req *, const char *, int, const char **,
 	    const size_t *);
 int	 api_redis_ok(struct req *, redisReply *);
-void	*api_curl(void);
+/* One command of a pipeline: argv and lens as rds_commandargv() takes. */
+struct api_cmd {
+	int		 argc;
+	const char	**argv;
+	const size_t	*lens;
+};
+redisReply **api_redis_pipe(struct req *, const char *, size_t,
+	    const struct api_cmd *);
+void	 api_redis_replies_free(redisReply **, size_t);
+struct influx *api_influx(struct api *);
 void	 api_worker_cleanup(void);
 
 /* influx_answer.c */
@@ -394,7 +408,7 @@ struct hquery {
 	struct cursor	 after;		/* with desc: points before it */
 	int64_t		 offset;
 	int64_t		 limit;
-	bool		 desc;			/* newest first, as the seed */
+	bool		 desc;			/* newest first */
 };
 
 struct pointvec {

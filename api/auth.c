@@ -50,13 +50,7 @@ static struct metric_series *m_fail_missing, *m_fail_wrong, *m_fail_nokeys;
 uint64_t
 api_auth_hash(const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(1469598103934665603);
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
+	return util_fnv1a64(s, len);
 }
 
 static void

@@ -9,7 +9,7 @@
  *	    JSON_DEPTH_MAX (checked before parsing, so no parser recursion
  *	    depends on input), or is not JSON.
  *
- * On the seed's routes (route->seed) the body is read as JSON whatever
+ * On grill-stats' routes (route->seed) the body is read as JSON whatever
  * its Content-Type, as FastAPI does when the header is missing and the
  * seed's scripts rely on (requests' data=, curl -d), and a body that is
  * not JSON is FastAPI's 422 {"detail": [...]}.

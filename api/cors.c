@@ -62,8 +62,8 @@ api_cors_headers(struct req *r, struct buf *h)
 		buf_puts(h, "Vary: Origin\r\n");
 }
 
-static void
-methods_list(struct buf *h, unsigned m)
+void
+api_methods_list(struct buf *h, unsigned m)
 {
 	if (m & M_GET)
 		buf_puts(h, "GET, HEAD, ");
@@ -85,11 +85,11 @@ api_cors_preflight(struct req *r, unsigned methods)
 
 	buf_init(&h);
 	buf_puts(&h, "Allow: ");
-	methods_list(&h, methods);
+	api_methods_list(&h, methods);
 	buf_puts(&h, "\r\n");
 	if (r->origin != NULL) {
 		buf_puts(&h, "Access-Control-Allow-Methods: ");
-		methods_list(&h, methods);
+		api_methods_list(&h, methods);
 		buf_printf(&h, "\r\nAccess-Control-Allow-Headers: "
 		    "Authorization, Content-Type, traceparent, tracestate\r\n"
 		    "Access-Control-Max-Age: %d\r\n", CORS_MAX_AGE);

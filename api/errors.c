@@ -4,9 +4,9 @@
  *	{"status": "error", "message": "...", "code": 404,
  *	 "reason": "MACHINE_CODE", "details": ... or null}
  *
- * code is the HTTP status as an integer, as the seed's FastAPI handler
+ * code is the HTTP status as an integer, as grill-stats' FastAPI handler
  * sends it; grilld's machine-readable reason and details are additions.
- * Request body validation on the seed's routes answers FastAPI's own 422
+ * Request body validation on grill-stats' routes answers FastAPI's own 422
  * {"detail": [...]} instead (api_error_validation).
  *
  * with the headers its status calls for: WWW-Authenticate on 401, Allow
@@ -50,15 +50,8 @@ allow_header(const struct req *r, struct buf *h)
 	unsigned m = r->route ? r->route->methods : M_GET;
 
 	buf_puts(h, "Allow: ");
-	if (m & M_GET)
-		buf_puts(h, "GET, HEAD, ");
-	if (m & M_POST)
-		buf_puts(h, "POST, ");
-	if (m & M_PUT)
-		buf_puts(h, "PUT, ");
-	if (m & M_DELETE)
-		buf_puts(h, "DELETE, ");
-	buf_puts(h, "OPTIONS\r\n");
+	api_methods_list(h, m);
+	buf_puts(h, "\r\n");
 }
 
 int
@@ -115,7 +108,7 @@ api_error(struct req *r, int status, const char *code, const char *fmt,
 
 /*
  * FastAPI's request validation answer, 422 {"detail": [{loc, msg,
- * type}, ...]}, which the seed's clients know; status, message and code
+ * type}, ...]}, which grill-stats' clients know; status, message and code
  * are added in grilld's shape. Takes detail.
  */
 int

@@ -8,7 +8,7 @@
  * one probe than that) and SLIMIT on the probes. Rows are converted to
  * the answer's unit, sorted by (time, probe), filtered past the cursor,
  * and cut to the page; one more row than the page says whether there is
- * a next one. With desc (the seed's history: newest first) InfluxDB is
+ * a next one. With desc (grill-stats' history: newest first) InfluxDB is
  * asked ORDER BY time DESC, so LIMIT and OFFSET count from the newest,
  * the order is reversed, and a cursor names the points before it.
  */

@@ -63,7 +63,7 @@ struct latest_cache {
 	bool		 started;
 	char		 key[128];
 	struct rds_url	 url;		/* the master's address is kept */
-	struct rds_opts	 opts;		/* password: in url */
+	struct rds_opts	 opts;
 	struct metric_series *m_hit, *m_miss, *m_inval;
 };
 
@@ -157,43 +157,18 @@ static redisContext *
 track_connect(struct latest_cache *c)
 {
 	redisContext *ctx;
-	redisReply *r = NULL;
 	char err[RDS_ERRSTR_LEN];
-	long long id;
 	int code;
 
-	if ((ctx = rds_open_ctx(&c->url, &c->opts, &code, err,
+	if ((ctx = rds_open_tracking(&c->url, &c->opts, c->key, &code, err,
 	    sizeof(err))) == NULL) {
 		/* Redis down is said by the workers; a refusal only here. */
 		if (code != REDIS_ERR_IO && code != REDIS_ERR_EOF)
 			log_limited(&ll_refused, 600000, LOG_LVL_WARN,
 			    "latest cache: %s: off until Redis accepts it",
 			    err);
-		return NULL;
 	}
-	if ((r = redisCommand(ctx, "CLIENT ID")) == NULL ||
-	    r->type != REDIS_REPLY_INTEGER)
-		goto fail_reply;
-	id = r->integer;
-	freeReplyObject(r);
-	if ((r = redisCommand(ctx, "CLIENT TRACKING on REDIRECT %lld BCAST "
-	    "PREFIX %s", id, c->key)) == NULL || r->type == REDIS_REPLY_ERROR)
-		goto fail_reply;
-	freeReplyObject(r);
-	if ((r = redisCommand(ctx, "SUBSCRIBE __redis__:invalidate")) == NULL ||
-	    r->type != REDIS_REPLY_ARRAY)
-		goto fail_reply;
-	freeReplyObject(r);
 	return ctx;
-fail_reply:
-	if (r != NULL) {
-		log_limited(&ll_refused, 600000, LOG_LVL_WARN, "latest cache: "
-		    "%s: off until Redis accepts it", r->type ==
-		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		freeReplyObject(r);
-	}
-	redisFree(ctx);
-	return NULL;
 }
 
 /* Reads messages until the connection fails or the cache stops. */
@@ -263,11 +238,7 @@ latest_cache_start(const char *url, const struct rds_opts *o,
 		free(c);
 		return NULL;
 	}
-	if (c->url.password[0] == '\0' && o->password != NULL)
-		util_strlcpy(c->url.password, o->password,
-		    sizeof(c->url.password));
-	c->opts = *o;
-	c->opts.password = NULL;
+	c->opts = *o;	/* its password (redis.password) when the URL has none */
 	/* One time-out for both: a read of the tracking socket is a poll. */
 	c->opts.command_timeout_ms = c->opts.connect_timeout_ms;
 	util_strlcpy(c->key, key, sizeof(c->key));

@@ -5,7 +5,7 @@
  * Every route lists the parameters it knows; on grilld's own routes any
  * other is refused (UNKNOWN_PARAMETER), and so is a parameter given
  * twice, so that a typo ("start=") is an error instead of a silently
- * ignored filter. The seed's routes (route->seed) answer as FastAPI
+ * ignored filter. grill-stats' routes (route->seed) answer as FastAPI
  * does: unknown parameters (a browser's "?_=" cache-buster) are ignored
  * and a repeated one takes its last value. Values
  * are percent-decoded ('+' is a space), must be valid UTF-8 without
@@ -28,17 +28,6 @@
 #define TIME_MIN_NS	INT64_C(0)				/* 1970 */
 #define TIME_MAX_NS	(INT64_C(7258118400) * NS_PER_S)	/* 2200 */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes len bytes of s into the store; NULL when they are not fit. */
 static char *
 decode(struct params *p, const char *s, size_t len, const char **why)
@@ -57,8 +46,8 @@ decode(struct params *p, const char *s, size_t len, const char **why)
 			c = ' ';
 		else if (c == '%') {
 			if (i + 2 >= len ||
-			    (hi = hexval(s[i + 1])) == -1 ||
-			    (lo = hexval(s[i + 2])) == -1) {
+			    (hi = util_hexval(s[i + 1])) == -1 ||
+			    (lo = util_hexval(s[i + 2])) == -1) {
 				*why = "has an invalid percent escape";
 				return NULL;
 			}

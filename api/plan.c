@@ -19,7 +19,7 @@
  * and one week of raw points, not 30 million raw points.
  *
  * With no interval asked, the plan picks the smallest "nice" interval
- * (at least 1 minute, the seed's default) that keeps the answer within
+ * (at least 1 minute, grill-stats' default) that keeps the answer within
  * api.max_points buckets. An interval asked explicitly that would need
  * more buckets than that is refused (PLAN_TOO_MANY) with a suggestion,
  * never silently cut.
@@ -42,7 +42,7 @@
 #define H_MS	(60 * M_MS)
 #define D_MS	(24 * H_MS)
 
-#define DEFAULT_INTERVAL_MS	M_MS	/* the seed's 1m */
+#define DEFAULT_INTERVAL_MS	M_MS	/* grill-stats' 1m */
 #define SPLIT_MARGIN_MS		H_MS	/* raw tail starts this far inside */
 
 /*

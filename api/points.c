@@ -42,29 +42,16 @@ point_after(const struct point *p, const struct cursor *c)
 void
 cursor_format(const struct cursor *c, char *out, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	char text[32 + API_ID_MAX];
-	size_t n, o = 0;
+	size_t n;
 
 	n = (size_t)snprintf(text, sizeof(text), "%" PRId64 ":%s", c->t_us,
 	    c->probe_id);
 	if (n >= sizeof(text))
 		n = sizeof(text) - 1;
-	for (size_t i = 0; i < n && o + 3 <= len; i++) {
-		out[o++] = hex[(unsigned char)text[i] >> 4];
-		out[o++] = hex[(unsigned char)text[i] & 15];
-	}
-	out[o] = '\0';
-}
-
-static int
-unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	if (n > (len - 1) / 2)
+		n = (len - 1) / 2;
+	util_hex_encode((const uint8_t *)text, n, out);
 }
 
 /* 0, or -1 when the text is not a cursor this API made. */
@@ -77,13 +64,10 @@ cursor_parse(const char *s, struct cursor *c)
 	memset(c, 0, sizeof(*c));
 	if (n == 0 || n % 2 != 0 || n / 2 >= sizeof(text))
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-
-		if (hi == -1 || lo == -1 || (hi == 0 && lo == 0))
-			return -1;
-		text[i] = (char)(hi << 4 | lo);
-	}
+	i = n / 2;
+	if (util_hex_decode(s, (uint8_t *)text, i) == -1 ||
+	    memchr(text, '\0', i) != NULL)
+		return -1;
 	text[i] = '\0';
 	if ((colon = strchr(text, ':')) == NULL)
 		return -1;
@@ -141,7 +125,7 @@ put_num(char *out, double v)
 		return 4;
 	}
 	if (fabs(v) >= 1e12) {
-		n = lp_format_f64(v, out, PUT_MAX);
+		n = util_fmt_f64(v, out, PUT_MAX);
 		return n > 0 ? (size_t)n : 0;
 	}
 	m = llround(v * 1000.0);
@@ -214,7 +198,7 @@ esc(char *out, size_t max, size_t *o, const char *s)
 			    o += sizeof(lit) - 1)
 
 /*
- * One point as the seed wrote history items: device_id, timestamp,
+ * One point as grill-stats wrote history items: device_id, timestamp,
  * temperature, probe_id, unit; battery_level, signal_strength, status
  * and flags when the point has them (raw points). Built in a line on
  * the stack and appended once, since it runs for every point; ids are

@@ -90,7 +90,7 @@ instances(struct req *r, const struct alertrule *ru, const cJSON *body,
 	if (alertrule_device_level(ru->kind))
 		probe = "";
 	buf_init(&match);
-	buf_printf(&match, "%s/*", ru->id);
+	rkey_field_glob(&match, ru->id);
 	do {
 		argv[0] = "HSCAN";
 		argv[1] = r->api->key_alertstate;
@@ -131,7 +131,7 @@ instances(struct req *r, const struct alertrule *ru, const cJSON *body,
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") != 0 && ++rounds < 1000);
 	if (in->n == 0 && strcmp(dev, "*") != 0 && strcmp(probe, "*") != 0) {
-		snprintf(key, sizeof(key), "%s/%s/%s", ru->id, dev, probe);
+		rkey_alert_field(key, sizeof(key), ru->id, dev, probe);
 		inst_add(in, key, NULL, 0);
 	}
 	rc = 0;
@@ -173,7 +173,7 @@ side_set(struct req *r, const char *key, const char *suffix,
 	const char *argv[4];
 	redisReply *rep;
 
-	snprintf(field, sizeof(field), "%s%s", key, suffix);
+	rkey_alert_side(field, sizeof(field), key, suffix);
 	argv[0] = json ? "HSET" : "HDEL";
 	argv[1] = r->api->key_alertstate;
 	argv[2] = field;
@@ -221,7 +221,7 @@ api_route_rule_ack(struct req *r)
 		buf_json_escape(&j, cJSON_IsString(by) && api_id_valid(
 		    by->valuestring) ? by->valuestring : r->client);
 		buf_printf(&j, "\",\"at\":\"%s\"}", now);
-		if (side_set(r, in->v[i].key, "#ack", j.data) == -1)
+		if (side_set(r, in->v[i].key, RKEY_ACK, j.data) == -1)
 			goto fail;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "instance", in->v[i].key);
@@ -310,7 +310,7 @@ api_route_rule_snooze(struct req *r)
 	for (size_t i = 0; i < in->n; i++) {
 		buf_reset(&j);
 		buf_printf(&j, "{\"until\":\"%s\"}", ts);
-		if (side_set(r, in->v[i].key, "#snooze", until ? j.data :
+		if (side_set(r, in->v[i].key, RKEY_SNOOZE, until ? j.data :
 		    NULL) == -1)
 			goto fail;
 		cJSON_AddItemToArray(list, cJSON_CreateString(in->v[i].key));

@@ -1,16 +1,16 @@
 /*
- * Alerts as the seed had them, and as grilld keeps them.
+ * Alerts as grill-stats had them, and as grilld keeps them.
  *
  * GET /api/temperature/alerts/{device_id}
  *	?threshold_high=250&threshold_low=32&probe_id=&start_time=&end_time=
  *	 &unit=F|C&limit=&offset=
- * The seed's threshold query: the stored points of a range (default the
+ * grill-stats' threshold query: the stored points of a range (default the
  * last 24 h) above threshold_high or below threshold_low (in unit,
- * default F; the defaults are the seed's 250 F and 32 F), newest first
- * as the seed sorted them:
+ * default F; the defaults are grill-stats' 250 F and 32 F), newest first
+ * as grill-stats sorted them:
  *	{timestamp, temperature, device_id, probe_id, alert_type:
  *	 high_temperature | low_temperature, threshold, severity, unit}
- * severity follows the seed's rule: a high point is "critical" when it
+ * severity follows grill-stats' rule: a high point is "critical" when it
  * is more than 50 F (27.8 C) above threshold_high, else "warning"; a low
  * point is always "warning". limit (default 1000) and offset count from
  * the newest point. A device without data is 200 with an empty list.
@@ -49,7 +49,7 @@ static void
 thr_out(struct thr *t, int64_t us, const char *probe, double v, bool high)
 {
 	double th = high ? t->high : t->low;
-	/* The seed: critical past threshold_high + 50 F; low is a warning. */
+	/* As grill-stats: critical past threshold_high + 50 F; low warns. */
 	double crit = t->q->unit == 'C' ? 50.0 * 5.0 / 9.0 : 50.0;
 	char ts[UTIL_TIME_LEN];
 
@@ -182,9 +182,9 @@ on_alert(const struct rds_entry *e, void *arg)
 
 	util_strlcpy(h->last, e->id, sizeof(h->last));
 	h->seen++;
-	if ((j = rds_entry_get(e, "j", &jlen)) == NULL)
+	if ((j = rds_entry_get(e, RKEY_F_JSON, &jlen)) == NULL)
 		return 0;
-	d = rds_entry_get(e, "d", &dlen);
+	d = rds_entry_get(e, RKEY_F_DEVICE, &dlen);
 	if (h->device != NULL && (d == NULL || strlen(h->device) != dlen ||
 	    memcmp(d, h->device, dlen) != 0))
 		return 0;

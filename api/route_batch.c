@@ -9,13 +9,13 @@
  * whole or not at all. The ingester takes them from there: nothing is
  * written to InfluxDB from here.
  *
- * As the seed's pydantic model did, numeric strings ("204.5") are taken
+ * As grill-stats' pydantic model did, numeric strings ("204.5") are taken
  * as numbers, and one invalid reading refuses the whole batch with
  * FastAPI's 422 {"detail": [{"loc": ["body", "readings", i, field],
  * "msg": ..., "type": ...}, ...]}: nothing is stored. With ?partial=true
  * (grilld's) the valid readings are stored and the invalid ones listed.
  *
- * The answer keeps the seed's status, stored_count and total_count and
+ * The answer keeps grill-stats' status, stored_count and total_count and
  * adds one item per reading, in order:
  *	{"index": 0, "status": "accepted", "id": "<stream id>"}
  *	{"index": 1, "status": "rejected", "errors": [{"field": ...,
@@ -25,7 +25,7 @@
  *
  * Refused whole: 413 past api.max_body bytes or api.max_batch readings
  * (the limit in the message); 422 for a body that is not JSON or has no
- * "readings" array; 400 for an empty one (the seed's "No readings
+ * "readings" array; 400 for an empty one (grill-stats' "No readings
  * provided"), or a body nested too deep, or not UTF-8. The body is read
  * as JSON whatever its Content-Type, as FastAPI reads one without.
  */
@@ -36,7 +36,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "breaker.h"
 #include "metrics.h"
 #include "rds.h"
 #include "reading.h"
@@ -61,7 +60,7 @@ item_rejected(cJSON *items, int i, const struct reading_errs *errs)
 	cJSON_AddItemToArray(items, it);
 }
 
-/* The seed's model took numeric strings as numbers (pydantic coerces). */
+/* grill-stats' model took numeric strings as numbers (pydantic coerces). */
 static void
 coerce_numbers(cJSON *in)
 {
@@ -180,103 +179,73 @@ replicated(struct req *r, struct rds *rds)
 static int
 store(struct req *r, struct buf *json, size_t *off, size_t n, cJSON **ids)
 {
-	const char *argv[10];
-	size_t lens[10];
-	struct rds *rds;
-	redisReply *rep = NULL;
-	struct span *sp;
-	size_t i;
+	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+	const char *xlen[2] = { "XLEN", r->api->key_readings };
+	const char *(*argv)[RKEY_XADD_ARGC];
+	struct api_cmd *cmd = NULL;
+	redisReply *rep, **reps;
+	size_t (*lens)[RKEY_XADD_ARGC];
+	char why[sizeof(r->dep_msg)];
+	int rc = -1;
 
-	if (!breaker_allow(r->api->redis_breaker)) {
-		api_dep_fail(r, 503, "REDIS_UNAVAILABLE",
-		    breaker_retry_in_ms(r->api->redis_breaker), "redis is "
-		    "unavailable (circuit open): nothing was stored");
-		return -1;
-	}
-	if ((rds = api_redis(r->api)) == NULL) {
-		breaker_success(r->api->redis_breaker);
-		api_dep_fail(r, 500, "INTERNAL", 0, "out of memory");
-		return -1;
-	}
-	sp = span_start("redis XADD readings", r->span ? span_ctx(r->span) :
-	    NULL, SPAN_KIND_CLIENT);
-	span_set_int(sp, "readings", (int64_t)n);
 	/*
 	 * Never trimmed here: what no group read must stay. A stream at its
 	 * bound means ingest is behind: the client waits, nothing is lost.
 	 */
-	if ((rep = rds_command(rds, "XLEN %s", r->api->key_readings)) == NULL)
-		goto fail;
+	if (api_redis_ok(r, rep = api_redis_cmd(r, "XLEN", 2, xlen,
+	    NULL)) == -1)
+		return -1;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer + (long long)n >
 	    r->api->cf->ingest.stream_max) {
 		freeReplyObject(rep);
-		breaker_success(r->api->redis_breaker);
 		api_dep_fail(r, 503, "STREAM_FULL", 1000, "the readings stream "
 		    "is full (ingest is behind): nothing was stored; send the "
 		    "batch again later");
-		span_set_error(sp, r->dep_msg);
-		span_end(sp);
 		return -1;
 	}
 	freeReplyObject(rep);
-	rep = NULL;
-	argv[0] = "MULTI";
-	if (rds_append_argv(rds, 1, argv, NULL) == -1)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		argv[0] = "XADD";
-		argv[1] = r->api->key_readings;
-		argv[2] = "*";
-		argv[3] = "v";
-		argv[4] = "1";
-		argv[5] = "r";
-		argv[6] = json->data + off[i];
-		for (int k = 0; k < 6; k++)
-			lens[k] = strlen(argv[k]);
-		lens[6] = off[i + 1] - off[i];
-		if (rds_append_argv(rds, 7, argv, lens) == -1)
-			goto fail;
+	argv = calloc(n, sizeof(*argv));
+	lens = calloc(n, sizeof(*lens));
+	if (argv == NULL || lens == NULL ||
+	    (cmd = calloc(n + 2, sizeof(*cmd))) == NULL) {
+		api_dep_fail(r, 500, "INTERNAL", 0, "out of memory");
+		goto done;
 	}
-	argv[0] = "EXEC";
-	if (rds_append_argv(rds, 1, argv, NULL) == -1)
-		goto fail;
-	for (i = 0; i < n + 2; i++) {
-		if ((rep = rds_get_reply(rds)) == NULL)
-			goto fail;
-		if (i < n + 1)
-			freeReplyObject(rep);
+	cmd[0] = (struct api_cmd){ 1, multi, NULL };
+	for (size_t i = 0; i < n; i++) {
+		rkey_readings_xadd(argv[i], lens[i],
+		    r->api->key_readings, json->data + off[i],
+		    off[i + 1] - off[i]);
+		cmd[i + 1] = (struct api_cmd){ RKEY_XADD_ARGC,
+		    argv[i], lens[i] };
 	}
+	cmd[n + 1] = (struct api_cmd){ 1, exec, NULL };
+	if ((reps = api_redis_pipe(r, "XADD readings", n + 2, cmd)) == NULL) {
+		if (r->dep_status == 503) {
+			util_strlcpy(why, r->dep_msg, sizeof(why));
+			api_dep_fail(r, 503, "REDIS_UNAVAILABLE", 1000, "%s; "
+			    "the batch may not have been stored: send it again "
+			    "(readings are idempotent)", why);
+		}
+		goto done;
+	}
+	rep = reps[n + 1];
 	if (!exec_ok(rep, n)) {
 		api_dep_fail(r, 502, "REDIS_ERROR", 0, "redis refused the "
 		    "batch: %s", rep->type == REDIS_REPLY_ERROR ? rep->str :
 		    "EXEC was aborted, or an XADD failed");
-		freeReplyObject(rep);
-		breaker_success(r->api->redis_breaker);
-		span_set_error(sp, r->dep_msg);
-		span_end(sp);
-		return -1;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddStringToObject(ids[i], "id",
+			    rep->element[i]->str);
+		rc = replicated(r, api_redis(r->api));
 	}
-	for (i = 0; i < n; i++)
-		cJSON_AddStringToObject(ids[i], "id", rep->element[i]->str);
-	freeReplyObject(rep);
-	breaker_success(r->api->redis_breaker);
-	if (replicated(r, rds) == -1) {
-		span_set_error(sp, r->dep_msg);
-		span_end(sp);
-		return -1;
-	}
-	span_end(sp);
-	return 0;
-fail:
-	while (rds_pending(rds) > 0 && (rep = rds_get_reply(rds)) != NULL)
-		freeReplyObject(rep);
-	breaker_failure(r->api->redis_breaker);
-	api_dep_fail(r, 503, "REDIS_UNAVAILABLE", 1000, "redis: %s; the "
-	    "batch may not have been stored: send it again (readings are "
-	    "idempotent)", rds->errstr);
-	span_set_error(sp, r->dep_msg);
-	span_end(sp);
-	return -1;
+	api_redis_replies_free(reps, n + 2);
+done:
+	free(argv);
+	free(lens);
+	free(cmd);
+	return rc;
 }
 
 int

@@ -5,20 +5,20 @@
  * "device_id/probe_id"): one HGET on this worker's open Redis
  * connection, or none while the in-memory copy Redis keeps current
  * holds it (latest_cache.c), so the answer costs a fraction of a
- * millisecond. The seed's answer
+ * millisecond. grill-stats' answer
  *
  *	{"status": "success", "data": {device_id, probe_id, temperature,
  *	 unit, timestamp, battery_level, signal_strength, ..., name,
  *	 stale, age_s}, "source": "cache"}
  *
- * where source, at the top as in the seed, says where the answer came
+ * where source, at the top as in grill-stats, says where the answer came
  * from ("cache", or "influxdb" when the cache missed or Redis is down;
  * the reading's own origin, "thermoworks" or "api", is in data.origin),
  * stale is true past api.stale_after, age_s is the reading's age in
  * seconds and name the probe's label.
  *
  * Without probe_id: the device's most recent reading, and every probe's
- * in "probes", a map keyed by probe id: the shape the seed's Home
+ * in "probes", a map keyed by probe id: the shape grill-stats' Home
  * Assistant component reads (it iterates probes.items()). A probe the
  * ingester follows as a cook (a target or stall rule) carries its "cook"
  * block (rate, target, eta, stall) as in the stream's events, when the
@@ -87,18 +87,6 @@ latest_add(struct latest *l, const char *json, size_t len)
 		reading_clear(&l->r[l->n]);
 }
 
-/* "device/" with the glob characters of the device escaped, then "*". */
-static void
-glob_prefix(struct buf *b, const char *device)
-{
-	for (; *device != '\0'; device++) {
-		if (strchr("*?[]\\", *device) != NULL)
-			buf_putc(b, '\\');
-		buf_putc(b, *device);
-	}
-	buf_puts(b, "/*");
-}
-
 /* 0 (l filled, perhaps empty) or -1 (Redis failed). */
 static int
 from_cache(struct req *r, const char *device, const char *probe,
@@ -116,7 +104,7 @@ from_cache(struct req *r, const char *device, const char *probe,
 	buf_init(&field);
 	buf_init(&hit);
 	if (probe[0] != '\0') {
-		buf_printf(&field, "%s/%s", device, probe);
+		rkey_latest_put(&field, device, probe);
 		if (field.data != NULL && latest_cache_get(r->api->lcache,
 		    field.data, &hit, &gen)) {
 			latest_add(l, hit.data, hit.len);
@@ -138,7 +126,7 @@ from_cache(struct req *r, const char *device, const char *probe,
 		rc = 0;
 		goto done;
 	}
-	glob_prefix(&field, device);
+	rkey_field_glob(&field, device);
 	do {
 		argv[0] = "HSCAN";
 		argv[1] = r->api->key_latest;

@@ -19,7 +19,7 @@
  * "poller", "redis", "poller+redis", or "readings" when neither
  * answered.
  *
- * For the seed's Home Assistant component, which asks a device service
+ * For grill-stats' Home Assistant component, which asks a device service
  * at the same kind of URL: the list answer also holds "devices", each
  * {id, name, model, firmware, type} (the component reads "id" and
  * "name"), and GET /api/devices/{device_id}/health answers "health":
@@ -413,7 +413,7 @@ finish(struct req *r, cJSON *dev, int64_t now)
 	cJSON_DeleteItemFromObjectCaseSensitive(dev, "_newest");
 	set_default(dev, "online", cJSON_CreateBool(online));
 	set_default(dev, "probes", cJSON_CreateArray());
-	/* The seed's names, from the registry's when no reading said. */
+	/* grill-stats' names, from the registry's when no reading said. */
 	set_default(dev, "battery_level", cJSON_Duplicate(
 	    cJSON_GetObjectItemCaseSensitive(dev, "battery"), 1));
 	set_default(dev, "signal_strength", cJSON_Duplicate(

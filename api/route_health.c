@@ -1,8 +1,8 @@
 /*
- * GET /health (and the seed's /api/temperature/health)
+ * GET /health (and grill-stats' /api/temperature/health)
  *
- * The seed's shape, {status, timestamp, components: {influxdb, redis,
- * thermoworks_api}}, each component a string as the seed has it
+ * grill-stats' shape, {status, timestamp, components: {influxdb, redis,
+ * thermoworks_api}}, each component a string as grill-stats has it
  * ("healthy", "unhealthy", "degraded" when unknown), and the same in
  * "dependencies" (the Flask service's name, which its health_check.py
  * reads). grilld's detail is in component_details: each component's
@@ -12,7 +12,7 @@
  * says of itself. thermoworks_api is what the poller says of its
  * accounts: up while every one is signed in.
  *
- * status: "unhealthy" (500, the seed's code) when neither Redis nor
+ * status: "unhealthy" (500, grill-stats' code) when neither Redis nor
  * InfluxDB answers, since then no route can answer; "degraded" when
  * anything else is down; "healthy" otherwise. /health/live and /health/ready are
  * common/admin.c's, for Kubernetes.
@@ -142,7 +142,7 @@ thermoworks(cJSON *comps, cJSON *accounts, bool poller_up)
 	return in == n;
 }
 
-/* The seed's string for each component, in components and dependencies. */
+/* grill-stats' string for each component, in components and dependencies. */
 static void
 seed_components(cJSON *o, const cJSON *details)
 {

@@ -1,14 +1,14 @@
 /*
  * GET /api/temperature/history/{device_id}
  *
- * The seed's parameters (probe_id, start_time, end_time: the last 24 h
+ * grill-stats' parameters (probe_id, start_time, end_time: the last 24 h
  * by default, aggregation none/mean/max/min/sum plus count and median,
  * interval, limit 1000, offset 0) and its answer
  *
  *	{"status": "success", "data": [point, ...], "count": n,
  *	 "query": {...}, "next_cursor": "..." | null}
  *
- * newest first, as the seed's InfluxDB query (ORDER BY time DESC LIMIT
+ * newest first, as grill-stats' InfluxDB query (ORDER BY time DESC LIMIT
  * OFFSET) answered, so offset counts from the newest point; plus
  * order=asc for oldest first, unit=F|C and cursor, the stable
  * alternative to offset: pass the next_cursor of an answer to get the
@@ -20,7 +20,7 @@
  * limit past api.max_points, an unknown aggregation, cursor with
  * offset); 400 TOO_MANY_POINTS when the interval asked would need more
  * than api.max_points buckets; 503/504 when InfluxDB is down or slow. A
- * device without data is 200 with an empty list, as in the seed.
+ * device without data is 200 with an empty list, as in grill-stats.
  */
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * GET /api/temperature/stats/{device_id}
  *	?probe_id=&start_time=&end_time=&unit=F|C&low=&high=
  *
- * The seed's statistics of a range (default the last 24 h), over every
+ * grill-stats' statistics of a range (default the last 24 h), over every
  * probe of the device unless probe_id names one:
  *
  *	{"status": "success", "data": {count, min_temperature,
@@ -228,7 +228,7 @@ api_route_stats(struct req *r)
 	if (stats_query(r, &q, &st) == -1 ||
 	    (want_tir && tir_walk(r, &q, &tir) == -1))
 		return api_error_dep(r);
-	/* The seed's identifiers first; a device without data is count 0. */
+	/* grill-stats' identifiers first; a device without data is count 0. */
 	buf_init(&b);
 	buf_puts(&b, "{\"status\":\"success\",\"data\":{\"device_id\":\"");
 	buf_json_escape(&b, q.device);

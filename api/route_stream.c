@@ -1,7 +1,7 @@
 /*
  * GET /api/temperature/stream[/{device_id}], /api/temperature/ws/{device_id}
  *
- * The seed served its live feeds on the same port as the rest; grilld
+ * grill-stats served its live feeds on the same port as the rest; grilld
  * serves them from grilld-stream on stream.listen (CONTRACT.md), and
  * the API relays them (ws_proxy.c: WebSocket upgrades never reach this
  * handler, an SSE request does). When it cannot (every relay session
@@ -15,22 +15,6 @@
 #include <string.h>
 
 #include "api.h"
-
-static void
-put_segment(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
-			buf_putc(b, (char)c);
-		else
-			buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
-	}
-}
 
 /*
  * The stream's base URL, without a trailing '/': stream.public_url when
@@ -102,7 +86,7 @@ api_route_stream(struct req *r)
 	    strcmp(r->seg[2], "ws") == 0 ? "ws" : "stream");
 	if (r->arg != NULL) {
 		buf_putc(&loc, '/');
-		put_segment(&loc, r->arg);
+		util_pct_encode(&loc, r->arg);
 	}
 	if (r->ri->query_string != NULL && *r->ri->query_string != '\0' &&
 	    strpbrk(r->ri->query_string, "\r\n") == NULL)

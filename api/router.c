@@ -150,17 +150,6 @@ api_count(const struct route *rt, int status, int64_t ns)
 	metric_observe(st->duration, (double)ns / 1e9);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Splits a raw path into decoded segments in out. Empty segments (a
@@ -194,8 +183,8 @@ api_path_split(const char *raw, char *out, size_t outlen, char **seg,
 			int c = (unsigned char)*p, hi, lo;
 
 			if (c == '%') {
-				if ((hi = hexval(p[1])) == -1 ||
-				    (lo = hexval(p[2])) == -1) {
+				if ((hi = util_hexval(p[1])) == -1 ||
+				    (lo = util_hexval(p[2])) == -1) {
 					snprintf(err, errlen, "invalid percent "
 					    "escape in the path");
 					return -1;

@@ -1,8 +1,8 @@
 /*
  * worker: what each civetweb worker thread keeps for itself, so that no
  * request connects anything: one Redis connection (common/rds.h, which
- * reconnects by itself with backoff) and one libcurl handle (its
- * connection cache keeps InfluxDB's connection open between queries).
+ * reconnects by itself with backoff) and one InfluxDB handle
+ * (common/influx.h, whose connection stays open between queries).
  *
  * civetweb's init_thread and exit_thread callbacks create and free the
  * state of its worker threads; any other thread that calls in (the
@@ -15,7 +15,6 @@
  * request nothing once it is known dead, and /health can say so.
  */
 #include <civetweb.h>
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +22,14 @@
 
 #include "api.h"
 #include "breaker.h"
+#include "influx.h"
 #include "log.h"
 #include "rds.h"
 
 struct worker {
 	struct api	*api;
 	struct rds	*rds;
-	CURL		*curl;
+	struct influx	*influx;
 };
 
 static __thread struct worker	*self;
@@ -67,8 +67,7 @@ api_worker_cleanup(void)
 	if (self == NULL)
 		return;
 	rds_free(self->rds);
-	if (self->curl != NULL)
-		curl_easy_cleanup(self->curl);
+	influx_free(self->influx);
 	free(self);
 	self = NULL;
 }
@@ -98,16 +97,46 @@ api_redis(struct api *a)
 	return w->rds;
 }
 
-void *
-api_curl(void)
+/* This thread's InfluxDB handle, made on first use; NULL: no memory. */
+struct influx *
+api_influx(struct api *a)
 {
 	struct worker *w = worker_get();
+	char err[160];
 
 	if (w == NULL)
 		return NULL;
-	if (w->curl == NULL)
-		w->curl = curl_easy_init();
-	return w->curl;
+	if (w->influx == NULL && (w->influx = influx_new(a->cf,
+	    &(struct influx_opts){ .agent = "grilld-api",
+	    .answer_max = API_INFLUX_ANSWER_MAX }, err, sizeof(err))) == NULL)
+		log_warnx("influxdb: %s", err);
+	return w->influx;
+}
+
+/*
+ * Before a Redis call: NULL (the failure recorded) while the breaker is
+ * open, else the call's client span.
+ */
+static struct span *
+redis_begin(struct req *r, const char *what)
+{
+	struct breaker *br = r->api->redis_breaker;
+	struct span *sp;
+	char name[48];
+
+	if (!breaker_allow(br)) {
+		api_dep_fail(r, 503, "REDIS_UNAVAILABLE",
+		    breaker_retry_in_ms(br), "redis is unavailable (circuit "
+		    "open; retry in %lld ms)",
+		    (long long)breaker_retry_in_ms(br));
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "redis %s", what);
+	sp = span_start(name, r->span ? span_ctx(r->span) : NULL,
+	    SPAN_KIND_CLIENT);
+	span_set_str(sp, "db.system", "redis");
+	span_set_str(sp, "db.operation", what);
+	return sp;
 }
 
 /*
@@ -123,20 +152,9 @@ api_redis_cmd(struct req *r, const char *what, int argc, const char **argv,
 	struct span *sp;
 	redisReply *rep;
 	struct rds *rds;
-	char name[48];
 
-	if (!breaker_allow(br)) {
-		api_dep_fail(r, 503, "REDIS_UNAVAILABLE",
-		    breaker_retry_in_ms(br), "redis is unavailable (circuit "
-		    "open; retry in %lld ms)",
-		    (long long)breaker_retry_in_ms(br));
+	if ((sp = redis_begin(r, what)) == NULL)
 		return NULL;
-	}
-	snprintf(name, sizeof(name), "redis %s", what);
-	sp = span_start(name, r->span ? span_ctx(r->span) : NULL,
-	    SPAN_KIND_CLIENT);
-	span_set_str(sp, "db.system", "redis");
-	span_set_str(sp, "db.operation", what);
 	if ((rds = api_redis(r->api)) == NULL ||
 	    (rep = rds_commandargv(rds, argc, argv, lens)) == NULL) {
 		breaker_failure(br);
@@ -151,6 +169,76 @@ api_redis_cmd(struct req *r, const char *what, int argc, const char **argv,
 		span_set_error(sp, rep->str);
 	span_end(sp);
 	return rep;
+}
+
+/*
+ * Several commands sent at once (a pipeline) and their n replies read,
+ * under one span and one breaker verdict: the replies (error replies
+ * included), to free with api_redis_replies_free(), or NULL with the
+ * failure recorded in the request (Redis failed: which commands ran is
+ * unknown).
+ */
+redisReply **
+api_redis_pipe(struct req *r, const char *what, size_t n,
+    const struct api_cmd *cmd)
+{
+	struct breaker *br = r->api->redis_breaker;
+	redisReply **rep = NULL;
+	struct span *sp;
+	struct rds *rds;
+	size_t i, got = 0;
+
+	if ((sp = redis_begin(r, what)) == NULL)
+		return NULL;
+	span_set_int(sp, "db.commands", (int64_t)n);
+	if ((rds = api_redis(r->api)) == NULL ||
+	    (rep = calloc(n, sizeof(*rep))) == NULL) {
+		breaker_success(br);	/* not Redis's fault */
+		api_dep_fail(r, 500, "INTERNAL", 0, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if (rds_append_argv(rds, cmd[i].argc, cmd[i].argv,
+		    cmd[i].lens) == -1)
+			break;
+	for (; i == n && got < n; got++)
+		if ((rep[got] = rds_get_reply(rds)) == NULL)
+			break;
+	if (got < n) {
+		redisReply *x;
+
+		/* An append that failed leaves the earlier ones due. */
+		while (rds_pending(rds) > 0 && (x = rds_get_reply(rds)) != NULL)
+			freeReplyObject(x);
+		breaker_failure(br);
+		api_dep_fail(r, 503, "REDIS_UNAVAILABLE", 1000, "redis: %s",
+		    rds->errstr);
+		goto fail;
+	}
+	breaker_success(br);
+	for (i = 0; i < n; i++)
+		if (rep[i]->type == REDIS_REPLY_ERROR) {
+			span_set_error(sp, rep[i]->str);
+			break;
+		}
+	span_end(sp);
+	return rep;
+fail:
+	span_set_error(sp, r->dep_msg);
+	span_end(sp);
+	api_redis_replies_free(rep, got);
+	return NULL;
+}
+
+void
+api_redis_replies_free(redisReply **rep, size_t n)
+{
+	if (rep == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (rep[i] != NULL)
+			freeReplyObject(rep[i]);
+	free(rep);
 }
 
 /*

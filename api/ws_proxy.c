@@ -6,14 +6,14 @@
  *	GET /api/temperature/stream/{device_id}	(Server-Sent Events)
  *
  * A browser follows no redirect for a WebSocket, so the 307 that sends
- * EventSource to grilld-stream cannot serve the seed's web UI hook,
+ * EventSource to grilld-stream cannot serve grill-stats' web UI hook,
  * which is given one base URL. civetweb takes the upgrade; each session
  * opens its own connection to grilld-stream (api.stream_upstream, by
  * default stream.listen on loopback), repeats the handshake there with
  * the same path, query, token and subprotocol, and relays whole
  * messages both ways: the client's through civetweb's data handler, the
  * stream's through a thread of the session that reads its frames. The
- * stream does all the work (filters, snapshot, resume, the seed's or
+ * stream does all the work (filters, snapshot, resume, grill-stats' or
  * grilld's protocol); the proxy adds nothing and keeps nothing.
  *
  * An SSE request is relayed byte for byte: the stream's own answer

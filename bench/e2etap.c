@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "rds.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define SSE_LINE_MAX	65536	/* longer SSE lines are skipped */
@@ -91,7 +92,7 @@ tap_entry(const struct rds_entry *e, void *arg)
 	struct batch *b = arg;
 	char trace[40];
 	size_t len;
-	const char *r = rds_entry_get(e, "r", &len);
+	const char *r = rds_entry_get(e, RKEY_F_READING, &len);
 
 	if (r == NULL)
 		memcpy(trace, "-", 2);

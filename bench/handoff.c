@@ -9,7 +9,8 @@
  *            emit script per BATCH readings (the poller's HANDOFF_BATCH,
  *            512): for each, XADD to the stream and HSET of the
  *            channel's seen mark, skipped when the mark is already
- *            there; one connection; the marks go to STREAM:seen
+ *            there; one connection; the marks go to STREAM:seen (no gaps,
+ *            so STREAM:gaps stays empty)
  *   preload  N entries with the ids 1-0 .. N-0 (plain XADD, pipelined),
  *            for the consume runs and for redis-benchmark's XACK
  *   consume  the ingester's side (ingest/consume.c): XREADGROUP GROUP
@@ -29,29 +30,8 @@
 
 #include "rds.h"
 #include "reading.h"
+#include "rkeys.h"
 #include "util.h"
-
-/* poller/handoff.c's emit_lua, word for word; see its comment. */
-static const char emit_lua[] =
-    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
-    "local max = tonumber(ARGV[2])\n"
-    "local added, taken = 0, 0\n"
-    "for i = 3, #ARGV, 3 do\n"
-    "  local t = tonumber(ARGV[i + 1])\n"
-    "  local reset = t < 0\n"
-    "  if reset then t = -t end\n"
-    "  local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')\n"
-    "  if cur > max then cur = 0 end\n"
-    "  if reset or cur < t then\n"
-    "    if room <= 0 then break end\n"
-    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 2])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
-    "    added = added + 1\n"
-    "    room = room - 1\n"
-    "  end\n"
-    "  taken = taken + 1\n"
-    "end\n"
-    "return {added, taken}\n";
 
 #define STREAM_MAX	"1000000"	/* ingest.stream_max's default */
 
@@ -59,6 +39,7 @@ struct bench {
 	struct rds	*db;
 	const char	*stream;
 	char		 seen[256];
+	char		 gaps[256];
 	long		 n, batch, devices;
 	struct buf	 json;
 };
@@ -134,7 +115,7 @@ produce(struct bench *b)
 	long appended = 0;
 	int rc = -1;
 
-	r = rds_command(b->db, "SCRIPT LOAD %s", emit_lua);
+	r = rds_command(b->db, "SCRIPT LOAD %s", rkey_emit_lua);
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
 		return fail(b, "SCRIPT LOAD", r);
 	util_strlcpy(sha, r->str, sizeof(sha));
@@ -142,22 +123,24 @@ produce(struct bench *b)
 
 	mark = calloc((size_t)b->batch, sizeof(*mark));
 	ts = calloc((size_t)b->batch, sizeof(*ts));
-	argv = calloc(7 + 3 * (size_t)b->batch, sizeof(*argv));
-	lens = calloc(7 + 3 * (size_t)b->batch, sizeof(*lens));
+	argv = calloc(9 + 4 * (size_t)b->batch, sizeof(*argv));
+	lens = calloc(9 + 4 * (size_t)b->batch, sizeof(*lens));
 	if (mark == NULL || ts == NULL || argv == NULL || lens == NULL)
 		goto out;
 	argv[0] = "EVALSHA";
 	argv[1] = sha;
-	argv[2] = "2";
+	argv[2] = "3";
 	argv[3] = b->stream;
 	argv[4] = b->seen;
-	argv[5] = STREAM_MAX;
-	argv[6] = "9000000000000000";	/* no mark is past it */
-	for (int a = 0; a < 7; a++)
+	argv[5] = b->gaps;
+	argv[6] = STREAM_MAX;
+	argv[7] = "9000000000000000";	/* no mark is past it */
+	argv[8] = "0";			/* no gap is given up */
+	for (int a = 0; a < 9; a++)
 		lens[a] = strlen(argv[a]);
 	for (long i = 0; i < b->n; i += b->batch) {
 		long k = b->n - i < b->batch ? b->n - i : b->batch;
-		int na = 7;
+		int na = 9;
 
 		for (long j = i; j < i + k; j++) {
 			long ch = j % (b->devices * 4), x = j - i;
@@ -171,6 +154,8 @@ produce(struct bench *b)
 			lens[na++] = strlen(mark[x]);
 			argv[na] = ts[x];
 			lens[na++] = strlen(ts[x]);
+			argv[na] = "0";		/* no gap before it */
+			lens[na++] = 1;
 			argv[na] = b->json.data;
 			lens[na++] = b->json.len;
 		}
@@ -202,19 +187,19 @@ static int
 preload(struct bench *b)
 {
 	char id[32];
-	const char *argv[7] = { "XADD", b->stream, id, "v", "1", "r",
-	    b->json.data };
-	size_t lens[7];
+	const char *argv[RKEY_XADD_ARGC];
+	size_t lens[RKEY_XADD_ARGC];
 
 	for (long i = 0; i < b->n; i += b->batch) {
 		long k = b->n - i < b->batch ? b->n - i : b->batch;
 
 		for (long j = i; j < i + k; j++) {
 			snprintf(id, sizeof(id), "%ld-0", j + 1);
-			for (int a = 0; a < 7; a++)
-				lens[a] = strlen(argv[a]);
-			lens[6] = b->json.len;
-			if (rds_append_argv(b->db, 7, argv, lens) == -1)
+			rkey_readings_xadd(argv, lens, b->stream, b->json.data,
+			    b->json.len);
+			argv[2] = id;	/* XADD stream id ...: ids known */
+			lens[2] = strlen(id);
+			if (rds_append_argv(b->db, RKEY_XADD_ARGC, argv, lens) == -1)
 				return fail(b, "XADD", NULL);
 		}
 		if (drain(b, k, NULL) == -1)
@@ -323,6 +308,7 @@ main(int argc, char *argv[])
 		usage();
 	mode = argv[optind];
 	snprintf(b.seen, sizeof(b.seen), "%s:seen", b.stream);
+	snprintf(b.gaps, sizeof(b.gaps), "%s:gaps", b.stream);
 	if ((b.db = rds_connect(url, NULL, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "handoff: %s\n", err);
 		return 1;

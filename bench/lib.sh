@@ -1,9 +1,10 @@
 # shellcheck shell=bash disable=SC2034
 # Shared by grilld's benchmarks (bench/*.sh). Sourced, after which a
-# script has tests/integration/lib.sh's servers (start_redis,
-# start_influx, start_daemon, freeport, wait_for, redis_cli,
-# influx_query, stop_pid; everything in a temporary folder $T removed at
-# exit) and the helpers below.
+# script has the stack harness's servers (tests/lib/stack.sh, through
+# tests/integration/lib.sh: start_redis, start_influx, start_daemon,
+# freeport, wait_for, redis_cli, influx_query, stop_pid, stack_nng_env,
+# stack_twsim_env; everything in a temporary folder $T removed at exit)
+# and the helpers below.
 #
 # THE RESULT LINE. Every benchmark prints one line per figure on stdout,
 # fields separated by one TAB:

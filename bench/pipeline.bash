@@ -38,7 +38,7 @@ pipeline_init() {
 	start_redis
 	start_influx
 	local p
-	mapfile -t p < <(freeport 11)
+	mapfile -t p < <(freeport 6)
 	PIPE_TW=127.0.0.1:${p[0]}
 	PIPE_TW_ADMIN=http://127.0.0.1:${p[1]}
 	PIPE_POLLER=http://127.0.0.1:${p[2]}
@@ -49,19 +49,11 @@ pipeline_init() {
 	export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[2]}
 	export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[3]}
 	export GRILLD_STREAM_LISTEN=127.0.0.1:${p[4]}
-	export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[6]}
-	export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[7]}
-	export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[8]}
-	export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[9]}
+	unset GRILLD_NNG_EVENTS_URL GRILLD_NNG_POLLER_URL GRILLD_NNG_INGEST_URL \
+		GRILLD_NNG_STREAM_URL
+	stack_nng_env
 	export GRILLD_TRACING_OTLP_URL=http://$PIPE_OTLP
-	local fs="http://$PIPE_TW/v1/projects/thermoworks-cloud-production/databases/(default)"
-	export GRILLD_THERMOWORKS_AUTH_URL=http://$PIPE_TW
-	export GRILLD_THERMOWORKS_TOKEN_URL=http://$PIPE_TW
-	export GRILLD_THERMOWORKS_FIRESTORE_URL=$fs
-	export GRILLD_THERMOWORKS_STORAGE_URL=http://$PIPE_TW
-	export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
-	export GRILLD_THERMOWORKS_EMAIL=bench@grilld.example
-	export GRILLD_THERMOWORKS_PASSWORD=bench
+	stack_twsim_env "$PIPE_TW" bench@grilld.example bench
 	export GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
 	# Readings from first sight on; the import of each device's session
 	# on first sight (backfill) is a transient, not the sustained load.

@@ -37,8 +37,6 @@ struct admin	*admin_start(const char *, admin_ready_fn, void *, char *,
 		    size_t);
 void		 admin_stop(struct admin *);
 void		 admin_register(struct mg_context *, admin_ready_fn, void *);
-/* Registers process_* metrics and grilld_build_info once per process. */
-void		 admin_process_metrics(const char *);
 
 /* Helpers for every civetweb handler of grilld. */
 int	admin_send(struct mg_connection *, int, const char *, const char *,

@@ -199,20 +199,6 @@ ra_month(const char **p, struct ra_date *d)
 	return m >= 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 year_of(int64_t unix_s)
 {
@@ -334,7 +320,7 @@ backoff_parse_retry_after(const char *v, int64_t now_unix_s)
 	memset(&d, 0, sizeof(d));
 	if (!ra_http_date(tmp, now_unix_s, &d) || !ra_date_valid(&d))
 		return -1;
-	secs = days_from_civil(d.year, d.mon, d.day) * 86400 +
+	secs = util_days_from_civil(d.year, d.mon, d.day) * 86400 +
 	    d.hour * 3600 + d.min * 60 + d.sec;
 	return ra_cap_s(secs - now_unix_s);
 }

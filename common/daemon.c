@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "rds.h"
 #include "util.h"
 #include "version.h"
@@ -342,7 +342,7 @@ daemon_setup(struct daemon *d, const char *name, unsigned who, int argc,
 			fatal("daemon");
 		log_init(false, name);
 	}
-	admin_process_metrics(name);
+	metric_process(name);
 	atomic_store(&beat_ms, util_mono_ms());
 	log_info("starting (pid %d%s%s)", (int)getpid(),
 	    d->file ? ", configuration " : "", d->file ? d->file : "");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hmac.h"
+#include "util.h"
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
@@ -164,14 +165,7 @@ hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
 void
 hmac_hex(const uint8_t *p, size_t n, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
+	util_hex_encode(p, n, out);
 }
 
 void

@@ -281,60 +281,15 @@ lp_put(struct lp *lp, const char *s, size_t n)
 	return 0;
 }
 
-/*
- * The fast way for what readings hold: a value with at most six
- * decimals and fifteen significant digits, between 1e-4 and 1e15 (where
- * "%g" does not switch to an exponent). m / 10^k is then the decimal
- * string's exact value; dividing two exactly held doubles rounds it to
- * the nearest double once, as strtod does, so when that equals v the
- * string reads back as v; and with fifteen digits or fewer it is what
- * "%.15g" writes. The smallest such k gives no trailing zero. Returns
- * -1 when v is not of that kind.
- */
-static int
-format_decimal(double v, char *out)
-{
-	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
-	double a = fabs(v), x;
-	char tmp[32], *p;
-	uint64_t m;
-	size_t n;
-	int k;
-
-	if (!(a >= 1e-4 && a < 1e15))
-		return -1;
-	for (k = 0; k < 7; k++) {
-		if ((x = a * p10[k]) >= 1e15)
-			return -1;
-		m = (uint64_t)llround(x);
-		if ((double)m / p10[k] == a)
-			break;
-	}
-	if (k == 7)
-		return -1;
-	p = tmp + sizeof(tmp);
-	if (k > 0) {
-		p = util_put_digits(p, m % (uint64_t)p10[k], k);
-		*--p = '.';
-	}
-	p = util_put_digits(p, m / (uint64_t)p10[k], 1);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return (int)n;
-}
-
 int
 lp_field_f64(struct lp *lp, const char *key, double v)
 {
-	char num[LP_F64_LEN];
+	char num[UTIL_F64_LEN];
 	int n;
 
 	if (lp_field_key(lp, key) == -1)
 		return -1;
-	if ((n = lp_format_f64(v, num, sizeof(num))) == -1)
+	if ((n = util_fmt_f64(v, num, sizeof(num))) == -1)
 		return lp_fail(lp, "field \"%.40s\" is %s", key,
 		    isnan(v) ? "NaN" : "infinite");
 	return lp_put(lp, num, (size_t)n);
@@ -421,23 +376,6 @@ lp_abort(struct lp *lp)
 {
 	if (lp->err == 0)
 		lp_fail(lp, "aborted");
-}
-
-int
-lp_format_f64(double v, char *out, size_t len)
-{
-	int prec, n = -1;
-
-	if (!isfinite(v) || len < LP_F64_LEN)
-		return -1;
-	if ((n = format_decimal(v, out)) != -1)
-		return n;
-	for (prec = 15; prec <= 17; prec++) {
-		n = snprintf(out, len, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			break;
-	}
-	return n;
 }
 
 int

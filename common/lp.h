@@ -58,7 +58,6 @@
 #define LP_KEY_MAX	65535		/* InfluxDB's series key limit */
 #define LP_TIME_MIN	(INT64_MIN + 2)	/* InfluxDB's time range */
 #define LP_TIME_MAX	(INT64_MAX - 1)
-#define LP_F64_LEN	32		/* room for lp_format_f64() */
 
 struct reading;
 
@@ -107,12 +106,5 @@ void	lp_abort(struct lp *);
  */
 int	lp_point_reading(struct lp *, struct buf *, const struct reading *,
 	    const char *);
-
-/*
- * Writes a finite double in the shortest form ("%.15g", else 16, else
- * 17 digits) that strtod reads back exactly; returns its length, or -1
- * for NaN, infinity or a buffer shorter than LP_F64_LEN.
- */
-int	lp_format_f64(double, char *, size_t);
 
 #endif

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "metrics.h"
+#include "util.h"
+#include "version.h"
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
@@ -487,4 +490,73 @@ metric_render(struct buf *b)
 		return -1;
 	}
 	return 0;
+}
+
+/* --- process metrics ------------------------------------------------ */
+
+static double	 start_time_s;
+
+static int
+proc_stat(double *cpu_s, double *rss_bytes)
+{
+	char line[1024], *p;
+	unsigned long utime, stime;
+	long rss;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/self/stat", "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	/* The command name may hold spaces: parse after its ')'. */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return -1;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu"
+	    " %*d %*d %*d %*d %*d %*d %*u %*u %ld", &utime, &stime, &rss) != 3)
+		return -1;
+	*cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+	*rss_bytes = (double)rss * (double)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+static double
+proc_cpu(void *arg)
+{
+	double cpu = 0, rss = 0;
+
+	proc_stat(&cpu, &rss);
+	return cpu;
+}
+
+static double
+proc_rss(void *arg)
+{
+	double cpu = 0, rss = 0;
+
+	proc_stat(&cpu, &rss);
+	return rss;
+}
+
+static double
+proc_start(void *arg)
+{
+	return start_time_s;
+}
+
+void
+metric_process(const char *daemon)
+{
+	if (start_time_s != 0)
+		return;
+	start_time_s = (double)util_now_ns() / 1e9;
+	metric_counter_fn("process_cpu_seconds_total",
+	    "User and system CPU time spent, in seconds.", proc_cpu, NULL);
+	metric_gauge_fn("process_resident_memory_bytes",
+	    "Resident memory size in bytes.", proc_rss, NULL);
+	metric_gauge_fn("process_start_time_seconds",
+	    "Start time of the process since the Unix epoch in seconds.",
+	    proc_start, NULL);
+	metric_set(metric_with(metric_gauge("grilld_build_info",
+	    "The daemon and its version; always 1.", "daemon,version"),
+	    daemon, GRILLD_VERSION), 1);
 }

@@ -61,4 +61,7 @@ int	metric_render(struct buf *);
 extern const double metric_latency_bounds[];
 extern const size_t metric_latency_nbounds;
 
+/* Registers process_* metrics and grilld_build_info once per process. */
+void	metric_process(const char *);
+
 #endif

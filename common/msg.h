@@ -20,12 +20,14 @@
  * Bodies, by type. Members not listed may be added without a version
  * bump; readers ignore members they do not know.
  *
- * MSG_READING (pub: ingest -> stream)	a stored reading: the reading
+ * MSG_READING (pub: ingest -> stream)	a reading the ingester took
+ *	(published live, before InfluxDB stores it): the reading
  *	object exactly as common/reading.h writes it (device_id,
  *	probe_id, temperature, unit, timestamp, ...), plus
  *	"event_id": the Redis stream id of the event it came from
  *	("1700000000000-0"), so a client can resume after it.
- * MSG_DEVICE (pub: poller -> ingest, stream)	a device changed state:
+ * MSG_DEVICE (pub: ingest -> stream)	a device changed state, as the
+ *	ingester judges it from its readings (ingest/device.c):
  *	{"device_id": str, "state": str ("online", "offline", ...),
  *	 "timestamp": RFC 3339, "reason": str (optional)}.
  * MSG_ALERT (pub: ingest -> stream)	an alert fired or cleared:

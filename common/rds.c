@@ -50,18 +50,6 @@ url_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int
-url_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies s[0..len) into out, decoding %XX escapes. */
 static int
 url_decode(const char *s, size_t len, char *out, size_t outlen,
@@ -75,8 +63,8 @@ url_decode(const char *s, size_t len, char *out, size_t outlen,
 		if (c == '%') {
 			int hi, lo;
 
-			if (len - i < 3 || (hi = url_hex(s[i + 1])) == -1 ||
-			    (lo = url_hex(s[i + 2])) == -1)
+			if (len - i < 3 || (hi = util_hexval(s[i + 1])) == -1 ||
+			    (lo = util_hexval(s[i + 2])) == -1)
 				return url_err(err, errlen, "bad %%-escape in "
 				    "the %s", what);
 			if ((c = hi << 4 | lo) == 0)
@@ -163,7 +151,7 @@ url_hostport(const char *s, size_t len, struct rds_url *u, char *err,
 			return url_err(err, errlen, "no ']' after an IPv6 "
 			    "address");
 		for (const char *p = host; p < hend; p++)
-			if (url_hex(*p) == -1 && *p != ':' && *p != '.')
+			if (util_hexval(*p) == -1 && *p != ':' && *p != '.')
 				return url_err(err, errlen, "invalid "
 				    "character in the IPv6 address");
 		if (hend + 1 < end) {
@@ -796,6 +784,53 @@ rds_result(struct rds *r, void *rep)
 	if (backoff_tries(&r->backoff) > 0)
 		backoff_reset(&r->backoff);
 	return rep;
+}
+
+/* A reply that is not what tracking needs: said in err, -1. */
+static int
+tracking_refused(redisReply *r, int want, int *code, char *err,
+    size_t errlen)
+{
+	if (r != NULL && r->type == want)
+		return 0;
+	*code = r == NULL ? REDIS_ERR_IO : REDIS_ERR_OTHER;
+	say(err, errlen, "client tracking: %s", r == NULL ? "no answer" :
+	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	return -1;
+}
+
+redisContext *
+rds_open_tracking(struct rds_url *u, const struct rds_opts *o,
+    const char *prefix, int *code, char *err, size_t errlen)
+{
+	redisContext *ctx;
+	redisReply *r;
+	long long id;
+	int rc;
+
+	if ((ctx = rds_open_ctx(u, o, code, err, errlen)) == NULL)
+		return NULL;
+	r = redisCommand(ctx, "CLIENT ID");
+	if ((rc = tracking_refused(r, REDIS_REPLY_INTEGER, code, err,
+	    errlen)) == 0) {
+		id = r->integer;
+		freeReplyObject(r);
+		r = redisCommand(ctx, "CLIENT TRACKING on REDIRECT %lld BCAST "
+		    "PREFIX %s", id, prefix);
+		rc = tracking_refused(r, REDIS_REPLY_STATUS, code, err, errlen);
+	}
+	if (rc == 0) {
+		freeReplyObject(r);
+		r = redisCommand(ctx, "SUBSCRIBE __redis__:invalidate");
+		rc = tracking_refused(r, REDIS_REPLY_ARRAY, code, err, errlen);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	if (rc == -1) {
+		redisFree(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 void

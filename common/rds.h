@@ -140,6 +140,16 @@ void	rds_url_print(const struct rds_url *, char *, size_t);
  */
 redisContext	*rds_open_ctx(struct rds_url *, const struct rds_opts *,
 		    int *, char *, size_t);
+/*
+ * rds_open_ctx(), then client tracking of the keys under prefix in
+ * broadcast mode, its invalidations redirected to this same connection
+ * (CLIENT TRACKING on REDIRECT <own id> BCAST PREFIX, SUBSCRIBE
+ * __redis__:invalidate): every message that arrives afterwards means a
+ * key under prefix moved. NULL as rds_open_ctx(); a Redis that refuses
+ * tracking is REDIS_ERR_OTHER with its answer in err.
+ */
+redisContext	*rds_open_tracking(struct rds_url *, const struct rds_opts *,
+		    const char *, int *, char *, size_t);
 
 struct rds {
 	int		 err;		/* 0, REDIS_ERR_*, RDS_ERR_UNAVAILABLE */

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lp.h"
 #include "reading.h"
 
 #define DOC_FIELD	"reading"	/* errors about the whole document */
@@ -872,12 +871,12 @@ reading_float_precision(double v)
 static int
 put_num(struct buf *b, double v)
 {
-	char num[LP_F64_LEN];
+	char num[UTIL_F64_LEN];
 	int n;
 
 	if (!isfinite(v))
 		return buf_append(b, "null", 4);
-	if ((n = lp_format_f64(v == 0 ? 0.0 : v, num, sizeof(num))) == -1)
+	if ((n = util_fmt_f64(v == 0 ? 0.0 : v, num, sizeof(num))) == -1)
 		return -1;
 	return buf_append(b, num, (size_t)n);
 }

@@ -12,9 +12,12 @@
  * unit is Celsius: reading_canonical() gives the value in C, except for
  * humidity, which is never converted.
  *
- * JSON: the field names are those of the seed service (device_id,
- * probe_id, temperature, unit, timestamp, battery_level, signal_strength,
- * metadata) plus grilld's status, source, label, flags and traceparent.
+ * JSON: the field names are those of grill-stats (the temperature
+ * service of lordmuffin/grill-stats, which grilld replaces and whose
+ * clients it keeps working: docs/compatibility.md; comments across the
+ * tree call it grill-stats): device_id, probe_id, temperature, unit,
+ * timestamp, battery_level, signal_strength, metadata; plus grilld's
+ * status, source, label, flags and traceparent.
  * "temperature" carries the value whatever the unit, humidity included.
  *
  * Errors: parsing and validation report every problem they find in a

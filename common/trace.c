@@ -19,42 +19,6 @@
  * Context.
  */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;		/* upper case is invalid too */
-}
-
-/* 2n lower-case hex characters into n bytes. */
-static int
-hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static void
-hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 static bool
 all_zero(const uint8_t *p, size_t n)
 {
@@ -81,7 +45,7 @@ trace_parse(const char *s, struct trace_ctx *out)
 	if (s == NULL)
 		return -1;
 	len = strnlen(s, TRACEPARENT_LEN + 1);
-	if (len < TRACEPARENT_LEN || hex_decode(s, &version, 1) == -1)
+	if (len < TRACEPARENT_LEN || util_hex_decode(s, &version, 1) == -1)
 		return -1;
 	if (version == 0xff)
 		return -1;
@@ -91,9 +55,9 @@ trace_parse(const char *s, struct trace_ctx *out)
 		return -1;
 	if (s[2] != '-' || s[35] != '-' || s[52] != '-')
 		return -1;
-	if (hex_decode(s + 3, c.trace_id, TRACE_ID_SIZE) == -1 ||
-	    hex_decode(s + 36, c.span_id, TRACE_SPAN_ID_SIZE) == -1 ||
-	    hex_decode(s + 53, &c.flags, 1) == -1)
+	if (util_hex_decode(s + 3, c.trace_id, TRACE_ID_SIZE) == -1 ||
+	    util_hex_decode(s + 36, c.span_id, TRACE_SPAN_ID_SIZE) == -1 ||
+	    util_hex_decode(s + 53, &c.flags, 1) == -1)
 		return -1;
 	if (!trace_ctx_valid(&c))
 		return -1;
@@ -109,11 +73,11 @@ trace_format(const struct trace_ctx *c, char *out, size_t size)
 	if (size <= TRACEPARENT_LEN)
 		return -1;
 	memcpy(out, "00-", 3);
-	hex_encode(c->trace_id, TRACE_ID_SIZE, out + 3);
+	util_hex_encode(c->trace_id, TRACE_ID_SIZE, out + 3);
 	out[35] = '-';
-	hex_encode(c->span_id, TRACE_SPAN_ID_SIZE, out + 36);
+	util_hex_encode(c->span_id, TRACE_SPAN_ID_SIZE, out + 36);
 	out[52] = '-';
-	hex_encode(&c->flags, 1, out + 53);
+	util_hex_encode(&c->flags, 1, out + 53);
 	return 0;
 }
 
@@ -378,7 +342,7 @@ json_hex(struct buf *b, const uint8_t *p, size_t n)
 {
 	char tmp[2 * TRACE_ID_SIZE + 1];
 
-	hex_encode(p, n, tmp);
+	util_hex_encode(p, n, tmp);
 	return json_str(b, tmp);
 }
 

@@ -152,6 +152,24 @@ buf_steal(struct buf *b)
 	return p;
 }
 
+char *
+util_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 size_t
 util_strlcpy(char *dst, const char *src, size_t size)
 {
@@ -302,9 +320,9 @@ digits(const char **sp, int n, int *out)
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+/* Howard Hinnant's days_from_civil. */
+int64_t
+util_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -374,7 +392,7 @@ util_time_parse(const char *s, int64_t *out)
 			return -1;
 		off = sign * (oh * 3600 + om * 60);
 	} else if (*s == '\0')
-		;	/* no zone: taken as UTC, as the seed service did */
+		;	/* no zone: taken as UTC, as grill-stats did */
 	else
 		return -1;
 	if (*s != '\0')
@@ -383,7 +401,7 @@ done:
 	/* Years outside 1678..2261 do not fit in int64 nanoseconds. */
 	if (y < 1678 || y > 2261)
 		return -1;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	t = util_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	*out = t * NS_PER_S + frac;
 	return 0;
 }
@@ -655,4 +673,151 @@ util_split_hostport(const char *s, char *host, size_t hlen, int *port)
 	host[n] = '\0';
 	*port = (int)p;
 	return 0;
+}
+
+/*
+ * The fast way for what readings hold: a value with at most six
+ * decimals and fifteen significant digits, between 1e-4 and 1e15 (where
+ * "%g" does not switch to an exponent). m / 10^k is then the decimal
+ * string's exact value; dividing two exactly held doubles rounds it to
+ * the nearest double once, as strtod does, so when that equals v the
+ * string reads back as v; and with fifteen digits or fewer it is what
+ * "%.15g" writes. The smallest such k gives no trailing zero. Returns
+ * -1 when v is not of that kind.
+ */
+static int
+format_decimal(double v, char *out)
+{
+	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+	double a = fabs(v), x;
+	char tmp[32], *p;
+	uint64_t m;
+	size_t n;
+	int k;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	for (k = 0; k < 7; k++) {
+		if ((x = a * p10[k]) >= 1e15)
+			return -1;
+		m = (uint64_t)llround(x);
+		if ((double)m / p10[k] == a)
+			break;
+	}
+	if (k == 7)
+		return -1;
+	p = tmp + sizeof(tmp);
+	if (k > 0) {
+		p = util_put_digits(p, m % (uint64_t)p10[k], k);
+		*--p = '.';
+	}
+	p = util_put_digits(p, m / (uint64_t)p10[k], 1);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
+int
+util_fmt_f64(double v, char *out, size_t len)
+{
+	int prec, n = -1;
+
+	if (!isfinite(v) || len < UTIL_F64_LEN)
+		return -1;
+	if ((n = format_decimal(v, out)) != -1)
+		return n;
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(out, len, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	return n;
+}
+
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+util_hex_decode(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+
+		/* Upper case is refused: these are ids written lower. */
+		if (s[2 * i] >= 'A' && s[2 * i] <= 'F')
+			return -1;
+		if (s[2 * i + 1] >= 'A' && s[2 * i + 1] <= 'F')
+			return -1;
+		if ((hi = util_hexval(s[2 * i])) < 0 ||
+		    (lo = util_hexval(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void
+util_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+util_pct_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		int rc;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
+			rc = buf_putc(b, (char)c);
+		else
+			rc = buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+uint32_t
+util_fnv1a32(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+uint64_t
+util_fnv1a64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * UINT64_C(1099511628211);
+	return h;
 }

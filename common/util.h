@@ -39,6 +39,9 @@ int	buf_printf(struct buf *, const char *, ...)
 int	buf_json_escape(struct buf *, const char *);
 /* Takes the memory out of the buffer: the caller frees it. */
 char	*buf_steal(struct buf *);
+/* printf into new memory (the caller frees it); NULL when memory ran out. */
+char	*util_strdupf(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 /* Copies at most size-1 bytes and terminates; returns strlen(src). */
 size_t	util_strlcpy(char *, const char *, size_t);
@@ -91,5 +94,28 @@ int	util_parse_double(const char *, double *);
 
 /* Splits "host:port" (or "[v6]:port"); returns 0 or -1. */
 int	util_split_hostport(const char *, char *, size_t, int *);
+
+/*
+ * Writes a finite double in the shortest form ("%.15g", else 16, else
+ * 17 digits) that strtod reads back exactly; returns its length, or -1
+ * for NaN, infinity or a buffer shorter than UTIL_F64_LEN.
+ */
+#define UTIL_F64_LEN	32
+int	util_fmt_f64(double, char *, size_t);
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t	util_days_from_civil(int64_t, int, int);
+
+/* The value of a hex digit, either case; -1 for anything else. */
+int	util_hexval(int);
+/* 2n lower-case hex characters into n bytes; -1 on anything else. */
+int	util_hex_decode(const char *, uint8_t *, size_t);
+/* n bytes as 2n lower-case hex characters and a NUL. */
+void	util_hex_encode(const uint8_t *, size_t, char *);
+/* Appends s percent-encoded: all but RFC 3986's unreserved characters. */
+int	util_pct_encode(struct buf *, const char *);
+
+/* 32- and 64-bit FNV-1a of n bytes: table slots, not security. */
+uint32_t util_fnv1a32(const void *, size_t);
+uint64_t util_fnv1a64(const void *, size_t);
 
 #endif

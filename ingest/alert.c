@@ -125,7 +125,7 @@ static void
 inst_key(char *key, size_t len, const char *rule, const char *device,
     const char *probe)
 {
-	snprintf(key, len, "%s/%s/%s", rule, device, probe);
+	rkey_alert_field(key, len, rule, device, probe);
 }
 
 static void

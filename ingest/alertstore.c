@@ -26,9 +26,9 @@ alertstore_init(struct alertstore *s, struct rds *rds,
 {
 	memset(s, 0, sizeof(*s));
 	s->rds = rds;
-	consume_key(cf, "rules", s->rules, sizeof(s->rules));
-	consume_key(cf, "rules:version", s->version, sizeof(s->version));
-	consume_key(cf, "alertstate", s->state, sizeof(s->state));
+	consume_key(cf, RKEY_RULES, s->rules, sizeof(s->rules));
+	consume_key(cf, RKEY_RULES_VERSION, s->version, sizeof(s->version));
+	consume_key(cf, RKEY_ALERTSTATE, s->state, sizeof(s->state));
 	s->m_reloads = metric_with(metric_counter(
 	    "grilld_ingest_rules_reloads_total", "Alert rule reloads.", NULL));
 	s->m_bad = metric_with(metric_counter("grilld_ingest_rules_bad_total",
@@ -191,7 +191,7 @@ alertstore_snoozed_until(void *arg, const char *key)
 	int64_t ns = 0;
 	cJSON *j;
 
-	if ((j = get_side(s, key, "#snooze")) == NULL)
+	if ((j = get_side(s, key, RKEY_SNOOZE)) == NULL)
 		return 0;
 	if ((until = jstr(j, "until")) != NULL &&
 	    util_time_parse(until, &ns) == -1)
@@ -208,7 +208,7 @@ alertstore_acked(void *arg, const char *key, const char *alert_id)
 	bool acked;
 	cJSON *j;
 
-	if ((j = get_side(s, key, "#ack")) == NULL)
+	if ((j = get_side(s, key, RKEY_ACK)) == NULL)
 		return false;
 	id = jstr(j, "alert_id");
 	acked = id == NULL || strcmp(id, alert_id) == 0;

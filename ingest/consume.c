@@ -40,11 +40,9 @@ static struct log_limit	ll_redis;
 
 /* A Redis key or stream name under redis.prefix. */
 void
-consume_key(const struct grilld_conf *cf, const char *name, char *out,
-    size_t len)
+consume_key(const struct grilld_conf *cf, enum rkey k, char *out, size_t len)
 {
-	snprintf(out, len, "%s%s", cf->redis.prefix ? cf->redis.prefix : "",
-	    name);
+	rkey(out, len, cf->redis.prefix, k);
 }
 
 int
@@ -54,8 +52,8 @@ consume_init(struct consume *c, struct rds *rds, const struct grilld_conf *cf)
 
 	memset(c, 0, sizeof(*c));
 	c->rds = rds;
-	consume_key(cf, "readings", c->stream, sizeof(c->stream));
-	consume_key(cf, "deadletter", c->deadletter, sizeof(c->deadletter));
+	consume_key(cf, RKEY_READINGS, c->stream, sizeof(c->stream));
+	consume_key(cf, RKEY_DEADLETTER, c->deadletter, sizeof(c->deadletter));
 	util_strlcpy(c->group, cf->ingest.group, sizeof(c->group));
 	if (cf->ingest.consumer != NULL && cf->ingest.consumer[0] != '\0')
 		util_strlcpy(c->consumer, cf->ingest.consumer,
@@ -217,15 +215,15 @@ consume_append_dead(struct consume *c, const char *reason, const char *id,
 	A("~", 1);
 	A(max, strlen(max));
 	A("*", 1);
-	A("reason", 6);
+	A(RKEY_F_REASON, strlen(RKEY_F_REASON));
 	A(reason, strlen(reason));
-	A("src", 3);
+	A(RKEY_F_SRC, strlen(RKEY_F_SRC));
 	A(id, strlen(id));
-	A("r", 1);
+	A(RKEY_F_READING, strlen(RKEY_F_READING));
 	A(raw ? raw : "", raw ? rawlen : 0);
-	A("error", 5);
+	A(RKEY_F_ERROR, strlen(RKEY_F_ERROR));
 	A(why ? why : "", why ? strlen(why) : 0);
-	A("consumer", 8);
+	A(RKEY_F_CONSUMER, strlen(RKEY_F_CONSUMER));
 	A(c->consumer, strlen(c->consumer));
 #undef A
 	metric_inc(c->m_dead);
@@ -377,7 +375,7 @@ walk_claimed(const struct rds_entry *e, void *arg)
 		return 0;
 	}
 	if ((int64_t)d > c->max_deliveries) {
-		raw = rds_entry_get(e, "r", &rawlen);
+		raw = rds_entry_get(e, RKEY_F_READING, &rawlen);
 		snprintf(why, sizeof(why), "delivered %u times (limit %lld): "
 		    "it failed every replica that read it", d - 1,
 		    (long long)c->max_deliveries);

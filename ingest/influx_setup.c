@@ -44,7 +44,7 @@ run(struct influx *in, const char *q, char *err, size_t errlen)
 	int status, rc;
 
 	buf_init(&ans);
-	rc = influx_query(in, q, &ans, &status);
+	rc = influx_query(in, q, NULL, &ans, &status);
 	if (statement_error(&ans, err, errlen))
 		rc = -1;
 	else if (rc == -1)
@@ -208,7 +208,8 @@ setup_cqs(struct influx *in, char *err, size_t errlen)
 	buf_init(&ans);
 	buf_init(&q);
 	quote(db, sizeof(db), influx_db(in));
-	if (influx_query(in, "SHOW CONTINUOUS QUERIES", &ans, &status) == -1) {
+	if (influx_query(in, "SHOW CONTINUOUS QUERIES", NULL, &ans,
+	    &status) == -1) {
 		snprintf(err, errlen, "SHOW CONTINUOUS QUERIES: HTTP %d",
 		    status);
 		goto done;

@@ -144,14 +144,8 @@ probe_of(struct ingest *in, const struct reading *r, char *key, size_t len)
 	struct probe *p;
 	bool created;
 
-	size_t dl = strlen(r->device_id), pl = strlen(r->probe_id);
-
-	/* "device/probe"; ids are at most READING_ID_LEN - 1 bytes each. */
-	if (dl + pl + 2 > len)
+	if (rkey_latest_field(key, len, r->device_id, r->probe_id) == -1)
 		return NULL;
-	memcpy(key, r->device_id, dl);
-	key[dl] = '/';
-	memcpy(key + dl + 1, r->probe_id, pl + 1);
 	if ((p = table_put(in->probes, key, &created)) == NULL)
 		return NULL;
 	if (created)
@@ -286,8 +280,8 @@ on_entry(const struct rds_entry *e, unsigned deliveries, void *arg)
 	enum reject why;
 	char detail[512];
 
-	v = rds_entry_get(e, "v", &vlen);
-	raw = rds_entry_get(e, "r", &rawlen);
+	v = rds_entry_get(e, RKEY_F_LAYOUT, &vlen);
+	raw = rds_entry_get(e, RKEY_F_READING, &rawlen);
 	why = validate_entry(&in->val, v, vlen, raw, rawlen, &r, util_now_ns(),
 	    detail, sizeof(detail));
 	if (why != REJECT_NONE)
@@ -728,9 +722,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 {
 	struct alert_hooks hooks = { alertstore_snoozed_until,
 		alertstore_acked, &in->store };
-	struct rds_opts ro = { .connect_timeout_ms = cf->redis.connect_timeout,
-		.command_timeout_ms = cf->redis.command_timeout,
-		.password = cf->redis.password };
+	struct rds_opts ro;
 	static const char *const flag_names[5] = { "zscore", "rate", "stuck",
 		"dropout", "reconnect" };
 	struct metric *flags;
@@ -744,6 +736,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		fatalx("%s", err);
 	if ((in->wh = webhooks_start(cf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	rds_opts_conf(&ro, cf);
 	if ((in->rds = rds_connect(cf->redis.url, &ro, err, sizeof(err))) ==
 	    NULL)
 		fatalx("redis.url: %s", err);
@@ -751,7 +744,7 @@ setup(struct ingest *in, const struct grilld_conf *cf)
 		log_warnx("redis %s: %s (retrying)", rds_addr(in->rds),
 		    in->rds->errstr);
 	consume_init(&in->cons, in->rds, cf);
-	consume_key(cf, "webhooks:pending", in->k_hooks, sizeof(in->k_hooks));
+	consume_key(cf, RKEY_WEBHOOKS_PENDING, in->k_hooks, sizeof(in->k_hooks));
 	in->cons.val = &in->val;
 	in->cons.held = is_held;
 	in->cons.held_arg = in;

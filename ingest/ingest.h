@@ -31,10 +31,12 @@
 
 #include "alertrule.h"
 #include "breaker.h"
+#include "influx.h"
 #include "metrics.h"
 #include "options.h"
 #include "rds.h"
 #include "reading.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define INGEST_ID_LEN		48	/* a stream id, "1700000000000-0" */
@@ -302,43 +304,6 @@ int		 batch_add_device(struct batch *, const struct devev *);
 void		 batch_kill(struct batch *, size_t, const char *);
 int64_t		 batch_id_ms(const char *);
 
-/* influx.c: InfluxDB 1.x over HTTP (libcurl), used by the writer. */
-enum influx_result {
-	INFLUX_OK,		/* 204 */
-	INFLUX_REJECTED,	/* 400: bad points */
-	INFLUX_TOO_LARGE,	/* 413 */
-	INFLUX_RETRY,		/* 408, 429, 5xx, transport */
-	INFLUX_NO_DB,		/* 404 database not found */
-	INFLUX_DENIED,		/* 401, 403 */
-};
-struct influx;
-struct influx	*influx_new(const struct grilld_conf *, char *, size_t);
-/* A request in progress is aborted as soon as fn(arg) says true. */
-void		 influx_set_cancel(struct influx *, bool (*)(void *), void *);
-void		 influx_free(struct influx *);
-/*
- * POSTs a body of line protocol to the raw policy. Returns the class of
- * the answer; status (0: transport error), the server's error message
- * and a Retry-After (ms, -1: none) come back through the pointers.
- */
-enum influx_result influx_write(struct influx *, const char *, size_t,
-		    int *, char *, size_t, int64_t *);
-int		 influx_query(struct influx *, const char *, struct buf *,
-		    int *);
-bool		 influx_ping(struct influx *);
-/*
- * The lines a 400 names: "unable to parse '<line>': reason" (several
- * separated by newlines). Calls fn(line, len, reason, arg) for each;
- * returns how many, 0 when the message names no line (a field type
- * conflict, for one).
- */
-int		 influx_parse_rejects(const char *,
-		    void (*)(const char *, size_t, const char *, void *),
-		    void *);
-const char	*influx_result_name(enum influx_result);
-const char	*influx_db(const struct influx *);
-const struct grilld_conf *influx_conf(const struct influx *);
-
 /* influx_setup.c: database, retention policies, continuous queries. */
 int		 influx_setup(struct influx *, char *, size_t);
 
@@ -393,7 +358,7 @@ struct consume {
 };
 typedef void	(*consume_fn)(const struct rds_entry *, unsigned, void *);
 /* A Redis key or stream name under redis.prefix. */
-void		 consume_key(const struct grilld_conf *, const char *, char *,
+void		 consume_key(const struct grilld_conf *, enum rkey, char *,
 		    size_t);
 int		 consume_init(struct consume *, struct rds *,
 		    const struct grilld_conf *);

@@ -83,11 +83,11 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	memset(p, 0, sizeof(*p));
 	p->rds = rds;
 	p->webhooks = wh;
-	consume_key(cf, "latest", p->latest, sizeof(p->latest));
-	consume_key(cf, "latest:ts", p->latest_ts, sizeof(p->latest_ts));
-	consume_key(cf, "events", p->events, sizeof(p->events));
-	consume_key(cf, "alerts", p->alerts, sizeof(p->alerts));
-	consume_key(cf, "alertstate", p->state, sizeof(p->state));
+	consume_key(cf, RKEY_LATEST, p->latest, sizeof(p->latest));
+	consume_key(cf, RKEY_LATEST_TS, p->latest_ts, sizeof(p->latest_ts));
+	consume_key(cf, RKEY_EVENTS, p->events, sizeof(p->events));
+	consume_key(cf, RKEY_ALERTS, p->alerts, sizeof(p->alerts));
+	consume_key(cf, RKEY_ALERTSTATE, p->state, sizeof(p->state));
 	p->events_max = cf->ingest.events_max;
 	p->alerts_max = cf->ingest.alerts_max;
 	util_fmt_i64(p->events_maxs, p->events_max);
@@ -161,7 +161,7 @@ out_event(struct publish *p, const char *type, const char *dev,
     const char *max)
 {
 	const char *argv[12] = { "XADD", stream, "MAXLEN", "~", max, "*",
-		"t", type, "d", dev, "j", j };
+		RKEY_F_TYPE, type, RKEY_F_DEVICE, dev, RKEY_F_JSON, j };
 	size_t lens[12];
 
 	for (int i = 0; i < 12; i++)
@@ -348,7 +348,7 @@ live_alerts(struct publish *p, const struct batch *b, struct buf *j,
 		if (!ev->firing) {
 			char ack[ALERT_KEY_LEN + 8];
 
-			snprintf(ack, sizeof(ack), "%s#ack", ev->key);
+			snprintf(ack, sizeof(ack), "%s" RKEY_ACK, ev->key);
 			argv[0] = "HDEL";
 			argv[2] = ack;
 			if (out_cmd(p, 3, argv, NULL) == -1)

@@ -266,14 +266,15 @@ validate_entry(struct validate *v, const char *ver, size_t verlen,
 	metric_inc(v->m_in);
 	why[0] = '\0';
 	reading_init(out);
-	if (ver == NULL || verlen != 1 || ver[0] != '1') {
+	if (ver == NULL || verlen != strlen(RKEY_LAYOUT) ||
+	    memcmp(ver, RKEY_LAYOUT, verlen) != 0) {
 		snprintf(why, whylen, ver ? "unknown layout version \"%.*s\"" :
-		    "no layout version (field v)", (int)(verlen > 16 ? 16 :
+		    "no layout version (field " RKEY_F_LAYOUT ")", (int)(verlen > 16 ? 16 :
 		    verlen), ver ? ver : "");
 		return REJECT_BAD_LAYOUT;
 	}
 	if (json == NULL) {
-		snprintf(why, whylen, "no reading (field r)");
+		snprintf(why, whylen, "no reading (field " RKEY_F_READING ")");
 		return REJECT_BAD_LAYOUT;
 	}
 	/* Wide limits: time and range are judged below, with their reasons. */

@@ -30,6 +30,8 @@
 #include "log.h"
 #include "ingest.h"
 
+#define WRITER_ANSWER_MAX	(4 * 1024 * 1024)	/* of a setup query */
+
 struct span_range {
 	size_t		 lo, hi;		/* items [lo, hi) */
 };
@@ -367,7 +369,10 @@ writer_start(const struct grilld_conf *cf, char *err, size_t errlen)
 	pthread_mutex_init(&w->mtx, NULL);
 	util_cond_init(&w->cv);
 	backoff_init(&w->bo, &boc);
-	if ((w->influx = influx_new(cf, err, errlen)) == NULL)
+	if ((w->influx = influx_new(cf, &(struct influx_opts){
+	    .agent = "grilld-ingest",
+	    .gzip = influx_gzip_wanted(cf->ingest.gzip, cf->influx.url),
+	    .answer_max = WRITER_ANSWER_MAX }, err, errlen)) == NULL)
 		goto fail;
 	influx_set_cancel(w->influx, cancel_write, w);
 	if ((w->br = breaker_new(&bc)) == NULL) {

@@ -16,7 +16,10 @@
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
-BIN=${BIN:-bin}
+# The stack harness (tests/lib/stack.sh): the influxd configuration, free
+# ports for the nng URLs, the simulator's account; not its temporary
+# folder (the data lives in var/ and survives).
+. "$TOP/tests/lib/stack.sh"
 VAR=${GRILLD_RUN_VAR:-$TOP/var}
 # Every address can be moved with the daemons' own variables.
 export GRILLD_API_LISTEN=${GRILLD_API_LISTEN:-127.0.0.1:8080}
@@ -61,37 +64,20 @@ export GRILLD_INFLUX_URL=${GRILLD_INFLUX_URL:-http://127.0.0.1:$INFLUX_PORT}
 export GRILLD_POLLER_SPOOL_PATH=${GRILLD_POLLER_SPOOL_PATH:-$VAR/poller.spool}
 export GRILLD_STREAM_PAGE_DIR=${GRILLD_STREAM_PAGE_DIR:-$TOP/stream/www}
 if [ $real = no ]; then
-	sim=http://$GRILLD_TWSIM_LISTEN
-	export GRILLD_THERMOWORKS_AUTH_URL=$sim
-	export GRILLD_THERMOWORKS_TOKEN_URL=$sim
-	export GRILLD_THERMOWORKS_STORAGE_URL=$sim
-	export GRILLD_THERMOWORKS_FIRESTORE_URL="$sim/v1/projects/thermoworks-cloud-production/databases/(default)"
-	export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
-	export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example
-	export GRILLD_THERMOWORKS_PASSWORD=demo
+	stack_twsim_env "$GRILLD_TWSIM_LISTEN" demo@grilld.example demo
+fi
+# The daemons talk over nng on free ports (unless grilld.yaml names
+# them): a second stack on this host (another make run, a test) does not
+# take them.
+if ! { [ -f "$TOP/grilld.yaml" ] && grep -q '^nng:' "$TOP/grilld.yaml"; }; then
+	stack_nng_env
 fi
 export GRILLD_POLLER_INTERVAL=${GRILLD_POLLER_INTERVAL:-5s}
 
 declare -A PID READY LOG ARGS
 ORDER=()	# start order; stopped in reverse
 
-cat >"$VAR/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUX_BACKUP_PORT"
-[meta]
-  dir = "$VAR/influx/meta"
-[data]
-  dir = "$VAR/influx/data"
-  wal-dir = "$VAR/influx/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUX_PORT"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[logging]
-  level = "warn"
-CONF
+stack_influx_conf "$VAR/influx" "$INFLUX_PORT" "$INFLUX_BACKUP_PORT"
 
 start() {	# start NAME READY_URL CMD...
 	local name=$1 url=$2

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "poller.h"
+#include "rkeys.h"
 
 /*
  * The first line of a file, without its end of line. A file that group or
@@ -138,7 +139,8 @@ account_add(struct poller *p, const char *email, const char *password,
 	a->email = strdup(email);
 	a->api_key = strdup(api_key);
 	buf_init(&key);
-	buf_printf(&key, "%slease:poller:", p->cf->redis.prefix);
+	buf_printf(&key, "%s%s", p->cf->redis.prefix,
+	    rkey_name(RKEY_LEASE_POLLER));
 	for (const char *c = email; *c != '\0'; c++)
 		buf_putc(&key, tolower((unsigned char)*c));
 	a->lease_key = buf_steal(&key);

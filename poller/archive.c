@@ -84,7 +84,7 @@ archive_bf_key(const struct tw_channel *ch, char *out, size_t len)
 		return 0;
 	}
 	memcpy(out, ch->key, n);
-	memcpy(out + n, "@b", 3);
+	memcpy(out + n, RKEY_SEEN_BACKFILL, sizeof(RKEY_SEEN_BACKFILL));
 	return n + 2;
 }
 
@@ -672,7 +672,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 		return;
 	}
 	j->next++;
-	r = http_req_new(TW_EP_STORAGE, d->acct, http_url("%s/v0/b/%s/o/%s"
+	r = http_req_new(TW_EP_STORAGE, d->acct, util_strdupf("%s/v0/b/%s/o/%s"
 	    "?alt=media", p->cf->thermoworks.storage_url, p->bucket, name),
 	    file_done, d);
 	curl_free(name);
@@ -787,7 +787,7 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 	snprintf(path, sizeof(path), "/devices/%s/archive", d->esc_serial);
 	r = discovery_req(p, d->acct, path, list_done, d);
 	if (r != NULL) {
-		char *url = http_url("%s&orderBy=createdOn%s%s", r->url,
+		char *url = util_strdupf("%s&orderBy=createdOn%s%s", r->url,
 		    tok ? "&pageToken=" : "", tok ? tok : "");
 
 		free(r->url);

@@ -49,7 +49,8 @@ discovery_req(struct poller *p, struct tw_account *a, const char *path,
 
 	if (key == NULL)
 		return NULL;
-	r = http_req_new(TW_EP_FIRESTORE, a, http_url("%s/documents%s?key=%s",
+	r = http_req_new(TW_EP_FIRESTORE, a,
+	    util_strdupf("%s/documents%s?key=%s",
 	    p->cf->thermoworks.firestore_url, path, key), done, arg);
 	curl_free(key);
 	return r;
@@ -223,7 +224,7 @@ query_start(struct poller *p, struct tw_account *a)
 	struct http_req *r;
 	char *body;
 
-	if ((body = http_url(query_fmt, a->account_id)) == NULL)
+	if ((body = util_strdupf(query_fmt, a->account_id)) == NULL)
 		return;
 	if ((r = discovery_req(p, a, ":runQuery", query_done, a)) == NULL) {
 		free(body);

@@ -30,6 +30,7 @@
 
 #include "poller.h"
 #include "rds.h"
+#include "rkeys.h"
 
 #define HANDOFF_QUEUE_MAX	16384
 #define HANDOFF_BYTES_MAX	(8 * 1024 * 1024)
@@ -41,72 +42,7 @@
 #define HANDOFF_STOP_MS		5000
 #define HANDOFF_REPLAY_BATCHES	4	/* per turn, while catching up */
 
-/*
- * One call per batch: KEYS[1] readings stream, KEYS[2] poller:seen,
- * KEYS[3] poller:gaps; ARGV[1] the stream's bound (ingest.stream_max),
- * ARGV[2] now plus ingest.future_skew in microseconds, ARGV[3] the time
- * before which gaps are given up, then for each reading
- * "serial/channel", device time in microseconds (negative: the device
- * clock went back, follow it), the start of the gap the reading ends
- * ("0": none), the reading JSON. Microseconds (1.7e15) are exact in
- * Lua's doubles; the gaps are written from the strings as they came.
- *
- * A reading not past its channel's mark is already there (taken, not
- * appended); a mark further ahead than ARGV[2] was left by a clock far
- * ahead and is ignored. A reading appended with a gap adds the gap to
- * its channel's field of poller:gaps in the same step, from the mark it
- * found if that is later (another poller sent the points up to it), and
- * drops the gaps the channel's "@b" mark passed or that were given up
- * (archive.c). The script never trims: entries leave the stream only
- * when the ingester trims what every group acknowledged. When the
- * stream holds its bound, the script stops at that reading; it and the
- * rest of the batch go to the spool and are replayed when there is room
- * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
- * counting from the first reading, so what follows a refusal is never
- * appended before it.
- */
-static const char emit_lua[] =
-    "local room = tonumber(ARGV[1]) - redis.call('XLEN', KEYS[1])\n"
-    "local max = tonumber(ARGV[2])\n"
-    "local cutoff = tonumber(ARGV[3])\n"
-    "local added, taken = 0, 0\n"
-    "for i = 4, #ARGV, 4 do\n"
-    "  local t = tonumber(ARGV[i + 1])\n"
-    "  local reset = t < 0\n"
-    "  if reset then t = -t end\n"
-    "  local was = redis.call('HGET', KEYS[2], ARGV[i])\n"
-    "  local cur = tonumber(was or '0')\n"
-    "  if cur > max then cur = 0 end\n"
-    "  if reset or cur < t then\n"
-    "    if room <= 0 then break end\n"
-    "    redis.call('XADD', KEYS[1], '*', 'v', '1', 'r', ARGV[i + 3])\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
-    "    local from = ARGV[i + 2]\n"
-    "    if not reset and from ~= '0' then\n"
-    "      if cur > tonumber(from) then from = was end\n"
-    "      if t - tonumber(from) >= 2 then\n"
-    "        local bf = tonumber(redis.call('HGET', KEYS[2],\n"
-    "            ARGV[i] .. '@b') or '0')\n"
-    "        local keep = {}\n"
-    "        local old = redis.call('HGET', KEYS[3], ARGV[i])\n"
-    "        if old then\n"
-    "          for a, b in string.gmatch(old, '(%d+)-(%d+)') do\n"
-    "            local e = tonumber(b)\n"
-    "            if e > bf + 1 and e > cutoff then\n"
-    "              keep[#keep + 1] = a .. '-' .. b\n"
-    "            end\n"
-    "          end\n"
-    "        end\n"
-    "        keep[#keep + 1] = from .. '-' .. ARGV[i + 1]\n"
-    "        redis.call('HSET', KEYS[3], ARGV[i], table.concat(keep, ' '))\n"
-    "      end\n"
-    "    end\n"
-    "    added = added + 1\n"
-    "    room = room - 1\n"
-    "  end\n"
-    "  taken = taken + 1\n"
-    "end\n"
-    "return {added, taken}\n";
+/* One call of rkey_emit_lua per batch (common/rkeys.c says how). */
 
 struct handoff {
 	struct poller	*p;
@@ -228,7 +164,8 @@ handoff_take_seen(struct poller *p)
 static int
 load_script(struct handoff *h)
 {
-	redisReply *r = rds_command(h->db, "SCRIPT LOAD %s", emit_lua);
+	redisReply *r = rds_command(h->db, "SCRIPT LOAD %s",
+	    rkey_emit_lua);
 	int rc = -1;
 
 	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len < 48) {
@@ -663,11 +600,7 @@ int
 handoff_start(struct poller *p, char *err, size_t errlen)
 {
 	const struct grilld_conf *cf = p->cf;
-	struct rds_opts opts = {
-		.connect_timeout_ms = cf->redis.connect_timeout,
-		.command_timeout_ms = cf->redis.command_timeout,
-		.password = cf->redis.password,
-	};
+	struct rds_opts opts;
 	struct handoff *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
@@ -689,6 +622,7 @@ handoff_start(struct poller *p, char *err, size_t errlen)
 	atomic_store(&p->spool_ok, true);
 	atomic_store(&p->spool_bytes, spool_pending(&h->spool));
 	atomic_store(&p->spool_full, spool_full(&h->spool));
+	rds_opts_conf(&opts, cf);
 	if ((h->db = rds_connect(cf->redis.url, &opts, err, errlen)) == NULL)
 		return -1;
 	if (!rds_connected(h->db))

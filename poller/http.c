@@ -49,27 +49,6 @@ http_ep_name(enum tw_endpoint ep)
 	return ep < TW_EP_COUNT ? ep_names[ep] : "?";
 }
 
-/* A URL from parts; NULL when memory ran out. */
-char *
-http_url(const char *fmt, ...)
-{
-	struct buf b;
-	va_list ap;
-	int n;
-
-	buf_init(&b);
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(&b, n + 1) == -1)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(b.data, n + 1, fmt, ap);
-	va_end(ap);
-	b.len = n;
-	return buf_steal(&b);
-}
-
 /* ---- the retry heap ---- */
 
 static void

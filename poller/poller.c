@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "daemon.h"
 #include "poller.h"
+#include "rkeys.h"
 #include "trace.h"
 
 #define POLLER_TICK_MS	100
@@ -137,15 +138,15 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	gethostname(host, sizeof(host) - 1);
 	snprintf(p->id, sizeof(p->id), "%s:%d:%04x", host, (int)getpid(),
 	    (unsigned)(backoff_rand() & 0xffff));
-	p->k_readings = http_url("%sreadings", cf->redis.prefix);
-	p->k_seen = http_url("%spoller:seen", cf->redis.prefix);
-	p->k_gaps = http_url("%spoller:gaps", cf->redis.prefix);
-	p->k_devices = http_url("%sdevices", cf->redis.prefix);
+	p->k_readings = rkey_dup(cf->redis.prefix, RKEY_READINGS);
+	p->k_seen = rkey_dup(cf->redis.prefix, RKEY_POLLER_SEEN);
+	p->k_gaps = rkey_dup(cf->redis.prefix, RKEY_POLLER_GAPS);
+	p->k_devices = rkey_dup(cf->redis.prefix, RKEY_DEVICES);
 	/* The archives' bucket: {project id}.appspot.com, as the web app's. */
 	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
 	proj = proj ? proj + 10 : "thermoworks-cloud-production";
 	end = strchr(proj, '/');
-	p->bucket = http_url("%.*s.appspot.com", end ? (int)(end - proj) :
+	p->bucket = util_strdupf("%.*s.appspot.com", end ? (int)(end - proj) :
 	    (int)strlen(proj), proj);
 	if (p->k_readings == NULL || p->k_seen == NULL || p->k_gaps == NULL ||
 	    p->k_devices ==

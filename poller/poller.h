@@ -41,6 +41,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "reading.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define TW_SERIAL_LEN		64
@@ -317,7 +318,6 @@ void	http_cancel_all(struct http *);
 bool	http_idle(const struct http *);
 size_t	http_backlog(const struct http *);
 const char *http_ep_name(enum tw_endpoint);
-char	*http_url(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- account.c: the configured accounts ---- */
 

@@ -237,7 +237,7 @@ signin_start(struct poller *p, struct tw_account *a)
 
 	if ((key = curl_easy_escape(NULL, a->api_key, 0)) == NULL)
 		return;
-	r = http_req_new(TW_EP_AUTH, NULL, http_url(
+	r = http_req_new(TW_EP_AUTH, NULL, util_strdupf(
 	    "%s/v1/accounts:signInWithPassword?key=%s",
 	    cf->thermoworks.auth_url, key), signin_done, a);
 	curl_free(key);
@@ -339,7 +339,7 @@ refresh_start(struct poller *p, struct tw_account *a)
 	}
 	if ((key = curl_easy_escape(NULL, a->api_key, 0)) == NULL)
 		return;
-	r = http_req_new(TW_EP_TOKEN, NULL, http_url("%s/v1/token?key=%s",
+	r = http_req_new(TW_EP_TOKEN, NULL, util_strdupf("%s/v1/token?key=%s",
 	    cf->thermoworks.token_url, key), refresh_done, a);
 	curl_free(key);
 	if (r == NULL)

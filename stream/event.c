@@ -13,9 +13,9 @@
  *	WS	{"type":"reading","id":"1700000000000-0","data":{...}}
  *		in one unmasked text frame.
  *
- * and, for readings, the seed's two forms: an unnamed SSE event (id and
+ * and, for readings, grill-stats' two forms: an unnamed SSE event (id and
  * data lines only, so that EventSource.onmessage fires) and a frame of
- * the bare reading JSON, which the seed's WebSocket hook parses.
+ * the bare reading JSON, which grill-stats' WebSocket hook parses.
  */
 #include <inttypes.h>
 #include <stdio.h>

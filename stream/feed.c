@@ -70,8 +70,8 @@ feed_entry(const struct rds_entry *en, void *arg)
 	int rv;
 
 	util_strlcpy(f->last, en->id, sizeof(f->last));
-	if ((t = rds_entry_get(en, "t", &tlen)) == NULL ||
-	    (j = rds_entry_get(en, "j", &jlen)) == NULL ||
+	if ((t = rds_entry_get(en, RKEY_F_TYPE, &tlen)) == NULL ||
+	    (j = rds_entry_get(en, RKEY_F_JSON, &jlen)) == NULL ||
 	    (type = feed_type(t, tlen)) == 0 || jlen < 2 ||
 	    j[jlen - 1] != '}') {
 		metric_inc(f->st->stats.events_bad);
@@ -183,7 +183,7 @@ feed_start(struct stream *st, char *url, size_t urllen, char *err,
 	f->st = st;
 	buf_init(&f->body);
 	buf_init(&f->msg);
-	snprintf(f->key, sizeof(f->key), "%sevents", st->prefix);
+	rkey(f->key, sizeof(f->key), st->prefix, RKEY_EVENTS);
 	snprintf(url, urllen, "inproc://grilld-stream-feed-%ld",
 	    (long)getpid());
 	if (nngx_listen(&f->pub, "pub", url, err, errlen) == -1) {

@@ -24,17 +24,6 @@ is_tchar(int c)
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 http_urldecode(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -46,8 +35,8 @@ http_urldecode(const char *s, size_t len, char *out, size_t outlen)
 		if (c == '%') {
 			int h, l;
 
-			if (i + 2 >= len || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0)
+			if (i + 2 >= len || (h = util_hexval(s[i + 1])) < 0 ||
+			    (l = util_hexval(s[i + 2])) < 0)
 				return -1;
 			c = h * 16 + l;
 			i += 2;

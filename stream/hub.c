@@ -43,11 +43,7 @@ struct hub {
 static uint32_t
 hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return util_fnv1a32(s, strlen(s));
 }
 
 struct hub *

@@ -7,7 +7,7 @@
  *
  * JOB_SNAPSHOT: the latest reading of every probe the client follows
  *	(HGETALL latest), sent as one "current" WebSocket message, or to a
- *	client of the seed's protocol as one bare reading per message.
+ *	client of grill-stats' protocol as one bare reading per message.
  * JOB_REPLAY: the next chunk of events after client->replay_from
  *	(XRANGE events (from + COUNT n), filtered, rendered for the
  *	client's transport. The first chunk of a replay checks XINFO
@@ -51,7 +51,7 @@ struct job {
 	/* In, copied from the client. */
 	struct filter	 f;
 	enum client_kind ckind;
-	bool		 seed;		/* the seed's protocol */
+	bool		 seed;		/* grill-stats' protocol */
 	struct sev_id	 from;
 	bool		 first;
 	uint64_t	 gen;
@@ -95,8 +95,8 @@ chunk_entry(const struct rds_entry *en, void *arg)
 	ch->seen++;
 	if (sev_id_parse(en->id, &id) == 0)
 		ch->last = id;
-	if ((t = rds_entry_get(en, "t", &tl)) == NULL ||
-	    (j = rds_entry_get(en, "j", &jl)) == NULL ||
+	if ((t = rds_entry_get(en, RKEY_F_TYPE, &tl)) == NULL ||
+	    (j = rds_entry_get(en, RKEY_F_JSON, &jl)) == NULL ||
 	    sev_type_parse(t, tl, &type) == -1 ||
 	    (obj = cJSON_ParseWithLength(j, jl)) == NULL) {
 		metric_inc(st->stats.events_bad);
@@ -288,7 +288,7 @@ run_snapshot(struct replay *r, struct rds *db, struct job *j)
 			add_current(arr, &j->f, rep->element[i + 1]->str,
 			    rep->element[i + 1]->len);
 	if (j->seed) {
-		/* The seed sent the current reading first, bare. */
+		/* grill-stats sent the current reading first, bare. */
 		cJSON_ArrayForEach(it, arr) {
 			if ((text = cJSON_PrintUnformatted(it)) == NULL)
 				continue;
@@ -362,10 +362,7 @@ worker(void *arg)
 	struct job *j;
 	char err[128];
 
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = r->st->cf->redis.connect_timeout;
-	o.command_timeout_ms = r->st->cf->redis.command_timeout;
-	o.password = r->st->cf->redis.password;
+	rds_opts_conf(&o, r->st->cf);
 	if ((db = rds_connect(r->st->cf->redis.url, &o, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("redis: %s", err);
@@ -423,8 +420,8 @@ replay_start(struct stream *st, int nworkers, char *err, size_t errlen)
 	r->st = st;
 	pthread_mutex_init(&r->mtx, NULL);
 	util_cond_init(&r->cv);
-	snprintf(r->k_events, sizeof(r->k_events), "%sevents", st->prefix);
-	snprintf(r->k_latest, sizeof(r->k_latest), "%slatest", st->prefix);
+	rkey(r->k_events, sizeof(r->k_events), st->prefix, RKEY_EVENTS);
+	rkey(r->k_latest, sizeof(r->k_latest), st->prefix, RKEY_LATEST);
 	atomic_store(&r->redis_ok, true);
 	for (r->nworkers = 0; r->nworkers < nworkers; r->nworkers++) {
 		if (pthread_create(&r->th[r->nworkers], NULL, worker, r) != 0) {

@@ -9,7 +9,7 @@
  *	    [&protocol=seed|grilld]
  *
  * The answer opens with a retry: hint (stream.retry), then every event.
- * On the seed's route, /stream/{device_id}, the events are the seed's:
+ * On grill-stats' route, /stream/{device_id}, the events are grill-stats':
  * readings only, unnamed, so that EventSource.onmessage fires:
  *
  *	id: 1700000000000-0
@@ -95,7 +95,7 @@ sse_resume_point(const struct http_req *r, struct sev_id *id)
 }
 
 /*
- * Whether a stream speaks the seed's protocol: ?protocol=seed|grilld,
+ * Whether a stream speaks grill-stats' protocol: ?protocol=seed|grilld,
  * else def. 1 or 0, -1 for another value.
  */
 int

@@ -47,7 +47,7 @@ main(int argc, char *argv[])
 	st.conf = &d.conf;
 	util_strlcpy(st.prefix, cf->redis.prefix ? cf->redis.prefix : "",
 	    sizeof(st.prefix));
-	admin_process_metrics("grilld-stream");
+	metric_process("grilld-stream");
 	stats_init(&st.stats);
 	st.conns_max = conns_max();
 	if ((st.limits = limits_new(cf, err, sizeof(err))) == NULL)

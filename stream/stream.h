@@ -31,6 +31,7 @@
 
 #include "metrics.h"
 #include "options.h"
+#include "rkeys.h"
 #include "util.h"
 
 #define STREAM_ID_LEN		48	/* "18446744073709551615-18446744073709551615" */
@@ -77,7 +78,7 @@ struct sev {
 	char		*ws;		/* a whole WebSocket text frame */
 	size_t		 wslen;
 	size_t		 hdrlen;	/* frame header bytes before the JSON */
-	/* The seed's forms, readings only: "id: ...\ndata: ...\n\n" (an
+	/* grill-stats' forms, readings only: "id: ...\ndata: ...\n\n" (an
 	 * unnamed event, so EventSource.onmessage fires) and a frame of
 	 * the bare reading. NULL for other events. */
 	char		*seed_sse;
@@ -176,7 +177,7 @@ bool		 filter_match(const struct filter *, const char *,
 		    const char *);
 /*
  * Fills a filter from a request: the path's device, then ?devices=a,b,
- * ?probes=p,dev/p and the seed's ?probe_id=. -1 with a reason in err
+ * ?probes=p,dev/p and grill-stats' ?probe_id=. -1 with a reason in err
  * (a bad name, or more than max entries).
  */
 int		 filter_from_query(struct filter *, const char *,
@@ -189,7 +190,7 @@ enum client_kind { CLIENT_HTTP, CLIENT_SSE, CLIENT_WS };
 /*
  * event.c: the bytes of an event for a client of that kind speaking the
  * seed's protocol or grilld's, with their length; NULL when the event is
- * not for such a client (the seed's protocol carries readings only).
+ * not for such a client (grill-stats' protocol carries readings only).
  */
 const char	*sev_wire(const struct sev *, enum client_kind, bool, size_t *);
 enum client_state {
@@ -226,7 +227,7 @@ struct client {
 	int		 fd;			/* -1 once closed */
 	uint32_t	 events;		/* what epoll watches */
 	enum client_kind kind;
-	bool		 seed;			/* the seed's protocol (sev_wire) */
+	bool		 seed;			/* grill-stats' (sev_wire) */
 	enum client_state state;
 	enum client_hold hold;
 	char		 addr[64];		/* client: the peer, or whom

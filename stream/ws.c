@@ -5,9 +5,9 @@
  *	    [?devices=..&probes=..&probe_id=..][&since=ID][&snapshot=0]
  *	    [&token=...]
  *
- * Two protocols. The seed's, the default: after the upgrade, the latest
+ * Two protocols. grill-stats', the default: after the upgrade, the latest
  * reading of each followed probe, then every new reading, each message
- * one bare reading JSON, as the seed's web UI hook parses them; what
+ * one bare reading JSON, as grill-stats' web UI hook parses them; what
  * the client sends is ignored. grilld's, chosen with the subprotocol
  * "grilld.v1" (Sec-WebSocket-Protocol) or ?protocol=grilld, is below.
  *
@@ -52,7 +52,7 @@ send_json(struct client *c, const char *json, size_t len)
 	return client_send_frame(c, WS_TEXT, json, len);
 }
 
-/* {"type":name,<members of json>}; nothing for the seed's protocol. */
+/* {"type":name,<members of json>}; nothing for grill-stats' protocol. */
 int
 ws_note(struct client *c, const char *name, const char *json)
 {
@@ -138,7 +138,7 @@ on_message(struct client *c, const char *text, size_t len)
 	int rc;
 
 	if (c->seed)
-		return;		/* the seed's protocol has no client messages */
+		return;		/* grill-stats': no client messages */
 	if ((m = cJSON_ParseWithLength(text, len)) == NULL ||
 	    !cJSON_IsObject(m) ||
 	    !cJSON_IsString(type = cJSON_GetObjectItemCaseSensitive(m,

@@ -101,7 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (mgfake_conn(&c, data, len, "127.0.0.1") == 0) {
 		api_dispatch(&c, &a);
 		/* 500 is a bug, but on the health routes (however the path
-		 * is spelled, "//health" too): the seed's answer when Redis
+		 * is spelled, "//health" too): grill-stats' answer when Redis
 		 * and InfluxDB are down, as they are here. */
 		if (c.status < 200 || c.status > 599 || (c.status == 500 &&
 		    strstr(c.local, "health") == NULL))

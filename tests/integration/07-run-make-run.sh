@@ -5,14 +5,14 @@
 # process down in order (poller first, ingester last).
 . "$(dirname "$0")/lib.sh"
 
-p=($(freeport 12))
+p=($(freeport 8))
 export GRILLD_RUN_VAR=$T/var
 export GRILLD_RUN_REDIS_PORT=${p[0]} GRILLD_RUN_INFLUX_PORT=${p[1]}
 export GRILLD_API_LISTEN=127.0.0.1:${p[2]} GRILLD_STREAM_LISTEN=127.0.0.1:${p[3]}
 export GRILLD_TWSIM_LISTEN=127.0.0.1:${p[4]} GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[5]}
 export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[6]} GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${p[7]}
-export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[8]} GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[9]}
-export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[10]} GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[11]}
+# The nng URLs are left to make run: it takes free ports of its own.
+unset GRILLD_NNG_EVENTS_URL GRILLD_NNG_POLLER_URL GRILLD_NNG_INGEST_URL GRILLD_NNG_STREAM_URL
 API=http://$GRILLD_API_LISTEN
 # The influxd backup port is the HTTP port + 2: make sure it is free too.
 (( GRILLD_RUN_INFLUX_PORT + 2 > 65535 )) && bail "influx port too high"
@@ -45,6 +45,10 @@ for pid in $(pgrep -f "$BIN/grilld-api"); do
 		api_pid=$pid
 	fi
 done
+nng=$(tr '\0' '\n' <"/proc/$api_pid/environ" 2>/dev/null | grep '^GRILLD_NNG_' | sort | tr '\n' ' ')
+check_match "the daemons' nng URLs are free ports, not the defaults 9201-9204" \
+	"^GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:[0-9]+ GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:[0-9]+ GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:[0-9]+ GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:[0-9]+ $" "$nng"
+check "  none of them 9201-9204" bash -c "! grep -q ':920[1-4] ' <<<'$nng'"
 kill -9 "$api_pid"
 died() { grep -q "grilld-api died" "$T/run.log" && grep -q "restarting grilld-api" "$T/run.log"; }
 check "a daemon killed with -9 is reported and restarted" wait_for restart 30 died

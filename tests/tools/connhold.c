@@ -38,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+#include "util.h"
+
 #define CONNECT_MS	5000
 
 enum cstate { C_CONNECTING, C_OPEN, C_DONE };
@@ -61,15 +64,6 @@ static void
 on_term(int sig)
 {
 	stop = 1;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -201,11 +195,7 @@ main(int argc, char *argv[])
 		goto usage;
 	if (headers_whole && (eoh = memmem(text, textlen, "\r\n\r\n", 4)) != NULL)
 		at_once = (size_t)(eoh + 4 - text);
-	*colon = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+	if (tool_addr(host, &sa) == -1)
 		goto usage;
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
@@ -214,7 +204,7 @@ main(int argc, char *argv[])
 	    (pfd = calloc((size_t)n, sizeof(*pfd))) == NULL ||
 	    (idx = calloc((size_t)n, sizeof(*idx))) == NULL)
 		return 1;
-	started = now_ms();
+	started = util_mono_ms();
 	end = started + secs * 1000;
 	for (long i = 0; i < n; i++) {
 		struct conn *c = &cs[i];
@@ -235,8 +225,8 @@ main(int argc, char *argv[])
 		}
 		c->state = C_CONNECTING;
 	}
-	while (!stop && now_ms() < end) {
-		int64_t now = now_ms();
+	while (!stop && util_mono_ms() < end) {
+		int64_t now = util_mono_ms();
 		int nfds = 0, connecting = 0;
 
 		for (long i = 0; i < n; i++) {
@@ -288,7 +278,7 @@ main(int argc, char *argv[])
 				}
 				c->state = C_OPEN;
 				nconnected++;
-				send_due(c, dribble, now_ms());
+				send_due(c, dribble, util_mono_ms());
 				continue;
 			}
 			readable(c);

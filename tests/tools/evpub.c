@@ -54,6 +54,7 @@
 #include "msg.h"
 #include "nngx.h"
 #include "rds.h"
+#include "rkeys.h"
 #include "util.h"
 
 struct pub {
@@ -117,7 +118,8 @@ emit(struct pub *p, enum msg_type type, const char *dev, const char *probe,
 	if ((json = cJSON_PrintUnformatted(obj)) == NULL)
 		return -1;
 	if (p->db != NULL) {
-		rep = rds_command(p->db, "XADD %s * t %s d %s j %s",
+		rep = rds_command(p->db, "XADD %s * " RKEY_F_TYPE " %s "
+		    RKEY_F_DEVICE " %s " RKEY_F_JSON " %s",
 		    p->k_events, tname, dev, json);
 		if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
 			fprintf(stderr, "evpub: XADD: %s\n", rep ? rep->str :
@@ -132,7 +134,7 @@ emit(struct pub *p, enum msg_type type, const char *dev, const char *probe,
 		if (type == MSG_READING) {
 			char field[160];
 
-			snprintf(field, sizeof(field), "%s/%s", dev, probe);
+			rkey_latest_field(field, sizeof(field), dev, probe);
 			rep = rds_command(p->db, "HSET %s %s %s", p->k_latest,
 			    field, json);
 			if (rep)
@@ -257,8 +259,9 @@ command(struct pub *p, char *line)
 		/* And as an entry of the events stream, for a stream that
 		 * reads its events there (stream.feed redis). */
 		if (p->db != NULL) {
-			redisReply *rep = rds_command(p->db, "XADD %s * t %s "
-			    "d raw j %s", p->k_events, a, text);
+			redisReply *rep = rds_command(p->db, "XADD %s * "
+			    RKEY_F_TYPE " %s " RKEY_F_DEVICE " raw "
+			    RKEY_F_JSON " %s", p->k_events, a, text);
 
 			if (rep)
 				freeReplyObject(rep);
@@ -369,8 +372,8 @@ main(int argc, char *argv[])
 		die("cannot open the output file");
 	if (rate > 0)
 		p.out = NULL;
-	snprintf(p.k_events, sizeof(p.k_events), "%sevents", prefix);
-	snprintf(p.k_latest, sizeof(p.k_latest), "%slatest", prefix);
+	rkey(p.k_events, sizeof(p.k_events), prefix, RKEY_EVENTS);
+	rkey(p.k_latest, sizeof(p.k_latest), prefix, RKEY_LATEST);
 	if (redis != NULL && (p.db = rds_connect(redis, NULL, err,
 	    sizeof(err))) == NULL)
 		die(err);

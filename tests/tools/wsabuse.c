@@ -28,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+#include "util.h"
+
 static volatile sig_atomic_t stop;
 
 static void
@@ -35,40 +38,6 @@ on_term(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-dial(const char *hostport)
-{
-	struct sockaddr_in sa;
-	char host[64];
-	const char *colon = strrchr(hostport, ':');
-	int fd;
-
-	if (colon == NULL || (size_t)(colon - hostport) >= sizeof(host))
-		return -1;
-	memcpy(host, hostport, (size_t)(colon - hostport));
-	host[colon - hostport] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-	    (fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 int
@@ -94,7 +63,7 @@ main(int argc, char *argv[])
 		goto usage;
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
-	if ((fd = dial(addr)) == -1) {
+	if ((fd = tool_dial(addr)) == -1) {
 		fprintf(stderr, "wsabuse: cannot connect to %s\n", addr);
 		return 1;
 	}
@@ -128,8 +97,8 @@ main(int argc, char *argv[])
 	} else
 		goto usage;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	end = now_ms() + (int64_t)secs * 1000;
-	while (!stop && now_ms() < end) {
+	end = util_mono_ms() + (int64_t)secs * 1000;
+	while (!stop && util_mono_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		ssize_t n;
 

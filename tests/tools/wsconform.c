@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+#include "util.h"
+
 #define MAXF		17
 #define WAIT_MS		4000
 
@@ -242,40 +245,6 @@ static const struct wcase cases[] = {
 static const char *addr = "127.0.0.1:8081";
 static const char *path = "/api/temperature/ws?snapshot=0&protocol=grilld";
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-dial(void)
-{
-	struct sockaddr_in sa;
-	char host[64];
-	const char *colon = strrchr(addr, ':');
-	int fd;
-
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
-		return -1;
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-	    (fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct conn {
 	int		 fd;
 	uint8_t		 in[65536];
@@ -288,7 +257,7 @@ static bool
 more(struct conn *c, int64_t deadline)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - util_mono_ms();
 	ssize_t n;
 
 	if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -308,7 +277,7 @@ static bool
 handshake(struct conn *c)
 {
 	char req[512];
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = util_mono_ms() + WAIT_MS;
 	uint8_t *e;
 	int n;
 
@@ -442,7 +411,7 @@ static bool
 await_pong(struct conn *c, const struct frame *pf, char *why, size_t wl)
 {
 	static uint8_t p[65536];
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = util_mono_ms() + WAIT_MS;
 	size_t len;
 	int op, rc;
 
@@ -465,7 +434,7 @@ static bool
 await_close(struct conn *c, const struct wcase *w, char *why, size_t wl)
 {
 	static uint8_t p[65536];
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = util_mono_ms() + WAIT_MS;
 	size_t len;
 	int op, rc, code;
 
@@ -503,7 +472,7 @@ run_case(const struct wcase *w, char *why, size_t wl)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return false;
-	if ((c->fd = dial()) == -1 || !handshake(c)) {
+	if ((c->fd = tool_dial(addr)) == -1 || !handshake(c)) {
 		snprintf(why, wl, "no WebSocket handshake on %s%s", addr, path);
 		goto out;
 	}

@@ -14,24 +14,6 @@
 static int	 port;
 static bool	 ready_answer;
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd, p;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&sin, sizeof(sin));
-	getsockname(fd, (struct sockaddr *)&sin, &len);
-	p = ntohs(sin.sin_port);
-	close(fd);
-	return p;
-}
-
 /* One request on its own connection; the whole answer, or NULL. */
 static char *
 http(int p, const char *method, const char *path)
@@ -155,7 +137,7 @@ test_send_204(void)
 	const char *opts[] = { "listening_ports", listen, "num_threads", "1",
 		NULL };
 	struct mg_context *ctx;
-	int p = free_port();
+	int p = unit_free_port();
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", p);
 	ctx = admin_mg_start(opts, err, sizeof(err));
@@ -176,8 +158,8 @@ main(void)
 	char listen[32], err[256];
 	struct admin *a;
 
-	admin_process_metrics("test_admin");
-	port = free_port();
+	metric_process("test_admin");
+	port = unit_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	if ((a = admin_start(listen, ready, NULL, err, sizeof(err))) == NULL) {
 		printf("not ok 1 - admin_start: %s\n", err);

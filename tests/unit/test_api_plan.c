@@ -100,7 +100,7 @@ test_auto_interval(void)
 	struct plan_in in;
 	struct plan p;
 
-	/* A day: raw, the seed's 1m. */
+	/* A day: raw, grill-stats' 1m. */
 	in_init(&in, D_NS, AGG_MEAN, 0);
 	CHECK_INT(plan_make(&in, &p), 0);
 	CHECK_INT(p.rp, RP_RAW);

@@ -447,9 +447,9 @@ test_time_range(void)
 static const char *
 f64(double v)
 {
-	static char out[LP_F64_LEN];
+	static char out[UTIL_F64_LEN];
 
-	if (lp_format_f64(v, out, sizeof(out)) == -1)
+	if (util_fmt_f64(v, out, sizeof(out)) == -1)
 		return "ERR";
 	return out;
 }
@@ -463,7 +463,7 @@ test_floats_fast_path(void)
 {
 	static const double scale[] = { 1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7,
 		3, 7, 9 };
-	char want[LP_F64_LEN];
+	char want[UTIL_F64_LEN];
 	unsigned seed = 12345;
 	int bad = 0;
 
@@ -524,7 +524,7 @@ test_floats(void)
 	{
 		char small[8];
 
-		CHECK_INT(lp_format_f64(1.5, small, sizeof(small)), -1);
+		CHECK_INT(util_fmt_f64(1.5, small, sizeof(small)), -1);
 	}
 	CHECK_STR(line("m", NULL, NULL, "f", NULL), "m f=1i 7\n");
 }
@@ -534,7 +534,7 @@ static void
 test_floats_random(void)
 {
 	uint64_t x = 88172645463325252ULL;
-	char out[LP_F64_LEN];
+	char out[UTIL_F64_LEN];
 	int bad = 0, n = 0;
 
 	while (n < 200000) {
@@ -547,7 +547,7 @@ test_floats_random(void)
 		if (!isfinite(v))
 			continue;
 		n++;
-		if (lp_format_f64(v, out, sizeof(out)) < 0) {
+		if (util_fmt_f64(v, out, sizeof(out)) < 0) {
 			bad++;
 			continue;
 		}

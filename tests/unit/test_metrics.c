@@ -143,7 +143,7 @@ test_process_metrics_types(void)
 {
 	char *out;
 
-	admin_process_metrics("test_metrics");
+	metric_process("test_metrics");
 	out = render();
 	CHECK(strstr(out, "# TYPE process_cpu_seconds_total counter\n") !=
 	    NULL);

@@ -16,29 +16,10 @@
 #include "nngx.h"
 #include "unit.h"
 
-/* A loopback TCP port nobody listens on right now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { 0 };
-	socklen_t len = sizeof(sin);
-	int fd, port = -1;
-
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 tcp_url(char *url, size_t len)
 {
-	snprintf(url, len, "tcp://127.0.0.1:%d", free_port());
+	snprintf(url, len, "tcp://127.0.0.1:%d", unit_free_port());
 }
 
 static void

@@ -23,24 +23,6 @@ static int	redis_port;
 static char	redis_sock[200];
 static char	redis_url[64];
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { 0 };
-	socklen_t len = sizeof(sin);
-	int fd, port = -1;
-
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 redis_stop(void)
 {
@@ -211,7 +193,7 @@ test_sentinel_down(void)
 	struct rds *r;
 
 	snprintf(url, sizeof(url), "redis-sentinel://127.0.0.1:%d,"
-	    "127.0.0.1:%d/grilld", free_port(), free_port());
+	    "127.0.0.1:%d/grilld", unit_free_port(), unit_free_port());
 	r = rds_connect(url, NULL, err, sizeof(err));
 	CHECK(r != NULL);
 	if (r == NULL)
@@ -616,6 +598,51 @@ test_send_closed(void)
 	buf_free(&b);
 }
 
+/*
+ * Client tracking as the API's latest cache opens it: a write under the
+ * prefix arrives as a message on the tracking connection; one outside
+ * it does not.
+ */
+static void
+test_tracking(void)
+{
+	struct rds_opts o;
+	struct rds_url u;
+	struct rds *r;
+	redisContext *t;
+	redisReply *rep;
+	void *msg = NULL;
+	char err[128];
+	int code = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.connect_timeout_ms = 2000;
+	o.command_timeout_ms = 2000;
+	CHECK_INT(rds_url_parse(redis_url, &u, err, sizeof(err)), 0);
+	t = rds_open_tracking(&u, &o, "trk:", &code, err, sizeof(err));
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	r = rds_connect(redis_url, NULL, err, sizeof(err));
+	rep = rds_command(r, "HSET other:h f 1");
+	freeReplyObject(rep);
+	rep = rds_command(r, "HSET trk:latest SB42/2 1");
+	freeReplyObject(rep);
+	CHECK(redisGetReply(t, &msg) == REDIS_OK);
+	rep = msg;
+	/* ["message", "__redis__:invalidate", ["trk:latest"]] */
+	CHECK(rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == 3 && rep->element[2]->type ==
+	    REDIS_REPLY_ARRAY && rep->element[2]->elements == 1 &&
+	    strcmp(rep->element[2]->element[0]->str, "trk:latest") == 0);
+	if (msg != NULL)
+		freeReplyObject(msg);
+	rep = rds_command(r, "DEL trk:latest other:h");
+	freeReplyObject(rep);
+	redisFree(t);
+	rds_free(r);
+}
+
 /* What the walker saw. */
 struct seen {
 	int		 n;
@@ -906,7 +933,7 @@ test_connect_down(void)
 	struct rds *r;
 	int64_t t0;
 
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", unit_free_port());
 	t0 = util_mono_ms();
 	r = rds_connect(url, NULL, err, sizeof(err));
 	CHECK(r != NULL);
@@ -940,7 +967,7 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	atexit(redis_stop);
-	redis_port = free_port();
+	redis_port = unit_free_port();
 	snprintf(redis_sock, sizeof(redis_sock), "%s/redis.sock",
 	    unit_tmpdir());
 	snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d",
@@ -958,6 +985,7 @@ main(void)
 		UNIT_RUN(test_pipeline);
 		UNIT_RUN(test_pipeline_formatted);
 		UNIT_RUN(test_send_closed);
+		UNIT_RUN(test_tracking);
 		UNIT_RUN(test_stream_walker);
 		UNIT_RUN(test_command_timeout);
 		UNIT_RUN(test_kill_and_reconnect);

@@ -382,7 +382,7 @@ test_timestamps(void)
 	    "\"timestamp\":1767323040250}", &r, &errs), 0);
 	CHECK_INT(r.ts_ns, NOW_NS - 5 * NS_PER_S + 250 * NS_PER_MS);
 	reading_clear(&r);
-	/* Zones and the seed's naive times (UTC). */
+	/* Zones and grill-stats' naive times (UTC). */
 	CHECK_INT(parse("{\"device_id\":\"d\",\"temperature\":1,"
 	    "\"timestamp\":\"2026-01-02T04:04:05+01:00\"}", &r, &errs), 0);
 	CHECK_INT(r.ts_ns, NOW_NS);

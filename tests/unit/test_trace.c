@@ -500,26 +500,6 @@ t_export(void)
 	receiver_stop(mg);
 }
 
-/* A port on which nothing listens: bound, then closed. */
-static int
-dead_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd, port = -1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /* A port that takes connections and never answers: *fd to close. */
 static int
 hung_port(int *fd)
@@ -581,7 +561,7 @@ t_queue_full_dead(void)
 	double full0 = dropped_metric("queue_full");
 	int64_t t0, worst;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", dead_port());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", unit_free_port());
 	CHECK_INT(trace_exporter_start(url, "test-svc", 8, 60000), 0);
 	t0 = util_mono_ms();
 	worst = burst(1000);

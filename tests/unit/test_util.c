@@ -189,6 +189,53 @@ test_cond_monotonic(void)
 	pthread_cond_destroy(&cv);
 }
 
+/* The helpers that used to be written once per daemon. */
+static void
+test_shared_helpers(void)
+{
+	uint8_t bytes[4];
+	char hex[9];
+	struct buf b;
+
+	CHECK_INT(util_hexval('0'), 0);
+	CHECK_INT(util_hexval('f'), 15);
+	CHECK_INT(util_hexval('F'), 15);
+	CHECK_INT(util_hexval('g'), -1);
+	CHECK_INT(util_hex_decode("00ff7a10", bytes, 4), 0);
+	CHECK(bytes[0] == 0 && bytes[1] == 0xff && bytes[2] == 0x7a &&
+	    bytes[3] == 0x10);
+	/* Ids are written in lower case: upper case is no id of ours. */
+	CHECK_INT(util_hex_decode("00FF", bytes, 2), -1);
+	CHECK_INT(util_hex_decode("0x", bytes, 1), -1);
+	util_hex_encode(bytes, 4, hex);
+	CHECK_STR(hex, "00ff7a10");
+	buf_init(&b);
+	CHECK_INT(util_pct_encode(&b, "a b/c~d.e_f-g%\xc3\xa9"), 0);
+	CHECK_STR(b.data, "a%20b%2Fc~d.e_f-g%25%C3%A9");
+	buf_free(&b);
+	/* FNV-1a's published vectors. */
+	CHECK(util_fnv1a32("", 0) == 2166136261u);
+	CHECK(util_fnv1a32("a", 1) == 0xe40c292cu);
+	CHECK(util_fnv1a64("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+	CHECK_INT(util_days_from_civil(1970, 1, 1), 0);
+	CHECK_INT(util_days_from_civil(2000, 3, 1), 11017);
+	CHECK_INT(util_days_from_civil(1969, 12, 31), -1);
+	CHECK_INT(util_fmt_f64(203.5, hex, sizeof(hex)), -1);	/* too small */
+}
+
+static void
+test_strdupf(void)
+{
+	char *s = util_strdupf("%s/v1/token?key=%s&n=%d", "http://h", "k", 7);
+
+	CHECK(s != NULL);
+	CHECK_STR(s, "http://h/v1/token?key=k&n=7");
+	free(s);
+	s = util_strdupf("%s", "");
+	CHECK(s != NULL && s[0] == '\0');
+	free(s);
+}
+
 int
 main(void)
 {
@@ -198,5 +245,7 @@ main(void)
 	UNIT_RUN(test_streq_ct_lengths);
 	UNIT_RUN(test_cond_monotonic);
 	UNIT_RUN(test_json_escape);
+	UNIT_RUN(test_shared_helpers);
+	UNIT_RUN(test_strdupf);
 	return unit_done();
 }

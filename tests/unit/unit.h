@@ -19,6 +19,8 @@ void	unit_fail(const char *, int, const char *, ...)
 int	unit_done(void);
 /* A temporary directory for this test binary, removed by unit_done(). */
 const char *unit_tmpdir(void);
+/* A loopback TCP port nobody listens on right now; -1 if none. */
+int	unit_free_port(void);
 
 #define UNIT_RUN(fn) unit_run(#fn, fn)
 

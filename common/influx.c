@@ -1,38 +1,41 @@
 /*
- * InfluxDB 1.x over HTTP with libcurl: the writes, each answer
- * classified (FIELD-LESSONS.md: success, retry, reject, split), and the
- * queries influx_setup.c runs.
+ * influx: InfluxDB 1.x over HTTP (influx.h). Before this file the
+ * ingester and the API each set up curl for InfluxDB their own way.
  *
- * One easy handle, reused, so the connection stays alive between
- * writes; a connect time-out and a total time-out on every request.
- * Bodies are gzipped when that helps: ingest.gzip "on", or "auto" when
- * InfluxDB is not on this machine (on loopback the bytes cost nothing
- * and compressing costs both processes CPU). Used by one thread.
+ * A write's answer is kept up to INFLUX_ERR_MAX bytes, for its error
+ * text; a query's answer goes whole to the caller's buffer, up to
+ * answer_max bytes.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <zlib.h>
 
 #include "backoff.h"
-#include "log.h"
-#include "ingest.h"
+#include "influx.h"
 
-#define INFLUX_BODY_MAX		(64 * 1024)	/* answer kept, for errors */
 #define INFLUX_GZIP_MIN		4096
-#define INFLUX_CONNECT_MS	2000
 
 struct influx {
 	CURL		*curl;
+	char		*base;		/* influx.url, no trailing '/' */
 	char		*write_url;
-	char		*query_url;
+	char		*dbq;		/* db=<escaped database> */
 	char		*db;
 	const struct grilld_conf *cf;
-	bool		 gzip;
-	struct buf	 body;		/* the answer */
+	struct influx_opts o;
+	int64_t		 timeout_ms;
+	char		 traceparent[80];
+	struct buf	 body;		/* a write's answer */
+	struct buf	*sink;		/* where the answer goes */
+	size_t		 sink_max;
+	bool		 sink_fail;	/* past sink_max: fail, not cut */
+	bool		 timed_out;
 	struct buf	 gz;		/* the compressed request */
 	char		 retry_after[64];
 	char		 errhdr[256];	/* X-Influxdb-Error */
@@ -56,16 +59,19 @@ influx_result_name(enum influx_result r)
 	return (unsigned)r < ARRAY_LEN(result_names) ? result_names[r] : "?";
 }
 
+/* A write's answer is cut at its bound; a query's fails past it. */
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct influx *in = arg;
+	struct buf *b = in->sink;
 	size_t len = size * n, room;
 
-	room = in->body.len < INFLUX_BODY_MAX ? INFLUX_BODY_MAX -
-	    in->body.len : 0;
+	room = b->len < in->sink_max ? in->sink_max - b->len : 0;
+	if (in->sink_fail)
+		return len <= room && buf_append(b, p, len) == 0 ? len : 0;
 	if (room > 0)
-		buf_append(&in->body, p, len < room ? len : room);
+		buf_append(b, p, len < room ? len : room);
 	return len;
 }
 
@@ -122,6 +128,18 @@ influx_set_cancel(struct influx *in, bool (*fn)(void *), void *arg)
 	curl_easy_setopt(in->curl, CURLOPT_NOPROGRESS, fn ? 0L : 1L);
 }
 
+void
+influx_set_timeout(struct influx *in, int64_t ms)
+{
+	in->timeout_ms = ms;
+}
+
+void
+influx_set_traceparent(struct influx *in, const char *tp)
+{
+	util_strlcpy(in->traceparent, tp ? tp : "", sizeof(in->traceparent));
+}
+
 static bool
 host_is_loopback(const char *url)
 {
@@ -140,8 +158,19 @@ host_is_loopback(const char *url)
 	return lo;
 }
 
+bool
+influx_gzip_wanted(const char *mode, const char *url)
+{
+	if (mode == NULL || strcmp(mode, "off") == 0)
+		return false;
+	if (strcmp(mode, "on") == 0)
+		return true;
+	return strcmp(mode, "auto") == 0 && !host_is_loopback(url);
+}
+
 struct influx *
-influx_new(const struct grilld_conf *cf, char *err, size_t errlen)
+influx_new(const struct grilld_conf *cf, const struct influx_opts *o,
+    char *err, size_t errlen)
 {
 	struct influx *in;
 	char *db = NULL;
@@ -154,6 +183,8 @@ influx_new(const struct grilld_conf *cf, char *err, size_t errlen)
 		return NULL;
 	}
 	in->cf = cf;
+	in->o = *o;
+	in->timeout_ms = cf->influx.timeout;
 	buf_init(&in->body);
 	buf_init(&in->gz);
 	buf_init(&b);
@@ -164,34 +195,28 @@ influx_new(const struct grilld_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "curl_easy_init failed");
 		goto fail;
 	}
-	if (buf_printf(&b, "%.*s/write?db=%s&rp=raw&precision=ns", (int)blen,
-	    base, db) == -1)
+	if ((in->base = strndup(base, blen)) == NULL ||
+	    buf_printf(&b, "%s/write?db=%s&rp=raw&precision=ns", in->base,
+	    db) == -1)
 		goto nomem;
 	in->write_url = buf_steal(&b);
-	if (buf_printf(&b, "%.*s/query?db=%s", (int)blen, base, db) == -1)
+	if (buf_printf(&b, "db=%s", db) == -1)
 		goto nomem;
-	in->query_url = buf_steal(&b);
+	in->dbq = buf_steal(&b);
 	if ((in->db = strdup(cf->influx.database)) == NULL)
 		goto nomem;
 	curl_free(db);
 	db = NULL;
-	if (strcmp(cf->ingest.gzip, "on") == 0)
-		in->gzip = true;
-	else if (strcmp(cf->ingest.gzip, "auto") == 0)
-		in->gzip = !host_is_loopback(base);
-
 	curl_easy_setopt(in->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(in->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(in->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(cf->influx.timeout < INFLUX_CONNECT_MS ?
-	    cf->influx.timeout : INFLUX_CONNECT_MS));
-	curl_easy_setopt(in->curl, CURLOPT_TIMEOUT_MS, (long)cf->influx.timeout);
+	curl_easy_setopt(in->curl, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(in->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(in->curl, CURLOPT_WRITEDATA, in);
 	curl_easy_setopt(in->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(in->curl, CURLOPT_HEADERDATA, in);
 	curl_easy_setopt(in->curl, CURLOPT_ERRORBUFFER, in->curlerr);
-	curl_easy_setopt(in->curl, CURLOPT_USERAGENT, "grilld-ingest");
+	if (o->agent != NULL)
+		curl_easy_setopt(in->curl, CURLOPT_USERAGENT, o->agent);
 	if (cf->influx.ca_file != NULL && cf->influx.ca_file[0] != '\0')
 		curl_easy_setopt(in->curl, CURLOPT_CAINFO, cf->influx.ca_file);
 	if (cf->influx.username != NULL) {
@@ -216,8 +241,9 @@ influx_free(struct influx *in)
 		return;
 	if (in->curl)
 		curl_easy_cleanup(in->curl);
+	free(in->base);
 	free(in->write_url);
-	free(in->query_url);
+	free(in->dbq);
 	free(in->db);
 	buf_free(&in->body);
 	buf_free(&in->gz);
@@ -249,34 +275,58 @@ gzip_body(struct influx *in, const char *p, size_t len)
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
-/* One request; returns the HTTP status, 0 for a transport error. */
+/*
+ * One request (a POST when body is not NULL) whose answer goes to sink;
+ * returns the HTTP status, 0 for a transport error.
+ */
 static int
 request(struct influx *in, const char *url, const char *body, size_t len,
-    bool gz, const char *ctype)
+    bool gz, const char *ctype, struct buf *sink, bool fail_past)
 {
 	struct curl_slist *h = NULL;
+	char tp[96];
 	long status = 0;
 	CURLcode cc;
 
-	buf_reset(&in->body);
+	in->sink = sink;
+	in->sink_max = fail_past ? in->o.answer_max : INFLUX_ERR_MAX;
+	in->sink_fail = fail_past;
+	buf_reset(sink);
 	in->retry_after[0] = '\0';
 	in->errhdr[0] = '\0';
 	in->curlerr[0] = '\0';
-	h = curl_slist_append(h, ctype);
+	in->timed_out = false;
+	if (ctype != NULL)
+		h = curl_slist_append(h, ctype);
 	if (gz)
 		h = curl_slist_append(h, "Content-Encoding: gzip");
+	if (in->traceparent[0] != '\0') {
+		snprintf(tp, sizeof(tp), "traceparent: %s", in->traceparent);
+		h = curl_slist_append(h, tp);
+	}
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(in->curl, CURLOPT_URL, url);
-	curl_easy_setopt(in->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(in->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(in->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)len);
+	curl_easy_setopt(in->curl, CURLOPT_TIMEOUT_MS, (long)in->timeout_ms);
+	curl_easy_setopt(in->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(in->timeout_ms < INFLUX_CONNECT_MS ? in->timeout_ms :
+	    INFLUX_CONNECT_MS));
+	if (body != NULL) {
+		curl_easy_setopt(in->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(in->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(in->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else
+		curl_easy_setopt(in->curl, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(in->curl, CURLOPT_HTTPHEADER, h);
 	cc = curl_easy_perform(in->curl);
 	curl_easy_setopt(in->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(h);
 	if (cc != CURLE_OK) {
-		if (in->curlerr[0] == '\0')
+		in->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+		if (cc == CURLE_WRITE_ERROR && fail_past)
+			snprintf(in->curlerr, sizeof(in->curlerr), "an answer "
+			    "larger than %zu bytes", in->o.answer_max);
+		else if (in->curlerr[0] == '\0')
 			util_strlcpy(in->curlerr, curl_easy_strerror(cc),
 			    sizeof(in->curlerr));
 		return 0;
@@ -322,14 +372,14 @@ influx_write(struct influx *in, const char *body, size_t len, int *status,
 
 	*retry_after_ms = -1;
 	msg[0] = '\0';
-	if (in->gzip && len >= INFLUX_GZIP_MIN && gzip_body(in, body,
+	if (in->o.gzip && len >= INFLUX_GZIP_MIN && gzip_body(in, body,
 	    len) == 0 && in->gz.len < len) {
 		body = in->gz.data;
 		len = in->gz.len;
 		gz = true;
 	}
 	st = request(in, in->write_url, body, len, gz,
-	    "Content-Type: text/plain; charset=utf-8");
+	    "Content-Type: text/plain; charset=utf-8", &in->body, false);
 	*status = st;
 	if (st == 204 || st == 200)
 		return INFLUX_OK;
@@ -337,6 +387,15 @@ influx_write(struct influx *in, const char *body, size_t len, int *status,
 	if (in->retry_after[0] != '\0')
 		*retry_after_ms = backoff_parse_retry_after(in->retry_after,
 		    util_now_ns() / NS_PER_S);
+	return influx_classify(st, msg);
+}
+
+/* A write's answer by its status and error text. */
+enum influx_result
+influx_classify(int st, const char *msg)
+{
+	if (st == 204 || st == 200)
+		return INFLUX_OK;
 	switch (st) {
 	case 400:
 		return INFLUX_REJECTED;
@@ -356,55 +415,63 @@ influx_write(struct influx *in, const char *body, size_t len, int *status,
 	}
 }
 
-/* POST /query; the answer in out. 0 when HTTP said 200. */
 int
-influx_query(struct influx *in, const char *q, struct buf *out, int *status)
+influx_query(struct influx *in, const char *q, const char *params,
+    struct buf *out, int *status)
 {
+	struct buf url, form, answer;
 	char *esc;
-	struct buf b;
-	int st;
+	int st = 0;
 
-	buf_init(&b);
+	buf_init(&url);
+	buf_init(&form);
+	buf_init(&answer);
 	if ((esc = curl_easy_escape(in->curl, q, 0)) == NULL ||
-	    buf_printf(&b, "q=%s", esc) == -1) {
-		curl_free(esc);
-		buf_free(&b);
-		return -1;
-	}
+	    buf_printf(&form, "q=%s", esc) == -1 ||
+	    buf_printf(&url, "%s/query?%s%s%s", in->base, in->dbq,
+	    params ? "&" : "", params ? params : "") == -1) {
+		snprintf(in->curlerr, sizeof(in->curlerr), "out of memory");
+		st = -1;
+	} else
+		st = request(in, url.data, form.data, form.len,
+		    false, "Content-Type: application/x-www-form-urlencoded",
+		    out ? out : &answer, true);
 	curl_free(esc);
-	st = request(in, in->query_url, b.data, b.len, false,
-	    "Content-Type: application/x-www-form-urlencoded");
-	buf_free(&b);
+	buf_free(&url);
+	buf_free(&form);
+	buf_free(&answer);
+	if (st == -1)
+		st = 0;
 	if (status)
 		*status = st;
-	if (out) {
-		buf_reset(out);
-		if (in->body.len)
-			buf_append(out, in->body.data, in->body.len);
-		else if (st == 0)
-			buf_puts(out, in->curlerr);
-	}
+	if (out != NULL && out->len == 0 && st == 0)
+		buf_puts(out, in->curlerr);
 	return st == 200 ? 0 : -1;
 }
 
-bool
-influx_ping(struct influx *in)
+int
+influx_ping(struct influx *in, int *status)
 {
 	char url[1024];
-	const char *base = in->cf->influx.url;
-	long status = 0;
-	size_t blen = strlen(base);
+	int st;
 
-	while (blen > 0 && base[blen - 1] == '/')
-		blen--;
-	snprintf(url, sizeof(url), "%.*s/ping", (int)blen, base);
-	curl_easy_setopt(in->curl, CURLOPT_URL, url);
-	curl_easy_setopt(in->curl, CURLOPT_HTTPGET, 1L);
-	buf_reset(&in->body);
-	if (curl_easy_perform(in->curl) != CURLE_OK)
-		return false;
-	curl_easy_getinfo(in->curl, CURLINFO_RESPONSE_CODE, &status);
-	return status == 204;
+	snprintf(url, sizeof(url), "%s/ping", in->base);
+	st = request(in, url, NULL, 0, false, NULL, &in->body, false);
+	if (status)
+		*status = st;
+	return st == 204 || st == 200 ? 0 : -1;
+}
+
+const char *
+influx_error(const struct influx *in)
+{
+	return in->curlerr;
+}
+
+bool
+influx_timed_out(const struct influx *in)
+{
+	return in->timed_out;
 }
 
 const char *
