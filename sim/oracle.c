@@ -69,9 +69,9 @@ parse(struct tw_world *w, const char *q, int64_t now, struct oracle_q *o,
 	}
 	if (mg_get_var(q, qlen, "channel", v, sizeof(v)) >= 0) {
 		if (util_parse_int(v, &n) == -1 || n < 1 ||
-		    n > TW_MAX_CHANNELS) {
+		    n > TW_CHANNEL_NUMBER_MAX) {
 			snprintf(err, errlen, "channel: '%s' is not 1 to %d", v,
-			    TW_MAX_CHANNELS);
+			    TW_CHANNEL_NUMBER_MAX);
 			return 400;
 		}
 		o->channel = (int)n;
@@ -116,8 +116,8 @@ point(struct buf *b, bool first, const struct tw_device *d, int ch,
 		util_strlcpy(num, "null", sizeof(num));
 	return buf_printf(b, "%s{\"device\":\"%s\",\"channel\":%d,\"time_ms\":"
 	    "%lld,\"value\":%s,\"units\":\"%c\",\"status\":\"%s\","
-	    "\"uploaded\":%s}", first ? "" : ",", d->serial, ch + 1,
-	    (long long)ms, num, units, s->status, uploaded ? "true" : "false");
+	    "\"uploaded\":%s}", first ? "" : ",", d->serial,
+	    d->ch[ch].number, (long long)ms, num, units, s->status, uploaded ? "true" : "false");
 }
 
 static void
@@ -175,7 +175,8 @@ oracle_recorded(struct tw_world *w, const char *query, struct buf *out,
 		for (k = timeline_first_after(w, d, o.since); k <= last &&
 		    timeline_sample_ms(w, d, k) <= o.until && !truncated; k++) {
 			for (int ch = 0; ch < d->nchannels; ch++) {
-				if (o.channel != 0 && ch + 1 != o.channel)
+				if (o.channel != 0 &&
+				    d->ch[ch].number != o.channel)
 					continue;
 				if (count == o.limit) {
 					truncated = true;

@@ -210,7 +210,8 @@ ychannel(struct yctx *y, struct tw_device *d, int i, const struct cnode *n,
 		c->absent = !plugged;
 	ynumber(y, n, path, "offset", -100, 100, &c->offset_f);
 	/* A number past the one before leaves a hole, as real ones do. */
-	if (ynumber(y, n, path, "number", 1, 99, &num) == 0 && num > 0) {
+	if (ynumber(y, n, path, "number", 1, TW_CHANNEL_NUMBER_MAX, &num) ==
+	    0 && num > 0) {
 		if (num != (int)num || (i > 0 && (int)num <= d->ch[i - 1].number))
 			yerr(y, cnode_get(n, "number"), path, "number: a whole "
 			    "number above the channel before's (%g)", num);

@@ -37,6 +37,7 @@
 #define TW_DOCUMENTS	TW_DATABASE "/documents"
 
 #define TW_MAX_CHANNELS	8
+#define TW_CHANNEL_NUMBER_MAX 99	/* numbers have holes: up to this */
 #define TW_SERIAL_MAX	24	/* "10:06:1C:6F:47:70" fits */
 #define TW_LABEL_MAX	48
 #define TW_MAX_BODY	(1024 * 1024)	/* largest request body */

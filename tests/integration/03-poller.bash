@@ -9,7 +9,8 @@
 # document alone carries each point). Sessions last 15 s and their
 # archive appears 2 s after they end (the real cloud: hours), so the
 # points between uploads reach Redis within about half a minute. The
-# gateway's serial is a MAC, colons and all, as real ones are.
+# gateway's serial is a MAC, colons and all, as real ones are; the Node
+# has channels 1 and 3, a hole at 2, as the demo's and real ones have.
 tw_world() {
 	cat <<'YAML'
 twsim:
@@ -19,7 +20,8 @@ twsim:
       password: s3cret-pit
       devices:
         - {serial: S0000001, model: signals, label: Smoker, recording_interval: 1s, upload_interval: 3s, archive_interval: 15s, archive_delay: 2s, cook: brisket}
-        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s, archive_interval: 15s, archive_delay: 2s}
+        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s, archive_interval: 15s, archive_delay: 2s,
+           channels: [{label: Room, cook: ambient}, {number: 3, label: Humidity, cook: humidity}]}
         - {serial: "10:06:1C:6F:47:70", model: rfx_gateway, label: Gateway, recording_interval: 1s, upload_interval: 3s, archive_interval: 15s, archive_delay: 2s}
         - {serial: M0000001, model: rfx_meat, label: Pork, recording_interval: 1s, upload_interval: 2s, archive_interval: 15s, archive_delay: 2s, cook: pork}
     - email: patio@grilld.example
