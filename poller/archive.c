@@ -183,6 +183,23 @@ abandon(struct poller *p, struct tw_device *d)
 static void	fetch_next(struct poller *, struct tw_device *);
 static void	list_page(struct poller *, struct tw_device *, const char *);
 
+/*
+ * Rows past the job's lower bound up to the document's point (emit_point
+ * judges them against the channel's mark); for a channel following its
+ * clock back (emit_step_back), the rows after the old mark and those on
+ * the new clock before the document's point, which goes out last.
+ */
+static bool
+row_wanted(const struct archive_job *j, const struct tw_channel *ch,
+    int64_t ts_ns)
+{
+	if (ch->step_old_us != 0)
+		return ts_ns > ch->step_old_us * 1000 ||
+		    (ts_ns > ch->step_lower_us * 1000 &&
+		    ts_ns < ch->doc.last_telemetry_ns);
+	return ts_ns > j->lower_ns && ts_ns <= ch->doc.last_telemetry_ns;
+}
+
 static void
 emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
     size_t n)
@@ -198,8 +215,7 @@ emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
 		if (c < 0 || c >= d->nch || j->blocked[c])
 			continue;
 		ch = &d->ch[c];
-		if (!ch->fresh || r->ts_ns <= j->lower_ns ||
-		    r->ts_ns > ch->doc.last_telemetry_ns)
+		if (!ch->fresh || !row_wanted(j, ch, r->ts_ns))
 			continue;
 		pt.ts_ns = r->ts_ns;
 		pt.has_value = r->has_value;
@@ -305,7 +321,12 @@ take_doc(struct archive_job *j, const cJSON *doc)
 		start = 0;
 	if (fs_time(fs_field(f, "sessionEnd"), &end) != FS_OK)
 		end = INT64_MAX;	/* unknown: fetch it */
-	if (end <= j->lower_ns || start > j->upper_ns)
+	/*
+	 * A file that ends before it starts spans a device clock stepped
+	 * back: its rows lie on both sides of the step, so it is fetched
+	 * whatever the gap (there is one per step).
+	 */
+	if (start <= end && (end <= j->lower_ns || start > j->upper_ns))
 		return 0;
 	if (j->nfiles == ARCHIVE_FILES_MAX)
 		return -1;
@@ -421,6 +442,14 @@ archive_start(struct poller *p, struct tw_device *d)
 		const struct tw_channel *ch = &d->ch[i];
 		int64_t t = ch->doc.last_telemetry_ns, from;
 
+		if (ch->fresh && ch->step_old_us != 0) {
+			/* Both clocks: every file up to now may hold rows. */
+			if (ch->step_lower_us * 1000 < lower)
+				lower = ch->step_lower_us * 1000;
+			if (util_now_ns() > upper)
+				upper = util_now_ns();
+			continue;
+		}
 		if (!ch->fresh || t / 1000 <= ch->seen_us)
 			continue;
 		from = ch->seen_us > 0 ? ch->seen_us * 1000 :

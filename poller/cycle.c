@@ -121,8 +121,9 @@ device_polled(struct poller *p, struct tw_device *d)
 	for (int i = 0; i < d->nch && p->cf->poller.backfill; i++) {
 		struct tw_channel *ch = &d->ch[i];
 
-		if (ch->fresh && ch->doc.last_telemetry_ns / 1000 >
-		    ch->seen_us && archive_needed(d, ch))
+		if (emit_step_back(p, d, ch) || (ch->fresh &&
+		    ch->doc.last_telemetry_ns / 1000 > ch->seen_us &&
+		    archive_needed(d, ch)))
 			backfill = true;
 	}
 	if (backfill && d->acct->active) {

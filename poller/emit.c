@@ -20,6 +20,15 @@
  * emitted with the reset flag (the Redis script moves poller:seen back
  * too), and readings flow again at once instead of being dropped until
  * the old mark is passed. A smaller step back is skipped and counted.
+ *
+ * With backfill on, the points the device recorded between the last
+ * poll and the document's point must not be lost either: the ones
+ * stamped on the old clock after the old mark (recorded before the
+ * step) and the ones on the new clock before the document's point.
+ * emit_step_back() notes the step in the channel; the archive job then
+ * takes both ranges (archive.c), emitted with the reset flag whatever
+ * their order, and the document's point goes last, so that the mark
+ * ends on it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -99,7 +108,13 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	bool reset = false;
 	int rc;
 
-	switch (emit_judge(ts_us, ch->seen_us, now_us, skew_us, !archived)) {
+	enum emit_verdict v = emit_judge(ts_us, ch->seen_us, now_us, skew_us,
+	    !archived);
+	bool stepping = ch->step_old_us != 0;
+
+	if (stepping && v != EMIT_FUTURE)
+		v = EMIT_STEPPED_BACK;	/* archive.c chose the point */
+	switch (v) {
 	case EMIT_OLD:
 		return 0;
 	case EMIT_FUTURE:
@@ -148,7 +163,10 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 		metric_inc(p->m.deferred);
 		return -1;
 	}
-	if (reset) {
+	if (stepping) {
+		if (!archived)		/* the document's point: the last */
+			ch->step_old_us = ch->step_lower_us = 0;
+	} else if (reset) {
 		metric_inc(p->m.clock_back);
 		log_warnx("%s: the device clock went back %lld s: following it "
 		    "(its seen mark moves back)", ch->key,
@@ -158,6 +176,39 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
 	atomic_fetch_add(&p->emitted, 1);
 	return 0;
+}
+
+/*
+ * Before the cycle's archive job: whether the channel's document point
+ * says its device clock went back. Then the step is noted (see the top
+ * of this file), counted and logged, and the channel wants its
+ * archives. The rows since the step are stamped at most the time since
+ * the old mark (on our clock), plus a recording, before the document's
+ * point.
+ */
+bool
+emit_step_back(struct poller *p, struct tw_device *d, struct tw_channel *ch)
+{
+	int64_t doc_us = ch->doc.last_telemetry_ns / 1000;
+	int64_t now_us = util_now_ns() / 1000, gap_us;
+	int64_t skew_us = p->cf->ingest.future_skew * 1000;
+
+	if (ch->step_old_us != 0)
+		return true;		/* a step not followed to its end yet */
+	if (!ch->fresh || ch->seen_us == 0 || doc_us <= 0 ||
+	    emit_judge(doc_us, ch->seen_us, now_us, skew_us, true) !=
+	    EMIT_STEPPED_BACK)
+		return false;
+	gap_us = now_us > ch->seen_us ? now_us - ch->seen_us : 0;
+	ch->step_old_us = ch->seen_us;
+	ch->step_lower_us = doc_us - gap_us - (d->doc.recording_s + 1) *
+	    INT64_C(1000000);
+	metric_inc(p->m.clock_back);
+	log_warnx("%s: the device clock went back %lld s: following it (its "
+	    "seen mark moves back; the points since are read from the "
+	    "archives)", ch->key,
+	    (long long)((ch->seen_us - doc_us) / 1000000));
+	return true;
 }
 
 /* The channel document's own point, when it is new. */

@@ -402,6 +402,13 @@ struct tw_channel {
 	int		 number;
 	char		 key[TW_KEY_LEN];	/* "serial/n" */
 	int64_t		 seen_us;		/* last emitted device time */
+	/*
+	 * Following a device clock that went back (emit_step_back): the
+	 * mark before the step (0: none), and how far back on the new
+	 * clock the archive rows since the step may go.
+	 */
+	int64_t		 step_old_us;
+	int64_t		 step_lower_us;
 	bool		 fresh;			/* doc read this cycle */
 	struct tw_chan_doc doc;
 };
@@ -475,6 +482,7 @@ enum emit_verdict {
 	EMIT_STEPPED_BACK	/* the device clock went back: follow it */
 };
 enum emit_verdict emit_judge(int64_t, int64_t, int64_t, int64_t, bool);
+bool	emit_step_back(struct poller *, struct tw_device *, struct tw_channel *);
 int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
