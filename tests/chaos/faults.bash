@@ -465,6 +465,10 @@ fault_clock_step() {
 	done
 	[ "$back" -le "${CLOCK_BACK:-0}" ] || CLOCK_BACK=$back
 	ev_begin "a device clock back $((back / 60000)) min for ${secs}s"
+	# The poller must have read the device on its right clock first: a
+	# device first seen stepped back has nothing to step back from.
+	wait_for "the chain caught up" 120 caught_up "$SESSION_T0" \
+	    $(($(now_ms) - 10000)) || ev_note "not caught up before"
 	s0=$(poller_metric grilld_poller_clock_steps_total)
 	ev_note "$(tw_clock "$dev" "-$back")"
 	sleep "$secs"
