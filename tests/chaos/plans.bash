@@ -35,11 +35,11 @@ plan_backends() {
 # the active poller cut off from Redis while a second takes over, a
 # webhook receiver that hangs.
 plan_slow() {
-	fault_clock_step 20
-	fault_influx_low 40
-	fault_influx_late 20
-	fault_ingest_down 30
-	fault_poller_cut 15
+	fault_clock_step 10
+	fault_influx_low 20
+	fault_influx_late 15
+	fault_ingest_down 20
+	fault_poller_cut 10
 	fault_webhook_hang 10
 }
 # The same at full length, alone (about 50 minutes): what make chaos
@@ -52,10 +52,10 @@ plan_slowfull() {
 	fault_poller_cut 90
 	fault_webhook_hang 60
 }
-# The short plan wants a stream that fills within 30 s and leases that
+# The short plan wants a stream that fills within 20 s and leases that
 # lapse within 10.
 init_slow() {
-	: "${CHAOS_STREAM_MAX:=300}" "${CHAOS_LEASE_TTL:=10s}"
+	: "${CHAOS_STREAM_MAX:=200}" "${CHAOS_LEASE_TTL:=10s}"
 }
 
 # maybe WORD: WORD or nothing, at random (a combination or not).
