@@ -11,6 +11,10 @@
  *   GET    /admin/stats      request counts (see stats_json)
  *   DELETE /admin/stats      zeroes them
  *   GET    /admin/devices    the world: accounts' devices and channels
+ *   POST   /admin/clock?device=SERIAL&step_ms=N
+ *                            steps the device's clock by N ms (negative:
+ *                            back) from its next sample (timeline.c):
+ *                            {"device", "from_ms", "offset_ms"}
  *
  * Errors are grilld's: {"status": "error", "code", "message"}.
  */
@@ -294,11 +298,48 @@ h_devices(struct mg_connection *c, void *arg)
 }
 
 static int
+h_clock(struct mg_connection *c, void *arg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *q = ri->query_string ? ri->query_string : "";
+	struct tw_world *w = arg;
+	struct tw_device *d = NULL;
+	char serial[TW_SERIAL_MAX], num[32];
+	int64_t step, from, off;
+	struct buf b;
+	int status;
+
+	if (strcmp(ri->request_method, "POST") != 0)
+		return method_not_allowed(c, "POST");
+	if (mg_get_var(q, strlen(q), "device", serial, sizeof(serial)) < 0 ||
+	    mg_get_var(q, strlen(q), "step_ms", num, sizeof(num)) < 0 ||
+	    util_parse_int(num, &step) == -1)
+		return admin_send_error(c, 400, "BAD_REQUEST", "device=SERIAL "
+		    "and step_ms=N (an integer, negative: back) are needed");
+	for (size_t i = 0; i < w->ndevices && d == NULL; i++)
+		if (strcmp(w->devices[i]->serial, serial) == 0)
+			d = w->devices[i];
+	if (d == NULL)
+		return admin_send_error(c, 404, "NOT_FOUND", "no such device");
+	if (timeline_step(w, d, util_now_ns() / NS_PER_MS, step, &from,
+	    &off) == -1)
+		return admin_send_error(c, 409, "TOO_MANY_STEPS", "a device's "
+		    "clock steps at most 16 times");
+	buf_init(&b);
+	buf_printf(&b, "{\"device\":\"%s\",\"from_ms\":%lld,"
+	    "\"offset_ms\":%lld}\n", d->serial, (long long)from,
+	    (long long)off);
+	status = send_json(c, 200, &b);
+	buf_free(&b);
+	return status;
+}
+
+static int
 h_notfound(struct mg_connection *c, void *arg)
 {
 	return admin_send_error(c, 404, "NOT_FOUND", "this admin server "
 	    "answers /metrics, /health/live, /health/ready and /admin/ "
-	    "(recorded, faults, stats, devices)");
+	    "(recorded, faults, stats, devices, clock)");
 }
 
 static bool
@@ -327,6 +368,7 @@ control_start(struct tw_world *w, const char *listen, char *err,
 	mg_set_request_handler(ctx, "/admin/stats", h_stats, w);
 	mg_set_request_handler(ctx, "/admin/recorded", h_recorded, w);
 	mg_set_request_handler(ctx, "/admin/devices", h_devices, w);
+	mg_set_request_handler(ctx, "/admin/clock", h_clock, w);
 	mg_set_request_handler(ctx, "/", h_notfound, NULL);
 	return ctx;
 }

@@ -59,7 +59,7 @@ parse(struct tw_world *w, const char *q, int64_t now, struct oracle_q *o,
 	int64_t n;
 
 	memset(o, 0, sizeof(*o));
-	o->since = w->t0_ms;
+	o->since = INT64_MIN;	/* a stepped clock stamps before t0 */
 	o->until = now;
 	o->limit = ORACLE_LIMIT_DEFAULT;
 	if (mg_get_var(q, qlen, "device", v, sizeof(v)) >= 0 &&
@@ -172,8 +172,19 @@ oracle_recorded(struct tw_world *w, const char *query, struct buf *out,
 		last = c.rec_k;
 		if (o.uploaded && c.upl_k < last)
 			last = c.upl_k;
+		/*
+		 * A stepped clock (timeline_step) puts samples out of time
+		 * order: then every sample from since on is looked at and
+		 * kept by its own timestamp.
+		 */
 		for (k = timeline_first_after(w, d, o.since); k <= last &&
-		    timeline_sample_ms(w, d, k) <= o.until && !truncated; k++) {
+		    !truncated; k++) {
+			int64_t ms = timeline_sample_ms(w, d, k);
+
+			if (ms > o.until && !timeline_stepped(d))
+				break;
+			if (ms < o.since || ms > o.until)
+				continue;
 			for (int ch = 0; ch < d->nchannels; ch++) {
 				if (o.channel != 0 &&
 				    d->ch[ch].number != o.channel)
@@ -183,8 +194,7 @@ oracle_recorded(struct tw_world *w, const char *query, struct buf *out,
 					break;
 				}
 				cook_sample(w, d, ch, k, &s);
-				if (point(&pts, count == 0, d, ch,
-				    timeline_sample_ms(w, d, k), &s,
+				if (point(&pts, count == 0, d, ch, ms, &s,
 				    k <= c.upl_k) == -1) {
 					buf_free(&pts);
 					snprintf(err, errlen, "out of memory");

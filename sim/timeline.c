@@ -8,8 +8,16 @@
  * last uploaded sample. Session n holds the samples recorded in [t0 +
  * n * span, t0 + (n+1) * span); its archive (one document and one file)
  * appears only once the session ended, never while it runs.
+ *
+ * A device's clock can be stepped (POST /admin/clock, for the fault
+ * suite): from the next sample on, its timestamps are off the real
+ * time by the step, as after an RTC reset or a DST change; a second
+ * step sets it right again. Only the timestamps move: which sample is
+ * recorded and uploaded when stays on the real clock.
  */
 #include "twsim.h"
+
+static pthread_mutex_t step_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * An RFX Meat probe uploads on its heartbeat (upload_interval) and, in
@@ -74,7 +82,47 @@ int64_t
 timeline_sample_ms(const struct tw_world *w, const struct tw_device *d,
     int64_t k)
 {
-	return w->t0_ms + k * d->rec_ms;
+	int n = atomic_load_explicit(&d->nsteps, memory_order_acquire);
+	int64_t off = 0;
+
+	for (int i = 0; i < n && d->step_k[i] <= k; i++)
+		off = d->step_ms[i];
+	return w->t0_ms + k * d->rec_ms + off;
+}
+
+/* Whether the device's clock was ever stepped. */
+bool
+timeline_stepped(const struct tw_device *d)
+{
+	return atomic_load_explicit(&d->nsteps, memory_order_acquire) > 0;
+}
+
+/*
+ * Steps the device's clock by step_ms from the first sample recorded
+ * after now_ms. Its offset from the real time afterwards in *offset_ms,
+ * the sample's real time in *from_ms. -1 when it was stepped too often.
+ */
+int
+timeline_step(const struct tw_world *w, struct tw_device *d,
+    int64_t now_ms, int64_t step_ms, int64_t *from_ms, int64_t *offset_ms)
+{
+	struct tw_clock c;
+	int n, rc = -1;
+
+	pthread_mutex_lock(&step_mu);
+	n = atomic_load_explicit(&d->nsteps, memory_order_relaxed);
+	if (n < TW_CLOCK_STEPS) {
+		timeline_at(w, d, now_ms, &c);
+		d->step_k[n] = c.rec_k + 1;
+		d->step_ms[n] = (n > 0 ? d->step_ms[n - 1] : 0) + step_ms;
+		/* Two steps before the same sample: the later one wins. */
+		*from_ms = w->t0_ms + d->step_k[n] * d->rec_ms;
+		*offset_ms = d->step_ms[n];
+		atomic_store_explicit(&d->nsteps, n + 1, memory_order_release);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&step_mu);
+	return rc;
 }
 
 double

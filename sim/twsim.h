@@ -87,6 +87,8 @@ struct tw_channel {
 
 struct tw_account;
 
+#define TW_CLOCK_STEPS	16
+
 struct tw_device {
 	char		 serial[TW_SERIAL_MAX];
 	char		 mac[18];	/* deviceId; empty on RFX meat probes */
@@ -105,6 +107,15 @@ struct tw_device {
 	int		 nchannels;
 	struct tw_channel ch[TW_MAX_CHANNELS];
 	pthread_mutex_t	 ext_mu;
+	/*
+	 * Clock steps (POST /admin/clock): from sample step_k[i] on, the
+	 * device stamps its samples step_ms[i] off the real time (the
+	 * last step reached wins). Entries are written before nsteps
+	 * grows (release), under control.c's lock, and never change.
+	 */
+	int64_t		 step_k[TW_CLOCK_STEPS];
+	int64_t		 step_ms[TW_CLOCK_STEPS];
+	_Atomic int	 nsteps;
 };
 
 /* How a refresh token of an older generation is refused. */
@@ -243,6 +254,9 @@ void	 timeline_at(const struct tw_world *, const struct tw_device *,
 	    int64_t, struct tw_clock *);
 int64_t	 timeline_sample_ms(const struct tw_world *, const struct tw_device *,
 	    int64_t);
+bool	 timeline_stepped(const struct tw_device *);
+int	 timeline_step(const struct tw_world *, struct tw_device *, int64_t,
+	    int64_t, int64_t *, int64_t *);
 double	 timeline_cook_s(const struct tw_world *, const struct tw_device *,
 	    int64_t);
 int64_t	 timeline_first_after(const struct tw_world *,

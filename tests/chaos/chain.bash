@@ -11,8 +11,28 @@
 # The simulated cloud: two accounts, seven devices, every model, units
 # F and C and humidity, recording every 1-2 s and uploading every 2-6 s
 # (most uploads carry several points: the poller needs the archives).
-# About 17 points a second, each one a row of the oracle.
+# About 17 points a second, each one a row of the oracle. With "low",
+# the trickle of issue 15: the Pantry alone (two channels every 2 s, one
+# point a second), for the faults that need batches that never fill.
 chain_world() {
+	if [ "${1:-}" = low ]; then
+		cat <<YAML
+twsim:
+  listen: $TW_LISTEN
+  admin_listen: $TW_ADMIN
+  seed: $CHAOS_SEED
+  token_lifetime: 2m
+  accounts:
+    - email: pit@chaos.example
+      password: chaos-pit
+      devices:
+        - {serial: N0000001, model: node, label: Pantry, recording_interval: 2s, upload_interval: 2s}
+    - email: patio@chaos.example
+      password: chaos-patio
+      units: C
+YAML
+		return
+	fi
 	cat <<YAML
 twsim:
   listen: $TW_LISTEN
@@ -50,13 +70,17 @@ chain_uploads() {
 
 # The poller and the ingester share one file (mode 600: it holds the
 # passwords). Short intervals so that faults show quickly; batches of
-# BATCH points so that a backlog makes full batches.
+# BATCH points so that a backlog makes full batches; a stream capped at
+# STREAM_MAX entries, so that a long ingest outage makes the poller
+# spool. The ingester reaches InfluxDB through a proxy that can answer
+# late (INFLUX_PROXY, cutproxy.py) and sends alerts to two webhook
+# receivers, one of which can hang (hookrecv, SIGSTOP).
 chain_conf() {
 	cat <<YAML
 redis:
   url: redis://127.0.0.1:$REDIS_PORT/0
 influx:
-  url: $INFLUX_URL
+  url: http://127.0.0.1:$INFLUX_PROXY_PORT
 thermoworks:
   auth_url: http://$TW_LISTEN
   token_url: http://$TW_LISTEN
@@ -71,7 +95,7 @@ poller:
   admin_listen: $POLLER_ADMIN
   interval: 5s
   timeout: 4s
-  lease_ttl: 30s
+  lease_ttl: $LEASE_TTL
   spool_path: $SPOOL_DIR/poller.spool
   spool_max: ${CHAOS_SPOOL_MAX:-64MiB}
 ingest:
@@ -80,6 +104,12 @@ ingest:
   batch_wait: 200ms
   claim_idle: 5s
   cq_interval: 1h
+  stream_max: $STREAM_MAX
+  webhooks:
+    - url: http://$HOOK_HUNG/hung
+      secret: chaos-webhook-secret-0123456789
+    - url: http://$HOOK_ALIVE/alive
+      secret: chaos-webhook-secret-0123456789
 nng:
   events_url: $NNG_EVENTS
   poller_url: $NNG_POLLER
@@ -110,7 +140,7 @@ note() { echo "# $(date -u +%T) $*"; }
 # small tmpfs of its own when mounting is allowed (spool_full.bash).
 chain_init() {
 	local p
-	p=($(freeport 9))
+	p=($(freeport 16))
 	REDIS_PORT=${p[0]}
 	TW_LISTEN=127.0.0.1:${p[1]}
 	TW_ADMIN=127.0.0.1:${p[2]}
@@ -120,8 +150,16 @@ chain_init() {
 	NNG_POLLER=tcp://127.0.0.1:${p[6]}
 	NNG_INGEST=tcp://127.0.0.1:${p[7]}
 	INSPECT_PORT=${p[8]}
+	INFLUX_PROXY_PORT=${p[9]}
+	REDIS_PROXY_PORT=${p[10]}	# the poller's path to Redis
+	HOOK_HUNG=127.0.0.1:${p[11]}
+	HOOK_ALIVE=127.0.0.1:${p[12]}
+	POLLER_B_ADMIN=127.0.0.1:${p[13]}	# a second poller (fault_poller_cut)
+	NNG_POLLER_B=tcp://127.0.0.1:${p[14]}
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 	BATCH=${CHAOS_BATCH:-100}
+	STREAM_MAX=${CHAOS_STREAM_MAX:-5000}
+	LEASE_TTL=${CHAOS_LEASE_TTL:-30s}
 	SPOOL_DIR=$T/spool
 	mkdir -p "$T/redis" "$SPOOL_DIR" "$T/out" "$T/bin"
 	# The binaries of this moment: a rebuild during a long run must not
@@ -167,16 +205,19 @@ influx_stop() {
 # to $T/NAME.log; waits until it answers /health/live.
 daemon_start() {
 	local name=$1 conf=$T/grilld.yaml admin pid
+	local redis=$REDIS_URL
 	case $name in
 	twsim) conf=$T/twsim.yaml admin=$TW_ADMIN ;;
-	poller) admin=$POLLER_ADMIN ;;
+	# The poller reaches Redis through a proxy that can cut its path.
+	poller) admin=$POLLER_ADMIN redis=redis://127.0.0.1:$REDIS_PROXY_PORT/0 ;;
 	ingest) admin=$INGEST_ADMIN ;;
 	esac
 	if [ ! -f "$T/grilld.yaml" ] && [ "$name" != twsim ]; then
 		(umask 077 && chain_conf >"$T/grilld.yaml")
 	fi
 	echo "=== $(date -u +%FT%T.%3NZ) chaos: start" >>"$T/$name.log"
-	"$BIN/grilld-$name" -d -f "$conf" >>"$T/$name.log" 2>&1 &
+	GRILLD_REDIS_URL=$redis "$BIN/grilld-$name" -d -f "$conf" \
+	    >>"$T/$name.log" 2>&1 &
 	pid=$!
 	track "$pid"
 	printf -v "PID_$name" %s "$pid"
@@ -221,6 +262,12 @@ chain_check_alive() {
 chain_start() {
 	redis_start || bail "redis-server starts"
 	influx_start
+	proxy_start INFLUX "$INFLUX_PROXY_PORT" "$INFLUX_PORT" ||
+		bail "the proxy to InfluxDB starts"
+	export GRILLD_INFLUX_URL=http://127.0.0.1:$INFLUX_PROXY_PORT
+	proxy_start REDIS "$REDIS_PROXY_PORT" "$REDIS_PORT" ||
+		bail "the poller's proxy to Redis starts"
+	hooks_start || bail "the webhook receivers start"
 	daemon_start twsim || bail "grilld-twsim starts"
 	daemon_start ingest || bail "grilld-ingest starts"
 	wait_for "grilld-ingest ready" 60 curl -sf "http://$INGEST_ADMIN/health/ready" ||
@@ -230,4 +277,31 @@ chain_start() {
 		bail "grilld-poller gets ready"
 	SESSION_T0=$(tw_session_start)
 	RUN_T0=$SESSION_T0
+}
+
+# proxy_start NAME PORT TARGET: a TCP proxy (tests/tools/cutproxy.py)
+# from PORT to TARGET, its pid in NAME_PROXY: SIGUSR1 cuts the path,
+# SIGUSR2 mends it, SIGHUP holds every answer 5 s (or stops holding).
+proxy_start() {
+	python3 "$GRILLD_TOP/tests/tools/cutproxy.py" "$2" "$3" 5000 &
+	printf -v "$1_PROXY" %s "$!"
+	track "$!"
+	listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+	wait_for "the proxy on $2" 10 listening "$2"
+}
+
+# hooks_start: the two webhook receivers, each logging what it answered
+# ($T/hook.hung.log, $T/hook.alive.log, tests/tools/hookrecv.c).
+hooks_start() {
+	local n a
+	for n in hung alive; do
+		a=HOOK_${n^^}
+		"$BUILD/tools/hookrecv" -l "${!a}" -o "$T/hook.$n.log" &
+		printf -v "PID_hook_$n" %s "$!"
+		track "$!"
+		: >>"$T/hook.$n.log"
+	done
+	up() { curl -s -o /dev/null "http://$1/"; }
+	wait_for "the webhook receivers" 10 up "$HOOK_HUNG" &&
+		wait_for "the webhook receivers" 10 up "$HOOK_ALIVE"
 }

@@ -253,8 +253,26 @@ CLOUD_REVOKE_HARD='[{"kind":"revoke","reason":"INVALID_REFRESH_TOKEN"},{"kind":"
 # their next upload, and the sessions running when it died are archived
 # when they end, so every point is to be stored.
 fault_twsim_restart() {
-	local c t0
+	local t0=$SESSION_T0
 	ev_begin "twsim kill -9 and restart"
+	tw_restart
+	# twsim.state_file: the cloud goes on with its sessions, as the real
+	# one does, and archives them; every point of the window is expected.
+	if [ "$SESSION_T0" = "$t0" ]; then
+		ok "grilld-twsim goes on with its sessions after kill -9"
+		ev_end
+		ev_recover
+	else
+		not_ok "grilld-twsim goes on with its sessions after kill -9" \
+		    "sessions began at $t0, now at ${SESSION_T0:-?}"
+		ev_end
+		ev_recover "$SESSION_T0" "$((SESSION_T0 + 3000))"
+	fi
+}
+# tw_restart [low]: the cloud dies and comes back, with the usual world
+# or with the trickle of chain_world low.
+tw_restart() {
+	local c t1 n
 	wait_for "the chain caught up" "$RECOVER_TIMEOUT" caught_up \
 	    $(($(now_ms) - 40000)) $(($(now_ms) - 10000)) || ev_note "not caught up before"
 	c=$(poller_metric grilld_poller_cycles_total)
@@ -263,17 +281,9 @@ fault_twsim_restart() {
 	sleep_ms "$(rand_ms 4000)"
 	daemon_signal twsim KILL
 	sleep_ms "$((1000 + $(rand_ms 4000)))"
+	chain_world "${1:-}" >"$T/twsim.yaml"
 	daemon_start twsim || not_ok "grilld-twsim starts again"
-	t0=$(tw_session_start)
-	if [ "$t0" = "$SESSION_T0" ]; then
-		ok "grilld-twsim goes on with its sessions after kill -9"
-	else
-		not_ok "grilld-twsim goes on with its sessions after kill -9" \
-		    "sessions began at $SESSION_T0, now at ${t0:-?}"
-		SESSION_T0=$t0
-	fi
-	ev_end
-	ev_recover
+	SESSION_T0=$(tw_session_start)
 }
 
 # fault_spool_full SECS: the poller's spool disk fills up (a 32 KiB
@@ -335,4 +345,204 @@ spool_mount_init() {
 spool_umount() {
 	[ "${SPOOL_TMPFS:-0}" = 1 ] && umount -l "$SPOOL_DIR" 2>/dev/null
 	SPOOL_TMPFS=0
+}
+
+# --- Long and slow faults (issue 15) --------------------------------------
+
+# live_fresh: the live path runs: the newest entry of the events stream
+# (written as soon as a reading is read, whatever InfluxDB does) is less
+# than 15 s old.
+live_fresh() {
+	local id
+	id=$(redis_cli --raw XREVRANGE grilld:events + - COUNT 1 | head -1)
+	[ -n "$id" ] && [ $(($(now_ms) - ${id%-*})) -lt 15000 ]
+}
+check_live() {
+	if wait_for "a fresh event" 15 live_fresh; then
+		ok "the live path goes on ($1)"
+	else
+		not_ok "the live path goes on ($1)" "newest event: $(redis_cli --raw XREVRANGE grilld:events + - COUNT 1 | head -1)"
+	fi
+}
+
+# fault_influx_low SECS: InfluxDB stopped for SECS at a trickle (the
+# cloud comes back with the world of one point a second), so that the
+# batch being filled never fills and the ingester holds its entries for
+# many ingest.claim_idle periods. Issue 15 saw them claimed back by
+# their own holder, dead-lettered as max_deliveries and acknowledged:
+# not one may be dead-lettered, and every point is stored once InfluxDB
+# answers. The usual world comes back after.
+fault_influx_low() {
+	local secs=$1 dl0 mx0
+	ev_begin "InfluxDB stopped ${secs}s at 1 reading/s"
+	tw_restart low
+	dl0=$(redis_cli XLEN grilld:deadletter)
+	mx0=$(ingest_metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')
+	influx_written_keep
+	influx_stop
+	local until=$(($(now_ms) + secs * 1000))
+	sleep 10
+	check_live "InfluxDB down at a trickle"
+	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
+	ev_note "held at restart: $(group_field pending) pending, $(group_field lag) unread"
+	influx_start || not_ok "influxd starts again"
+	ev_end
+	ev_recover
+	check_eq "no reading held through a long outage at a trickle is dead-lettered" \
+	    "$dl0 $mx0" "$(redis_cli XLEN grilld:deadletter) $(ingest_metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')"
+	tw_restart
+}
+
+# fault_influx_late SECS: every answer of InfluxDB to the ingester comes
+# 5 s late for SECS (the proxy on its path holds each one): slow, not
+# frozen, and never quite a time-out.
+fault_influx_late() {
+	local secs=$1
+	ev_begin "InfluxDB answering after 5 s for ${secs}s"
+	kill -HUP "$INFLUX_PROXY"
+	local until=$(($(now_ms) + secs * 1000))
+	sleep 10
+	check_live "InfluxDB answering after 5 s"
+	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
+	ev_note "backlog at the end: $(group_field pending) pending, $(group_field lag) unread"
+	kill -HUP "$INFLUX_PROXY"
+	ev_end
+	ev_recover
+}
+
+# fault_ingest_down SECS: the ingester stopped for SECS while the poller
+# goes on. The stream may not grow past ingest.stream_max (nobody trims
+# what a group has not read: issue 15 saw XADD MAXLEN delete readings);
+# once it is full the poller spools, and says so in its metrics. Every
+# point is stored once the ingester is back.
+fault_ingest_down() {
+	local secs=$1 xlen xpeak=0 speak=0 full=0 n
+	ev_begin "ingest down ${secs}s"
+	daemon_signal ingest TERM
+	local until=$(($(now_ms) + secs * 1000))
+	while [ "$(now_ms)" -lt "$until" ]; do
+		xlen=$(redis_cli XLEN grilld:readings)
+		[ "$xlen" -le "$xpeak" ] || xpeak=$xlen
+		n=$(poller_metric grilld_poller_spool_records)
+		[ "$n" -le "$speak" ] || speak=$n
+		[ "$(poller_metric grilld_poller_stream_full)" = 1 ] && full=1
+		sleep 1
+	done
+	ev_note "stream peak: $xpeak entries (stream_max $STREAM_MAX); spool peak: $speak readings"
+	check "the stream never grows past ingest.stream_max ($xpeak)" \
+	    [ "$xpeak" -le "$STREAM_MAX" ]
+	if [ $((secs * 15)) -gt "$STREAM_MAX" ]; then
+		check_eq "the stream full, the poller spools and says so" "1 yes" \
+		    "$full $([ "$speak" -gt 0 ] && echo yes)"
+	fi
+	daemon_start ingest || not_ok "grilld-ingest starts again"
+	ev_end
+	drained() { spool_empty && chain_idle; }
+	wait_for "the spool replayed" "$RECOVER_TIMEOUT" drained
+	ev_recover
+}
+
+# tw_clock SERIAL MS: steps a device's clock in the simulator.
+tw_clock() {
+	curl -s -m 10 -X POST "http://$TW_ADMIN/admin/clock?device=$1&step_ms=$2"
+}
+# fault_clock_step SECS: the clock of one device (four channels and
+# archives) steps back an hour, stays there for SECS, and steps forward
+# again. The poller must follow it down (the seen marks move back) and
+# up again, and lose nothing. A step that would land on the run's own
+# points (a run longer than an hour) goes back further: two points of
+# one series at one time cannot both be kept anywhere.
+fault_clock_step() {
+	local secs=$1 back=3600000 dev=S0000001 s0
+	while [ $(($(now_ms) - back + secs * 1000 + 60000)) -ge "$RUN_T0" ]; do
+		back=$((back + 3600000))
+	done
+	[ "$back" -le "${CLOCK_BACK:-0}" ] || CLOCK_BACK=$back
+	ev_begin "a device clock back $((back / 60000)) min for ${secs}s"
+	# The poller must have read the device on its right clock first: a
+	# device first seen stepped back has nothing to step back from.
+	wait_for "the chain caught up" 120 caught_up "$SESSION_T0" \
+	    $(($(now_ms) - 10000)) || ev_note "not caught up before"
+	s0=$(poller_metric grilld_poller_clock_steps_total)
+	ev_note "$(tw_clock "$dev" "-$back")"
+	sleep "$secs"
+	ev_note "$(tw_clock "$dev" "$back")"
+	ev_note "clock steps the poller followed: $(($(poller_metric grilld_poller_clock_steps_total) - s0))"
+	ev_end
+	ev_recover
+}
+
+# fault_poller_cut SECS: the active poller's path to Redis is cut (the
+# proxy on it) for SECS while a second poller, whose path is whole,
+# stands by: the first stops once its leases may have expired, the
+# second takes them over; mended, the first stands by until the second
+# stops (SIGTERM), then polls again. Nothing lost, nothing doubled.
+fault_poller_cut() {
+	local secs=$1 pid a_stop0 a_wait0 a_take0
+	ev_begin "active poller cut off from Redis ${secs}s, a second takes over"
+	sed "s/admin_listen: $POLLER_ADMIN/admin_listen: $POLLER_B_ADMIN/; s|poller_url: .*|poller_url: $NNG_POLLER_B|; s|spool_path: .*|spool_path: $T/poller-b.spool|" \
+	    "$T/grilld.yaml" >"$T/poller-b.yaml"
+	chmod 600 "$T/poller-b.yaml"
+	: >>"$T/poller-b.log"
+	local b_wait0 b_take0
+	b_wait0=$(grep -c "polled by another poller" "$T/poller-b.log")
+	b_take0=$(grep -c "lease taken over; polling" "$T/poller-b.log")
+	a_stop0=$(grep -c "lease not renewed for poller.lease_ttl" "$T/poller.log")
+	a_wait0=$(grep -c "polled by another poller" "$T/poller.log")
+	a_take0=$(grep -c "lease taken over; polling\|lease acquired" "$T/poller.log")
+	echo "=== $(date -u +%FT%T.%3NZ) chaos: start" >>"$T/poller-b.log"
+	GRILLD_REDIS_URL=$REDIS_URL "$BIN/grilld-poller" -d -f "$T/poller-b.yaml" \
+	    >>"$T/poller-b.log" 2>&1 &
+	PID_poller_b=$!
+	track "$PID_poller_b"
+	b_waits() { [ "$(grep -c "polled by another poller" "$T/poller-b.log")" -ge $((b_wait0 + 2)) ]; }
+	wait_for "the second poller" 30 b_waits
+	check "a second poller stands by" b_waits
+	kill -USR1 "$REDIS_PROXY"
+	local until=$(($(now_ms) + secs * 1000))
+	a_stops() { [ "$(grep -c "lease not renewed for poller.lease_ttl" "$T/poller.log")" -ge $((a_stop0 + 2)) ]; }
+	b_took() { [ "$(grep -c "lease taken over; polling" "$T/poller-b.log")" -ge $((b_take0 + 2)) ]; }
+	wait_for "the takeover" 60 b_took
+	check "cut off, the active poller stops polling" a_stops
+	check "the second poller takes both leases" b_took
+	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
+	kill -USR2 "$REDIS_PROXY"
+	a_waits() { [ "$(grep -c "polled by another poller" "$T/poller.log")" -ge $((a_wait0 + 2)) ]; }
+	wait_for "the first stands by" 60 a_waits
+	check "mended, the first poller stands by" a_waits
+	daemon_signal poller_b TERM
+	ev_note "second poller SIGTERM: exit $REAPED in $(ms_s "$REAPED_MS") s"
+	ev_end
+	ev_recover
+}
+
+# fault_webhook_hang SECS: one of the two webhook receivers accepts
+# connections and never answers (SIGSTOP) for SECS while alert rules
+# are added, one every few seconds, each firing at once: the other
+# receiver gets every alert, the data path is untouched. The hung one
+# gets its share once it answers again (or it is kept for later).
+fault_webhook_hang() {
+	local secs=$1 n0 i=0 id
+	ev_begin "a webhook receiver hangs ${secs}s"
+	kill -STOP "$PID_hook_hung"
+	n0=$(grep -c '^204' "$T/hook.alive.log")
+	local until=$(($(now_ms) + secs * 1000))
+	while [ "$(now_ms)" -lt "$until" ]; do
+		i=$((i + 1))
+		id=hang-$EV_START-$i
+		redis_cli HSET grilld:rules "$id" "{\"id\":\"$id\",\"kind\":\"above\",\"device_id\":\"N0000001\",\"probe_id\":\"1\",\"threshold\":-1000}" >/dev/null
+		redis_cli INCR grilld:rules:version >/dev/null
+		sleep 5
+	done
+	alive_all() { [ "$(grep -c '^204' "$T/hook.alive.log")" -ge $((n0 + i)) ]; }
+	wait_for "the live receiver's alerts" 30 alive_all
+	check "one receiver hangs: the other gets every alert ($i)" alive_all
+	ev_note "alerts raised: $i; the live receiver answered $(($(grep -c '^204' "$T/hook.alive.log") - n0))"
+	for id in $(redis_cli HKEYS grilld:rules | grep "^hang-$EV_START-"); do
+		redis_cli HDEL grilld:rules "$id" >/dev/null
+	done
+	redis_cli INCR grilld:rules:version >/dev/null
+	kill -CONT "$PID_hook_hung"
+	ev_end
+	ev_recover
 }
