@@ -278,8 +278,24 @@ tw_restart() {
 	c=$(poller_metric grilld_poller_cycles_total)
 	cycled() { [ "$(poller_metric grilld_poller_cycles_total)" -gt "$1" ]; }
 	wait_for "a cycle" 60 cycled "$c"
+	t1=$(now_ms)
 	sleep_ms "$(rand_ms 4000)"
-	daemon_signal twsim KILL
+	if [ "${1:-}" != "${TW_WORLD:-}" ]; then
+		# Another world: the simulator's state file (its sessions) is
+		# not for it, so the sessions end here and the oracle of this
+		# world is kept now (nothing read by the poller meanwhile).
+		kill -STOP "$PID_poller"
+		SESSIONS=$((${SESSIONS:-0} + 1))
+		oracle_snapshot "$OUT/session.$SESSIONS.tsv" "$((t1 - 200))"
+		daemon_signal twsim KILL
+		kill -CONT "$PID_poller"
+		n=$(awk -F'\t' '$7 == 0' "$OUT/session.$SESSIONS.tsv" | wc -l)
+		ev_note "uploaded after the last full cycle, unreachable: $n"
+		rm -f "$T/twsim.state"
+	else
+		daemon_signal twsim KILL
+	fi
+	TW_WORLD=${1:-}
 	sleep_ms "$((1000 + $(rand_ms 4000)))"
 	chain_world "${1:-}" >"$T/twsim.yaml"
 	daemon_start twsim || not_ok "grilld-twsim starts again"

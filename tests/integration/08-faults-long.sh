@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The fault suite, short form, part three: the long and slow faults of
-# issue 15, each a few seconds (make chaos runs them at full length, and
-# the clock step, which this form leaves out until the poller follows
-# it: docs/faults.md): InfluxDB stopped at a trickle of one reading a second, InfluxDB
+# issue 15, each a few seconds (make chaos runs them at full length, with
+# two this form leaves out until they pass: the clock step and InfluxDB
+# stopped at a trickle, docs/faults.md): InfluxDB
 # answering every write 5 s late (a proxy holds the answers), the
 # ingester down while the poller fills the stream to ingest.stream_max
 # and spools, the active poller cut off from Redis (a proxy on its
