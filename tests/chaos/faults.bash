@@ -328,8 +328,19 @@ fault_spool_full() {
 	fi
 	[ -n "$also" ] && crash poller
 	sleep "$secs"
-	ready=$(curl -s -m 5 -o "$T/ready.json" -w '%{http_code}' \
-	    "http://$POLLER_ADMIN/health/ready")
+	# Readiness follows the spool's writes: it flips at the first one the
+	# full disk refuses, when the next device uploads (polled on its own
+	# schedule, that may take a few seconds).
+	unready() {
+		ready=$(curl -s -m 5 -o "$T/ready.json" -w '%{http_code}' \
+		    "http://$POLLER_ADMIN/health/ready")
+		[ "$ready" = 503 ]
+	}
+	if [ "$SPOOL_TMPFS" = 1 ] && [ -z "$also" ]; then
+		wait_for "the poller unready" 20 unready
+	else
+		unready
+	fi
 	ev_note "poller: $ready $(jq -r '.reason // .status' "$T/ready.json" 2>/dev/null)"
 	# A full disk fails writes long after the spool opened: neither
 	# Redis nor the spool takes readings, so the poller is not ready.
