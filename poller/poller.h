@@ -380,6 +380,8 @@ struct tw_account {
 
 	/* For the other threads, under poller.status_mu. */
 	bool		 st_signed_in;
+	bool		 st_discovered;	/* its device list read since the
+					 * lease was last taken */
 	int		 st_devices;
 	char		 st_error[128];
 };

@@ -427,18 +427,24 @@ registry_flush(struct poller *p, struct rds *db, const char *key)
 /*
  * Whether this poller polls every account: a standby's registry is
  * empty or stale, and the API then reads the active poller's state from
- * the `devices` hash instead. devices_reply() also calls an answer
+ * the `devices` hash instead. An account whose lease was just taken
+ * over is not polled yet either until its device list has been read:
+ * until then its registry is empty, and an empty answer called complete
+ * would list no device at all. devices_reply() also calls an answer
  * incomplete while a device found is not polled yet.
  */
 static bool
 polls_all(struct poller *p)
 {
 	struct tw_account *a;
+	bool all = p->naccounts > 0;
 
+	pthread_mutex_lock(&p->status_mu);
 	TAILQ_FOREACH(a, &p->accounts, entry)
-		if (atomic_load(&a->lease) != LEASE_HELD)
-			return false;
-	return p->naccounts > 0;
+		if (atomic_load(&a->lease) != LEASE_HELD || !a->st_discovered)
+			all = false;
+	pthread_mutex_unlock(&p->status_mu);
+	return all;
 }
 
 static int

@@ -22,6 +22,7 @@ poller_status_publish(struct poller *p)
 	pthread_mutex_lock(&p->status_mu);
 	TAILQ_FOREACH(a, &p->accounts, entry) {
 		a->st_signed_in = auth_has_token(a);
+		a->st_discovered = a->discovered;
 		a->st_devices = (int)a->by_serial.len;
 		util_strlcpy(a->st_error, a->last_error, sizeof(a->st_error));
 	}
