@@ -22,6 +22,7 @@ static const char *const names[RKEY_COUNT] = {
 	[RKEY_ALERTSTATE] = "alertstate",
 	[RKEY_POLLER_SEEN] = "poller:seen",
 	[RKEY_POLLER_GAPS] = "poller:gaps",
+	[RKEY_POLLER_SINCE] = "poller:since",
 	[RKEY_LEASE_POLLER] = "lease:poller:",
 	[RKEY_WEBHOOKS_PENDING] = "webhooks:pending",
 };

@@ -52,6 +52,7 @@ enum rkey {
 	RKEY_ALERTSTATE,	/* hash: rule/device/probe -> state */
 	RKEY_POLLER_SEEN,	/* hash: serial/channel -> last emitted */
 	RKEY_POLLER_GAPS,	/* hash: serial/channel -> "from-to ..." */
+	RKEY_POLLER_SINCE,	/* hash: account -> first polled (us) */
 	RKEY_LEASE_POLLER,	/* string prefix: + account id */
 	RKEY_WEBHOOKS_PENDING,	/* list: webhook deliveries at stop */
 	RKEY_COUNT

@@ -378,7 +378,16 @@ archive_gap_from(struct poller *p, const struct tw_device *d,
 	if (!p->cf->poller.backfill || ts_us <= prev_us)
 		return 0;
 	if (prev_us == 0) {
+		/* No mark: from the session's start, or from when grilld
+		 * first polled the account (or the start of a cook going on
+		 * then) if that is earlier: a poller that died before the
+		 * device's first point, sessions that ended since. At most
+		 * a day back. */
+		int64_t since = atomic_load(&d->acct->since_us);
+
 		from = d->doc.session_start_ns / 1000 - 1;
+		if (since > 0 && (from <= 0 || since < from))
+			from = since;
 		if (ts_us - from > BACKFILL_FIRST_NS / 1000)
 			from = ts_us - BACKFILL_FIRST_NS / 1000;
 		if (from <= 0 || from >= ts_us)

@@ -210,6 +210,10 @@ query_done(struct http_req *r, void *arg)
 			device_remove(p, d, true);
 		}
 	}
+	/* A cook going on when grilld first polled the account is wanted
+	 * from its start, by whichever poller first gets its points. */
+	TAILQ_FOREACH(d, &a->devices, entry)
+		lease_since_lower(a, d->doc.session_start_ns / 1000 - 1);
 	a->discovered = true;
 	a->discover_at_ms = util_mono_ms() + (every > DISCOVERY_MIN_MS ?
 	    every : DISCOVERY_MIN_MS);

@@ -538,6 +538,7 @@ handoff_main(void *arg)
 			h->lease_at = now + lease_every;
 		} else
 			lease_expire(p);
+		lease_since_flush(p, h->db);
 		if (h->nbatch > 0 && now >= h->retry_at)
 			deliver(h);
 		/*

@@ -12,7 +12,11 @@
  * poller emitted, with grilld:poller:gaps, the points between uploads
  * still to be filled (archive.c), and hands them to the main thread
  * before the account becomes active (lease_epoch), so the new holder
- * resumes exactly where the last one stopped.
+ * resumes exactly where the last one stopped. It also reads, writing it
+ * the first time, grilld:poller:since, when grilld first polled the
+ * account: a device the new holder has no mark of (the last one died
+ * before any of its points came) is filled in from there, not just from
+ * its current session's start, which may be a later one.
  *
  * A holder that cannot reach Redis keeps polling (the spool takes the
  * readings) only while the lease is surely still its own: until the
@@ -34,6 +38,17 @@
 static const char renew_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/* The first acquisition ever of an account writes the time; every
+ * acquisition reads it. */
+static const char since_lua[] =
+    "redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) "
+    "return redis.call('HGET', KEYS[1], ARGV[1])";
+/* A session found going on when the account was first polled moves the
+ * time back to its start; never forward. */
+static const char lower_lua[] =
+    "local v = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) "
+    "if v == nil or v > tonumber(ARGV[2]) then "
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1";
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -105,6 +120,24 @@ fail:
 	return NULL;
 }
 
+/* When grilld first polled the account, in microseconds; 0 on failure. */
+static int64_t
+load_since(struct poller *p, struct rds *db, const struct tw_account *a)
+{
+	char now[32];
+	redisReply *r;
+	int64_t v = 0;
+
+	snprintf(now, sizeof(now), "%lld", (long long)(util_now_ns() / 1000));
+	if ((r = rds_command(db, "EVAL %s 1 %s %s %s", since_lua, p->k_since,
+	    a->email, now)) == NULL)
+		return 0;
+	if (r->type != REDIS_REPLY_STRING || util_parse_int(r->str, &v) == -1)
+		v = 0;
+	freeReplyObject(r);
+	return v;
+}
+
 static void
 set_lease(struct tw_account *a, enum lease_state s, const char *holder)
 {
@@ -133,6 +166,8 @@ acquired(struct poller *p, struct rds *db, struct tw_account *a,
 
 	if (m == NULL)
 		return;		/* tried again next tick */
+	lease_since_flush(p, db);
+	atomic_store(&a->since_us, load_since(p, db, a));
 	a->lease_until_ms = sent_ms + p->cf->poller.lease_ttl;
 	handoff_post_seen(p, m);
 	atomic_fetch_add(&a->lease_epoch, 1);
@@ -248,5 +283,52 @@ lease_release_all(struct poller *p, struct rds *db)
 		    a->lease_key, p->id)) != NULL)
 			freeReplyObject(r);
 		atomic_store(&a->lease, LEASE_WAIT);
+	}
+}
+
+/*
+ * The main thread found a device whose session began before the account
+ * was first polled, at from_us: what it records from then on is wanted
+ * too (archive_gap_from()). Main thread.
+ */
+void
+lease_since_lower(struct tw_account *a, int64_t from_us)
+{
+	int64_t since = atomic_load(&a->since_us), want;
+
+	if (from_us <= 0 || since <= 0 || from_us >= since)
+		return;
+	atomic_store(&a->since_us, from_us);
+	want = atomic_load(&a->since_want_us);
+	while ((want == 0 || from_us < want) &&
+	    !atomic_compare_exchange_weak(&a->since_want_us, &want, from_us))
+		;
+}
+
+/* Writes the lowered times to poller:since (hand-off thread, each turn). */
+void
+lease_since_flush(struct poller *p, struct rds *db)
+{
+	struct tw_account *a;
+	redisReply *r;
+	int64_t want, zero;
+	char v[32];
+
+	TAILQ_FOREACH(a, &p->accounts, entry) {
+		if ((want = atomic_exchange(&a->since_want_us, 0)) == 0)
+			continue;
+		snprintf(v, sizeof(v), "%lld", (long long)want);
+		if ((r = rds_command(db, "EVAL %s 1 %s %s %s", lower_lua,
+		    p->k_since, a->email, v)) != NULL &&
+		    r->type != REDIS_REPLY_ERROR) {
+			freeReplyObject(r);
+			continue;
+		}
+		if (r != NULL) {
+			log_warnx("redis: %s: %s", p->k_since, r->str);
+			freeReplyObject(r);
+		}
+		zero = 0;	/* again next turn, unless lowered meanwhile */
+		atomic_compare_exchange_strong(&a->since_want_us, &zero, want);
 	}
 }

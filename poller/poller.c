@@ -141,6 +141,7 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	p->k_readings = rkey_dup(cf->redis.prefix, RKEY_READINGS);
 	p->k_seen = rkey_dup(cf->redis.prefix, RKEY_POLLER_SEEN);
 	p->k_gaps = rkey_dup(cf->redis.prefix, RKEY_POLLER_GAPS);
+	p->k_since = rkey_dup(cf->redis.prefix, RKEY_POLLER_SINCE);
 	p->k_devices = rkey_dup(cf->redis.prefix, RKEY_DEVICES);
 	/* The archives' bucket: {project id}.appspot.com, as the web app's. */
 	proj = strstr(cf->thermoworks.firestore_url, "/projects/");
@@ -149,8 +150,7 @@ poller_init(struct poller *p, const struct grilld_conf *cf, char *err,
 	p->bucket = util_strdupf("%.*s.appspot.com", end ? (int)(end - proj) :
 	    (int)strlen(proj), proj);
 	if (p->k_readings == NULL || p->k_seen == NULL || p->k_gaps == NULL ||
-	    p->k_devices ==
-	    NULL || p->bucket == NULL) {
+	    p->k_since == NULL || p->k_devices == NULL || p->bucket == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -198,6 +198,7 @@ poller_free(struct poller *p)
 	free(p->k_readings);
 	free(p->k_seen);
 	free(p->k_gaps);
+	free(p->k_since);
 	free(p->k_devices);
 	free(p->bucket);
 }

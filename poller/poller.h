@@ -365,6 +365,14 @@ struct tw_account {
 	_Atomic unsigned lease_epoch;	/* bumped at every acquisition */
 	int64_t		 lease_until_ms;	/* monotonic: surely ours until */
 	unsigned	 epoch_snap;	/* main thread */
+	/* When grilld first polled the account (poller:since), set before
+	 * each acquisition's lease_epoch: a device first seen is filled in
+	 * from there (archive_gap_from()). 0: not known. Lowered by the
+	 * main thread to the start of a session found going on then
+	 * (since_lower()); since_want_us is that value until the hand-off
+	 * thread has written it (lease_since_flush()). */
+	_Atomic int64_t	 since_us;
+	_Atomic int64_t	 since_want_us;
 	unsigned	 seen_epoch;	/* main thread: marks merged up to */
 
 	/* discovery.c */
@@ -590,6 +598,8 @@ struct rds;
 void	lease_tick(struct poller *, struct rds *, int64_t);
 void	lease_expire(struct poller *);
 void	lease_release_all(struct poller *, struct rds *);
+void	lease_since_flush(struct poller *, struct rds *);
+void	lease_since_lower(struct tw_account *, int64_t);
 struct strmap *lease_load_seen(struct rds *, const char *, const char *);
 
 /* ---- registry.c: the device registry, Redis `devices`, nng rep ---- */
@@ -657,6 +667,7 @@ struct poller {
 	char		*k_readings;	/* Redis keys, prefixed */
 	char		*k_seen;
 	char		*k_gaps;
+	char		*k_since;
 	char		*k_devices;
 	char		*bucket;	/* Storage bucket of the archives */
 	struct http	 http;
