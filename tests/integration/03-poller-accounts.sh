@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 125
 # One account never holds up another: the second account's tokens are
 # revoked and its sign-in refused (TOO_MANY_ATTEMPTS_TRY_LATER, again
 # and again) while its requests are out; the first account's readings

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 140
 # Live first, backfill when archives exist: against sessions that end
 # every 15 s and archives that appear 2 s later (the real cloud: hours),
 # through a Storage outage longer than two sessions (the scaled-down

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 55
 # Nothing lost, nothing doubled, nothing reordered within a probe: across
 # a Redis outage (readings spool, then replay in order), a poller
 # restart (SIGTERM, a torn spool tail, start again), and a poller that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 42
 # The poller against the simulator: what reaches Redis is exactly what
 # the simulator recorded (count and values, no duplicates), through
 # tokens that expire every few seconds, bad answers (malformed,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 40
 # The active poller cut off from Redis alone (a TCP proxy on its path is
 # cut) while a second poller reaches it: the first stops polling once its
 # lease, not renewed, may have expired (poller.lease_ttl after the last

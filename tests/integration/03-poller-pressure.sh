@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 40
 # Back-pressure instead of trimming: with ingest away (a group that holds
 # entries and reads nothing more), the poller appends up to
 # ingest.stream_max entries and no further; nothing a group has not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 260
 # The fault suite, short form, part two (docs/faults.md; make chaos runs
 # the long one): InfluxDB stopped under load with the ingester killed
 # meanwhile, frozen, rejecting a point (dead-lettered, the rest stored);

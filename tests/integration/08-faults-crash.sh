@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 350
 # The fault suite, short form, part one (docs/faults.md; make chaos runs
 # the long one): the whole chain on the real Redis and InfluxDB, then
 # kill -9 of the poller and the ingester at random moments, SIGTERM of

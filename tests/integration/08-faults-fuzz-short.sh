@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 120
 # A short run of every libFuzzer target (make fuzz runs them longer):
 # each parser that sees outside data gets a few seconds of generated
 # input from its committed seeds, under ASan and UBSan.

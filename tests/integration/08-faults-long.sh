@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 200
 # The fault suite, short form, part three: the long and slow faults of
 # issue 15, each a few seconds (make chaos runs them at full length, with
 # two this form leaves out until they pass: the clock step and InfluxDB

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 85
 # Every daemon under valgrind through a normal cook (make valgrind):
 # grilld-twsim (the demo account) -> grilld-poller -> Redis ->
 # grilld-ingest -> InfluxDB, with grilld-api answering real requests and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: alone
 # What Kubernetes runs, on one host: two pollers (one active), three
 # ingesters, two APIs and two streams, behind nginx standing in for the
 # Services and the Ingress. Under a steady cook one of each role is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: alone
 # Redis high availability on the real engine: a master, a replica and
 # three sentinels (redis-server --sentinel) on loopback. grilld-api,
 # grilld-ingest, grilld-poller and grilld-stream reach Redis through the

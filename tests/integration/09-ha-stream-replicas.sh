@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-lane: alone
 # Several ingest replicas and several stream replicas, as Kubernetes runs
 # them: two ingester stand-ins (evpub, each with its own nng socket, both
 # appending to the one `events` stream) and two grilld-stream replicas

@@ -9,11 +9,20 @@
  * clients, nng dials) also takes its local port: between freeport and
  * the server's start, one of them could take it. Below the range only a
  * server can.
+ *
+ * Scenarios that run side by side (tests/run's lanes) could still pick
+ * the same port between one's freeport and its server's start, or while
+ * a fault has a server down and its port unbound. With FREEPORT_DIR set
+ * to a folder, a port is only handed out once per folder: a file named
+ * after it, created exclusively, reserves it for the rest of the run.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,11 +64,33 @@ try_port(int port)
 	return fd;
 }
 
+/*
+ * 1 when port is ours for the run (or nothing reserves ports), 0 when
+ * another scenario took it first, -1 on an error of the folder.
+ */
+static int
+reserve(const char *dir, int port)
+{
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		return 1;
+	if (snprintf(path, sizeof(path), "%s/%d", dir, port) >=
+	    (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		return errno == EEXIST ? 0 : -1;
+	close(fd);
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
 	int n = argc > 1 ? atoi(argv[1]) : 1;
-	int fds[64], lo = ephemeral_low(), span, got = 0;
+	int fds[64], lo = ephemeral_low(), span, got = 0, r;
+	const char *dir = getenv("FREEPORT_DIR");
 	struct timespec ts;
 
 	if (n < 1 || n > 64)
@@ -77,6 +108,14 @@ main(int argc, char *argv[])
 			continue;
 		if (getsockname(fds[got], (struct sockaddr *)&sin, &len) == -1) {
 			perror("freeport");
+			return 1;
+		}
+		if ((r = reserve(dir, ntohs(sin.sin_port))) != 1) {
+			close(fds[got]);
+			if (r == 0)
+				continue;
+			fprintf(stderr, "freeport: %s: %s\n", dir,
+			    strerror(errno));
 			return 1;
 		}
 		printf("%u\n", ntohs(sin.sin_port));
