@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-cost: 60
 # A poller killed before a device's first point, and a cook that ends
 # before the next poller takes over: the next one has no mark of the
 # device, and its current session began after the first poller found
