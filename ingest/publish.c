@@ -12,12 +12,15 @@
  *   events       XADD MAXLEN ~ ingest.events_max * t reading|device|alert
  *                d <device> j <JSON>; the entry id is the event id
  *   alerts       XADD MAXLEN ~ ingest.alerts_max, the alert events again
- *                (history)
+ *                (history), by the script that also writes each webhook
+ *                delivery of the alert into its receiver's stream
+ *                (webhooks:q:<hash>, webhook.c) in the same atomic step
  *   alertstate   HSET of every alert instance that changed (and HDEL of
  *                the acknowledgement of an alert that cleared)
  *
  * Then every event goes out on nng (MSG_READING, MSG_DEVICE, MSG_ALERT,
- * body JSON with "event_id"), and alerts to the webhooks. A Redis
+ * body JSON with "event_id"), and the alerts' deliveries, already kept,
+ * into the webhook threads' queues. A Redis
  * failure in the middle of the pipeline may repeat some events when the
  * step is tried again (at least once).
  *
@@ -57,6 +60,33 @@ static const char latest_lua[] =
     "  end\n"
     "end\n"
     "return n\n";
+
+/*
+ * One announced alert, in one step: KEYS[1] events, KEYS[2] alerts, then
+ * the stream of each webhook receiver to notify; ARGV[1] and ARGV[2]
+ * the two streams' bounds, ARGV[3] the device, ARGV[4] the event JSON,
+ * then a delivery id per receiver. The event goes into both streams and
+ * the webhook body (the JSON with its event id, as on nng) into every
+ * receiver's stream in the same script, so that a crash never leaves an
+ * alert in `events` whose deliveries were not kept (issue 15). Answers
+ * {event id, the receivers' entry ids}.
+ */
+static const char alert_lua[] =
+    "local e = {'" RKEY_F_TYPE "', 'alert', '" RKEY_F_DEVICE "', ARGV[3], '"
+    RKEY_F_JSON "', ARGV[4]}\n"
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',\n"
+    "    unpack(e))\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(e))\n"
+    "local out = {id}\n"
+    "if #KEYS > 2 then\n"
+    "  local body = string.sub(ARGV[4], 1, -2) .. ',\"event_id\":\"' .. id\n"
+    "      .. '\"}'\n"
+    "  for i = 3, #KEYS do\n"
+    "    out[#out + 1] = redis.call('XADD', KEYS[i], '*', 'd', ARGV[i + 2],\n"
+    "        'b', body)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
 
 /*
  * Subscribers connected to the pub socket, kept by nng's pipe events
@@ -136,6 +166,8 @@ publish_close(struct publish *p)
 	buf_free(&p->out);
 	free(p->ids);
 	free(p->alert_rep);
+	free(p->hrefs);
+	p->hrefs = NULL;
 	p->ids = NULL;
 	p->alert_rep = NULL;
 }
@@ -309,6 +341,53 @@ live_devices(struct publish *p, const struct batch *b, struct buf *j)
 }
 
 /*
+ * An announced alert: alert_lua with its JSON, and when it notifies, a
+ * receiver's stream and a new delivery id for each webhook (p->hrefs).
+ */
+static int
+out_alert(struct publish *p, const struct alert_event *ev,
+    const struct buf *j)
+{
+	size_t nh = ev->notify ? webhooks_count(p->webhooks) : 0;
+	const char *key;
+	char nkeys[24];
+	int n;
+
+	n = util_fmt_i64(nkeys, (int64_t)(2 + nh));
+	if (rds_format_argc(&p->out, (int)(9 + 2 * nh)) == -1 ||
+	    rds_format_arg(&p->out, "EVAL", 4) == -1 ||
+	    rds_format_arg(&p->out, alert_lua, sizeof(alert_lua) - 1) == -1 ||
+	    rds_format_arg(&p->out, nkeys, (size_t)n) == -1 ||
+	    rds_format_arg(&p->out, p->events, strlen(p->events)) == -1 ||
+	    rds_format_arg(&p->out, p->alerts, strlen(p->alerts)) == -1)
+		return -1;
+	for (size_t k = 0; k < nh; k++) {
+		key = webhooks_key(p->webhooks, k);
+		if (rds_format_arg(&p->out, key, strlen(key)) == -1)
+			return -1;
+	}
+	if (rds_format_arg(&p->out, p->events_maxs,
+	    strlen(p->events_maxs)) == -1 ||
+	    rds_format_arg(&p->out, p->alerts_maxs,
+	    strlen(p->alerts_maxs)) == -1 ||
+	    rds_format_arg(&p->out, ev->device_id,
+	    strlen(ev->device_id)) == -1 ||
+	    rds_format_arg(&p->out, j->data, j->len) == -1)
+		return -1;
+	for (size_t k = 0; k < nh; k++) {
+		struct hookref *h = &p->hrefs[p->nhrefs++];
+
+		webhooks_delivery_id(p->webhooks, ev->alert_id, h->did,
+		    sizeof(h->did));
+		h->sid[0] = '\0';
+		if (rds_format_arg(&p->out, h->did, strlen(h->did)) == -1)
+			return -1;
+	}
+	p->ncmds++;
+	return 0;
+}
+
+/*
  * alerts: the announced ones into the events and alerts streams (their
  * reply index in alert_rep, SIZE_MAX for a state change only), and the
  * state of every instance into alertstate, its acknowledgement dropped
@@ -329,11 +408,7 @@ live_alerts(struct publish *p, const struct batch *b, struct buf *j,
 			if (alert_event_json(j, ev, NULL) == -1)
 				return -1;
 			p->alert_rep[i] = (size_t)p->ncmds;
-			if (out_event(p, "alert", ev->device_id,
-			    strlen(ev->device_id), j->data, j->len, p->events,
-			    p->events_maxs) == -1 || out_event(p, "alert",
-			    ev->device_id, strlen(ev->device_id), j->data,
-			    j->len, p->alerts, p->alerts_maxs) == -1)
+			if (out_alert(p, ev, j) == -1)
 				return -1;
 		}
 		buf_reset(j);
@@ -358,6 +433,23 @@ live_alerts(struct publish *p, const struct batch *b, struct buf *j,
 	return 0;
 }
 
+/* alert_lua's answer: the event id, then the receivers' entry ids. */
+static void
+live_alert_reply(struct publish *p, int i, const redisReply *r)
+{
+	for (size_t k = 0; k < r->elements; k++) {
+		const redisReply *e = r->element[k];
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (k == 0)
+			util_strlcpy(p->ids[i], e->str, sizeof(p->ids[i]));
+		else if (p->hrefs_got < p->nhrefs)
+			util_strlcpy(p->hrefs[p->hrefs_got++].sid, e->str,
+			    sizeof(p->hrefs[0].sid));
+	}
+}
+
 /* Writes the pipeline and reads its replies, keeping the XADDs' ids. */
 static int
 live_send(struct publish *p)
@@ -373,6 +465,8 @@ live_send(struct publish *p)
 		p->ids[i][0] = '\0';
 		if (r->type == REDIS_REPLY_STRING)
 			util_strlcpy(p->ids[i], r->str, sizeof(p->ids[i]));
+		else if (r->type == REDIS_REPLY_ARRAY)
+			live_alert_reply(p, i, r);
 		else if (r->type == REDIS_REPLY_ERROR) {
 			log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish: "
 			    "redis: %s", r->str);
@@ -383,12 +477,12 @@ live_send(struct publish *p)
 	return broken ? -1 : 0;
 }
 
-/* nng for every event, then the alerts to the webhooks. */
+/* nng for every event, then the alerts' kept deliveries to the webhooks. */
 static void
 live_announce(struct publish *p, const struct batch *b, size_t ev_first,
     size_t dev_first, struct buf *j, struct buf *state)
 {
-	size_t i, e = ev_first;
+	size_t i, e = ev_first, h = 0;
 
 	for (i = b->live_n; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
@@ -420,8 +514,13 @@ live_announce(struct publish *p, const struct batch *b, size_t ev_first,
 		alert_event_json(state, ev, NULL);
 		pub_event(p, MSG_ALERT, state->data, state->len,
 		    p->ids[p->alert_rep[i]]);
-		if (ev->notify && p->webhooks)
-			webhooks_send(p->webhooks, j->data, j->len);
+		/* Kept already, by the script: now queued in memory too. */
+		for (size_t k = 0; ev->notify && k < webhooks_count(p->webhooks);
+		    k++, h++)
+			if (h < p->hrefs_got)
+				webhooks_queue_kept(p->webhooks, k,
+				    p->hrefs[h].did, p->hrefs[h].sid, j->data,
+				    j->len);
 	}
 }
 
@@ -439,6 +538,14 @@ live_room(struct publish *p, const struct batch *b)
 		p->ids = np;
 		p->ids_cap = n;
 	}
+	n = b->nalerts * webhooks_count(p->webhooks);
+	if (n > p->hrefs_cap) {
+		if ((np = realloc(p->hrefs, n * sizeof(*p->hrefs))) == NULL)
+			return -1;
+		p->hrefs = np;
+		p->hrefs_cap = n;
+	}
+	p->nhrefs = p->hrefs_got = 0;
 	if (b->nalerts > p->alert_rep_cap) {
 		if ((np = realloc(p->alert_rep, b->nalerts *
 		    sizeof(*p->alert_rep))) == NULL)
