@@ -466,6 +466,15 @@ struct publish {
 		char	 sid[INGEST_ID_LEN];	/* its receiver's stream id */
 	}		*hrefs;
 	size_t		 nhrefs, hrefs_cap, hrefs_got;
+	/*
+	 * `latest` waiting to be written, per "device/probe" (a struct
+	 * lstage, its JSON in lbuf): written at once, but in a backlog
+	 * (backlog, set by the reader) at most every PUBLISH_LATEST_MS.
+	 */
+	struct table	*lstage;
+	struct buf	 lbuf;
+	int64_t		 latest_ms;	/* last written, monotonic */
+	bool		 backlog;
 	struct metric_series *m_events, *m_alerts_fired[ALERTRULE_NKINDS];
 	struct metric_series *m_pub_errors;
 };
@@ -479,6 +488,13 @@ void		 publish_close(struct publish *);
  * live publication (its live_* cursors). 0, or -1 to try again later.
  */
 int		 publish_live(struct publish *, struct batch *);
+/*
+ * In a backlog (the last read was full) `latest` is written at most this
+ * often, each probe's newest reading only, or once this many probes
+ * wait; otherwise with every publication.
+ */
+#define PUBLISH_LATEST_MS	1000
+#define PUBLISH_LATEST_MAX	16384
 /* Stored: dead letters of refused points, then XACK of every entry. */
 int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);

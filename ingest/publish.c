@@ -43,6 +43,17 @@
 static struct log_limit ll_pub;
 
 /*
+ * A staged `latest`: its reading's time, its JSON in p->lbuf, in a slot
+ * of cap bytes that the probe's next reading reuses when it fits (the
+ * buffer holds about one JSON per probe, not one per reading).
+ */
+struct lstage {
+	int64_t		 ts_ns;
+	size_t		 off, len, cap;
+};
+#define LSTAGE_SLACK	32
+
+/*
  * KEYS[1] latest, KEYS[2] latest:ts; ARGV: "device/probe", the reading's
  * time in ns, its event JSON, for each. Set only when newer than what is
  * there (or as new: the same reading published again). Nanoseconds
@@ -124,6 +135,13 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	util_fmt_i64(p->alerts_maxs, p->alerts_max);
 	buf_init(&p->scratch);
 	buf_init(&p->out);
+	buf_init(&p->lbuf);
+	/* Past PUBLISH_LATEST_MAX it is written: never full, never evicts. */
+	if ((p->lstage = table_new(sizeof(struct lstage),
+	    2 * PUBLISH_LATEST_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (nngx_listen(&p->pub, "pub", cf->nng.events_url, nerr,
 	    sizeof(nerr)) == -1) {
 		snprintf(err, errlen, "%s", nerr);
@@ -164,6 +182,9 @@ publish_close(struct publish *p)
 	buf_free(&p->scratch);
 	buf_free(&p->msg);
 	buf_free(&p->out);
+	buf_free(&p->lbuf);
+	table_free(p->lstage);
+	p->lstage = NULL;
 	free(p->ids);
 	free(p->alert_rep);
 	free(p->hrefs);
@@ -273,18 +294,82 @@ pub_event(struct publish *p, enum msg_type type, const char *j, size_t len,
  * webhooks. Each formatting stage returns 0, or -1 when memory ran out.
  */
 
-/* latest: one script call for the newest reading of each probe. */
+/*
+ * The newest reading of each probe the batch gained joins the staged
+ * ones (a newer one of a probe replaces it; the same one staged again,
+ * when a publication is tried again, changes nothing). -1: no memory.
+ */
 static int
-live_latest(struct publish *p, const struct batch *b)
+latest_stage(struct publish *p, const struct batch *b)
 {
+	struct lstage *ls;
+	bool created;
+
+	for (size_t i = b->live_n; i < b->n; i++) {
+		const struct bitem *it = &b->it[i];
+
+		if (!it->latest)
+			continue;
+		if ((ls = table_put(p->lstage, b->keys.data + it->key_off,
+		    &created)) == NULL)
+			return -1;
+		if (!created && ls->ts_ns >= it->ts_ns)
+			continue;
+		if (!created && it->ev_len <= ls->cap) {
+			memcpy(p->lbuf.data + ls->off, b->ev.data + it->ev_off,
+			    it->ev_len);
+			ls->ts_ns = it->ts_ns;
+			ls->len = it->ev_len;
+			continue;
+		}
+		if (buf_reserve(&p->lbuf, it->ev_len + LSTAGE_SLACK) == -1) {
+			table_del_value(p->lstage, ls);
+			return -1;
+		}
+		ls->ts_ns = it->ts_ns;
+		ls->off = p->lbuf.len;
+		ls->len = it->ev_len;
+		ls->cap = it->ev_len + LSTAGE_SLACK;
+		memcpy(p->lbuf.data + ls->off, b->ev.data + it->ev_off,
+		    it->ev_len);
+		p->lbuf.len += ls->cap;
+	}
+	return 0;
+}
+
+/* Whether the staged `latest` is written with this publication. */
+static bool
+latest_due(const struct publish *p, int64_t now)
+{
+	size_t n = table_count(p->lstage);
+
+	return n > 0 && (!p->backlog || n >= PUBLISH_LATEST_MAX ||
+	    now - p->latest_ms >= PUBLISH_LATEST_MS);
+}
+
+/* Written: the stage starts again empty. */
+static void
+latest_clear(struct publish *p, int64_t now)
+{
+	void *v, *next;
+
+	for (v = table_first(p->lstage); v != NULL; v = next) {
+		next = table_next(p->lstage, v);
+		table_del_value(p->lstage, v);
+	}
+	buf_reset(&p->lbuf);
+	p->latest_ms = now;
+}
+
+/* latest: one script call for every staged probe. */
+static int
+live_latest(struct publish *p)
+{
+	size_t nlatest = table_count(p->lstage);
+	const struct lstage *ls;
 	char ts[24];
-	size_t i, nlatest = 0;
 	int n;
 
-	for (i = b->live_n; i < b->n; i++)
-		nlatest += b->it[i].latest;
-	if (nlatest == 0)
-		return 0;
 	if (rds_format_argc(&p->out, (int)(5 + 3 * nlatest)) == -1 ||
 	    rds_format_arg(&p->out, "EVAL", 4) == -1 ||
 	    rds_format_arg(&p->out, latest_lua, sizeof(latest_lua) - 1) == -1 ||
@@ -292,17 +377,15 @@ live_latest(struct publish *p, const struct batch *b)
 	    rds_format_arg(&p->out, p->latest, strlen(p->latest)) == -1 ||
 	    rds_format_arg(&p->out, p->latest_ts, strlen(p->latest_ts)) == -1)
 		return -1;
-	for (i = b->live_n; i < b->n; i++) {
-		const struct bitem *it = &b->it[i];
+	for (ls = table_first(p->lstage); ls != NULL;
+	    ls = table_next(p->lstage, (void *)(uintptr_t)ls)) {
+		const char *key = table_key(ls);
 
-		if (!it->latest)
-			continue;
-		n = util_fmt_i64(ts, it->ts_ns);
-		if (rds_format_arg(&p->out, b->keys.data + it->key_off,
-		    it->key_len) == -1 ||
+		n = util_fmt_i64(ts, ls->ts_ns);
+		if (rds_format_arg(&p->out, key, strlen(key)) == -1 ||
 		    rds_format_arg(&p->out, ts, (size_t)n) == -1 ||
-		    rds_format_arg(&p->out, b->ev.data + it->ev_off,
-		    it->ev_len) == -1)
+		    rds_format_arg(&p->out, p->lbuf.data + ls->off,
+		    ls->len) == -1)
 			return -1;
 	}
 	p->ncmds++;
@@ -568,17 +651,25 @@ publish_live(struct publish *p, struct batch *b)
 {
 	struct buf j, state;
 	size_t ev_first, dev_first;
+	int64_t now = util_mono_ms();
 	redisReply *r;
+	bool latest;
 	int rc = -1;
 
+	if (latest_stage(p, b) == -1) {
+		log_limited(&ll_pub, 10000, LOG_LVL_WARN, "live publish: out "
+		    "of memory staging `latest`: will try again");
+		return -1;
+	}
+	latest = latest_due(p, now);
 	if (b->live_n == b->n && b->live_ndevs == b->ndevs &&
-	    b->live_nalerts == b->nalerts)
+	    b->live_nalerts == b->nalerts && !latest)
 		return 0;
 	buf_init(&j);
 	buf_init(&state);
 	buf_reset(&p->out);
 	p->ncmds = 0;
-	if (live_room(p, b) == -1 || live_latest(p, b) == -1)
+	if (live_room(p, b) == -1 || (latest && live_latest(p) == -1))
 		goto fail;
 	ev_first = (size_t)p->ncmds;
 	if (live_readings(p, b) == -1)
@@ -587,6 +678,8 @@ publish_live(struct publish *p, struct batch *b)
 	if (live_devices(p, b, &j) == -1 ||
 	    live_alerts(p, b, &j, util_now_ns()) == -1 || live_send(p) == -1)
 		goto fail;
+	if (latest)
+		latest_clear(p, now);
 	live_announce(p, b, ev_first, dev_first, &j, &state);
 	b->live_n = b->n;
 	b->live_ndevs = b->ndevs;
