@@ -29,7 +29,9 @@ nng:
 YAML
 chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
 
-# The shim only: the curl of wait_for must not carry it.
+# The shim only: the curl of wait_for must not carry it. An ASan build
+# (make sanitize) wants its runtime first: the shim may come before it.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
 LD_PRELOAD=$BUILD/preload/killafter.so KILLAFTER_ARG=grilld:alerts \
 KILLAFTER_NOTE=$T/killed "$BIN/grilld-ingest" -d -f "$T/ingest.yaml" \
 	>>"$T/ingest.log" 2>&1 &
