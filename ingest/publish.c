@@ -8,7 +8,9 @@
  *                its timestamp; ingest.stale_after), set by a script
  *                only when the reading is newer than the one there (its
  *                time kept in latest:ts), so that with several replicas
- *                `latest` never goes back in time
+ *                `latest` never goes back in time; staged per probe in
+ *                a backlog and written at most every PUBLISH_LATEST_MS
+ *                (the script's arguments were half of Redis's work)
  *   events       XADD MAXLEN ~ ingest.events_max * t reading|device|alert
  *                d <device> j <JSON>; the entry id is the event id
  *   alerts       XADD MAXLEN ~ ingest.alerts_max, the alert events again
