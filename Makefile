@@ -32,11 +32,13 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIB  := $(BUILD)/tests/unit.o
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+# LD_PRELOAD shims the scenarios load into a daemon (tests/preload/)
+PRELOADS  := $(patsubst tests/preload/%.c,$(BUILD)/preload/%.so,$(wildcard tests/preload/*.c))
 
 .PHONY: all help deps deps-check test unit integration sanitize tsan tsan-run \
 	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc \
 	sample-config install uninstall bare-test
-all: checksrc $(PROGS) $(TOOLS)
+all: checksrc $(PROGS) $(TOOLS) $(PRELOADS)
 
 # Every target of the .PHONY list above, each on a line of its own
 # (07-docs checks that none is missing).
@@ -100,6 +102,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $$(call test_deps,$$*) \
 		$(UNIT_LIB) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Without the sanitizers: it is loaded into any build of a daemon.
+$(BUILD)/preload/%.so: tests/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=c11 -O2 $(WARN) -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 	@mkdir -p $(@D)

@@ -16,6 +16,8 @@
 #
 #   bash bench/ingest.sh [N] [DEVICES] [ROUNDS]   (300000, 1000, 3)
 #   REPLICAS="2 3"   then the same through that many ingest replicas
+#   BENCH_CMDSTATS=1 also Redis's CPU per reading by command (INFO
+#                    commandstats over each drain), on stderr
 #
 # Rounds alternate reference and ingest, each into a fresh database;
 # prints RESULT lines (bench/lib.sh): the medians, the spread, the peak
@@ -121,6 +123,7 @@ ingest() {	# ingest K [REPLICAS]: readings/s, peak RSS kB, CPU ns/reading of Red
 	layout "bench$1"
 	redis_cli DEL grilld:readings grilld:events grilld:latest >/dev/null
 	redis-cli -p "$REDIS_PORT" --pipe <"$T/load.resp" >/dev/null
+	redis_cli CONFIG RESETSTAT >/dev/null
 	r0=$(cpu_ticks "$REDIS_PID")
 	t0=$(date +%s%N)
 	# Replicas as Kubernetes runs them: one consumer group, each its own
@@ -141,6 +144,11 @@ ingest() {	# ingest K [REPLICAS]: readings/s, peak RSS kB, CPU ns/reading of Red
 		c0=$((c0 + $(cpu_ticks "$pid")))
 	done
 	r0=$(( $(cpu_ticks "$REDIS_PID") - r0 ))
+	# Where Redis spent it: microseconds per reading by command.
+	[ -n "${BENCH_CMDSTATS:-}" ] && redis_cli INFO commandstats |
+		awk -F'[:,=]' -v n="$N" '/^cmdstat_/ { sub(/^cmdstat_/, "", $1)
+			printf "# redis %s: %d calls, %.2f us per reading\n", $1, $3, $5 / n }' |
+		sort -t, -k1,1 >&2
 	for pid in "${pids[@]}"; do stop_pid "$pid"; done
 	echo "$(( N * 1000000000 / (t1 - t0) )) $rss $(( r0 * TICK_NS / N )) $(( c0 * TICK_NS / N ))"
 }

@@ -674,13 +674,16 @@ run(struct ingest *in)
 			block = 1;
 		if (block > cf->redis.command_timeout / 2)
 			block = cf->redis.command_timeout / 2;
-		n = consume_read(&in->cons, room < INGEST_READ_MAX ? room :
-		    INGEST_READ_MAX, block, on_entry, in);
+		if (room > INGEST_READ_MAX)
+			room = INGEST_READ_MAX;
+		n = consume_read(&in->cons, room, block, on_entry, in);
 		if (n == -1) {
 			in->redis_up = false;
 			daemon_sleep(200);
 		} else {
 			in->redis_up = true;
+			/* A full read: a backlog, `latest` can wait a little. */
+			in->pub.backlog = n >= room;
 			if (n > 0)
 				live(in);
 		}
@@ -698,6 +701,7 @@ drain(struct ingest *in)
 	int64_t deadline = util_mono_ms() + INGEST_STOP_MS;
 
 	log_info("stopping: storing the %zu readings in hand", held(in));
+	in->pub.backlog = false;	/* `latest` written before the end */
 	while (util_mono_ms() < deadline) {
 		daemon_heartbeat();
 		if (held(in) == 0)

@@ -40,6 +40,7 @@
 #include "util.h"
 
 #define INGEST_ID_LEN		48	/* a stream id, "1700000000000-0" */
+#define INGEST_DID_LEN		64	/* a webhook delivery id */
 #define INGEST_KEY_LEN		(2 * READING_ID_LEN)	/* "device/probe" */
 #define ALERT_ID_LEN		24
 #define ALERT_KEY_LEN		(ALERTRULE_ID_LEN + 2 * READING_ID_LEN + 4)
@@ -459,6 +460,21 @@ struct publish {
 	size_t		 ids_cap;
 	size_t		*alert_rep;	/* per alert: its reply, SIZE_MAX */
 	size_t		 alert_rep_cap;
+	/* Per delivery of the publication's alerts, in order (publish.c). */
+	struct hookref {
+		char	 did[INGEST_DID_LEN];
+		char	 sid[INGEST_ID_LEN];	/* its receiver's stream id */
+	}		*hrefs;
+	size_t		 nhrefs, hrefs_cap, hrefs_got;
+	/*
+	 * `latest` waiting to be written, per "device/probe" (a struct
+	 * lstage, its JSON in lbuf): written at once, but in a backlog
+	 * (backlog, set by the reader) at most every PUBLISH_LATEST_MS.
+	 */
+	struct table	*lstage;
+	struct buf	 lbuf;
+	int64_t		 latest_ms;	/* last written, monotonic */
+	bool		 backlog;
 	struct metric_series *m_events, *m_alerts_fired[ALERTRULE_NKINDS];
 	struct metric_series *m_pub_errors;
 };
@@ -472,6 +488,13 @@ void		 publish_close(struct publish *);
  * live publication (its live_* cursors). 0, or -1 to try again later.
  */
 int		 publish_live(struct publish *, struct batch *);
+/*
+ * In a backlog (the last read was full) `latest` is written at most this
+ * often, each probe's newest reading only, or once this many probes
+ * wait; otherwise with every publication.
+ */
+#define PUBLISH_LATEST_MS	1000
+#define PUBLISH_LATEST_MAX	16384
 /* Stored: dead letters of refused points, then XACK of every entry. */
 int		 publish_stored(struct publish *, struct consume *,
 		    struct batch *);
@@ -485,12 +508,24 @@ int		 publish_stored(struct publish *, struct consume *,
 struct webhooks;
 struct webhooks	*webhooks_start(const struct grilld_conf *, char *, size_t);
 /*
- * Queues a copy of the body for every webhook, written to Redis first
- * (one XADD each, on the webhooks' own connection); never waits for a
- * receiver.
+ * An alert's deliveries are written to the receivers' streams by the
+ * live publication itself, in the same script as the alert's events
+ * (publish.c), so that no alert reaches `events` without them:
+ * webhooks_key() names receiver i's stream (NULL past the last),
+ * webhooks_delivery_id() makes a new delivery id for an alert, and
+ * webhooks_queue_kept() queues in memory a delivery its stream holds
+ * under sid (one the queue has no room for is dropped, counted, and
+ * deleted from the stream). None waits for a receiver.
  */
-void		 webhooks_send(struct webhooks *, const char *, size_t);
-/* To the receiver with this url only; -1 when there is none. */
+const char	*webhooks_key(const struct webhooks *, size_t);
+void		 webhooks_delivery_id(struct webhooks *, const char *, char *,
+		    size_t);
+void		 webhooks_queue_kept(struct webhooks *, size_t, const char *,
+		    const char *, const char *, size_t);
+/*
+ * To the receiver with this url only, written to its stream first (one
+ * XADD on the webhooks' own connection); -1 when there is none.
+ */
 int		 webhooks_send_to(struct webhooks *, const char *, const char *,
 		    size_t);
 /*

@@ -8,16 +8,21 @@
  *                its timestamp; ingest.stale_after), set by a script
  *                only when the reading is newer than the one there (its
  *                time kept in latest:ts), so that with several replicas
- *                `latest` never goes back in time
+ *                `latest` never goes back in time; staged per probe in
+ *                a backlog and written at most every PUBLISH_LATEST_MS
+ *                (the script's arguments were half of Redis's work)
  *   events       XADD MAXLEN ~ ingest.events_max * t reading|device|alert
  *                d <device> j <JSON>; the entry id is the event id
  *   alerts       XADD MAXLEN ~ ingest.alerts_max, the alert events again
- *                (history)
+ *                (history), by the script that also writes each webhook
+ *                delivery of the alert into its receiver's stream
+ *                (webhooks:q:<hash>, webhook.c) in the same atomic step
  *   alertstate   HSET of every alert instance that changed (and HDEL of
  *                the acknowledgement of an alert that cleared)
  *
  * Then every event goes out on nng (MSG_READING, MSG_DEVICE, MSG_ALERT,
- * body JSON with "event_id"), and alerts to the webhooks. A Redis
+ * body JSON with "event_id"), and the alerts' deliveries, already kept,
+ * into the webhook threads' queues. A Redis
  * failure in the middle of the pipeline may repeat some events when the
  * step is tried again (at least once).
  *
@@ -40,6 +45,17 @@
 static struct log_limit ll_pub;
 
 /*
+ * A staged `latest`: its reading's time, its JSON in p->lbuf, in a slot
+ * of cap bytes that the probe's next reading reuses when it fits (the
+ * buffer holds about one JSON per probe, not one per reading).
+ */
+struct lstage {
+	int64_t		 ts_ns;
+	size_t		 off, len, cap;
+};
+#define LSTAGE_SLACK	32
+
+/*
  * KEYS[1] latest, KEYS[2] latest:ts; ARGV: "device/probe", the reading's
  * time in ns, its event JSON, for each. Set only when newer than what is
  * there (or as new: the same reading published again). Nanoseconds
@@ -57,6 +73,33 @@ static const char latest_lua[] =
     "  end\n"
     "end\n"
     "return n\n";
+
+/*
+ * One announced alert, in one step: KEYS[1] events, KEYS[2] alerts, then
+ * the stream of each webhook receiver to notify; ARGV[1] and ARGV[2]
+ * the two streams' bounds, ARGV[3] the device, ARGV[4] the event JSON,
+ * then a delivery id per receiver. The event goes into both streams and
+ * the webhook body (the JSON with its event id, as on nng) into every
+ * receiver's stream in the same script, so that a crash never leaves an
+ * alert in `events` whose deliveries were not kept (issue 15). Answers
+ * {event id, the receivers' entry ids}.
+ */
+static const char alert_lua[] =
+    "local e = {'" RKEY_F_TYPE "', 'alert', '" RKEY_F_DEVICE "', ARGV[3], '"
+    RKEY_F_JSON "', ARGV[4]}\n"
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',\n"
+    "    unpack(e))\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(e))\n"
+    "local out = {id}\n"
+    "if #KEYS > 2 then\n"
+    "  local body = string.sub(ARGV[4], 1, -2) .. ',\"event_id\":\"' .. id\n"
+    "      .. '\"}'\n"
+    "  for i = 3, #KEYS do\n"
+    "    out[#out + 1] = redis.call('XADD', KEYS[i], '*', 'd', ARGV[i + 2],\n"
+    "        'b', body)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
 
 /*
  * Subscribers connected to the pub socket, kept by nng's pipe events
@@ -94,6 +137,13 @@ publish_init(struct publish *p, struct rds *rds, const struct grilld_conf *cf,
 	util_fmt_i64(p->alerts_maxs, p->alerts_max);
 	buf_init(&p->scratch);
 	buf_init(&p->out);
+	buf_init(&p->lbuf);
+	/* Past PUBLISH_LATEST_MAX it is written: never full, never evicts. */
+	if ((p->lstage = table_new(sizeof(struct lstage),
+	    2 * PUBLISH_LATEST_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (nngx_listen(&p->pub, "pub", cf->nng.events_url, nerr,
 	    sizeof(nerr)) == -1) {
 		snprintf(err, errlen, "%s", nerr);
@@ -134,8 +184,13 @@ publish_close(struct publish *p)
 	buf_free(&p->scratch);
 	buf_free(&p->msg);
 	buf_free(&p->out);
+	buf_free(&p->lbuf);
+	table_free(p->lstage);
+	p->lstage = NULL;
 	free(p->ids);
 	free(p->alert_rep);
+	free(p->hrefs);
+	p->hrefs = NULL;
 	p->ids = NULL;
 	p->alert_rep = NULL;
 }
@@ -241,18 +296,82 @@ pub_event(struct publish *p, enum msg_type type, const char *j, size_t len,
  * webhooks. Each formatting stage returns 0, or -1 when memory ran out.
  */
 
-/* latest: one script call for the newest reading of each probe. */
+/*
+ * The newest reading of each probe the batch gained joins the staged
+ * ones (a newer one of a probe replaces it; the same one staged again,
+ * when a publication is tried again, changes nothing). -1: no memory.
+ */
 static int
-live_latest(struct publish *p, const struct batch *b)
+latest_stage(struct publish *p, const struct batch *b)
 {
+	struct lstage *ls;
+	bool created;
+
+	for (size_t i = b->live_n; i < b->n; i++) {
+		const struct bitem *it = &b->it[i];
+
+		if (!it->latest)
+			continue;
+		if ((ls = table_put(p->lstage, b->keys.data + it->key_off,
+		    &created)) == NULL)
+			return -1;
+		if (!created && ls->ts_ns >= it->ts_ns)
+			continue;
+		if (!created && it->ev_len <= ls->cap) {
+			memcpy(p->lbuf.data + ls->off, b->ev.data + it->ev_off,
+			    it->ev_len);
+			ls->ts_ns = it->ts_ns;
+			ls->len = it->ev_len;
+			continue;
+		}
+		if (buf_reserve(&p->lbuf, it->ev_len + LSTAGE_SLACK) == -1) {
+			table_del_value(p->lstage, ls);
+			return -1;
+		}
+		ls->ts_ns = it->ts_ns;
+		ls->off = p->lbuf.len;
+		ls->len = it->ev_len;
+		ls->cap = it->ev_len + LSTAGE_SLACK;
+		memcpy(p->lbuf.data + ls->off, b->ev.data + it->ev_off,
+		    it->ev_len);
+		p->lbuf.len += ls->cap;
+	}
+	return 0;
+}
+
+/* Whether the staged `latest` is written with this publication. */
+static bool
+latest_due(const struct publish *p, int64_t now)
+{
+	size_t n = table_count(p->lstage);
+
+	return n > 0 && (!p->backlog || n >= PUBLISH_LATEST_MAX ||
+	    now - p->latest_ms >= PUBLISH_LATEST_MS);
+}
+
+/* Written: the stage starts again empty. */
+static void
+latest_clear(struct publish *p, int64_t now)
+{
+	void *v, *next;
+
+	for (v = table_first(p->lstage); v != NULL; v = next) {
+		next = table_next(p->lstage, v);
+		table_del_value(p->lstage, v);
+	}
+	buf_reset(&p->lbuf);
+	p->latest_ms = now;
+}
+
+/* latest: one script call for every staged probe. */
+static int
+live_latest(struct publish *p)
+{
+	size_t nlatest = table_count(p->lstage);
+	const struct lstage *ls;
 	char ts[24];
-	size_t i, nlatest = 0;
 	int n;
 
-	for (i = b->live_n; i < b->n; i++)
-		nlatest += b->it[i].latest;
-	if (nlatest == 0)
-		return 0;
 	if (rds_format_argc(&p->out, (int)(5 + 3 * nlatest)) == -1 ||
 	    rds_format_arg(&p->out, "EVAL", 4) == -1 ||
 	    rds_format_arg(&p->out, latest_lua, sizeof(latest_lua) - 1) == -1 ||
@@ -260,17 +379,15 @@ live_latest(struct publish *p, const struct batch *b)
 	    rds_format_arg(&p->out, p->latest, strlen(p->latest)) == -1 ||
 	    rds_format_arg(&p->out, p->latest_ts, strlen(p->latest_ts)) == -1)
 		return -1;
-	for (i = b->live_n; i < b->n; i++) {
-		const struct bitem *it = &b->it[i];
+	for (ls = table_first(p->lstage); ls != NULL;
+	    ls = table_next(p->lstage, (void *)(uintptr_t)ls)) {
+		const char *key = table_key(ls);
 
-		if (!it->latest)
-			continue;
-		n = util_fmt_i64(ts, it->ts_ns);
-		if (rds_format_arg(&p->out, b->keys.data + it->key_off,
-		    it->key_len) == -1 ||
+		n = util_fmt_i64(ts, ls->ts_ns);
+		if (rds_format_arg(&p->out, key, strlen(key)) == -1 ||
 		    rds_format_arg(&p->out, ts, (size_t)n) == -1 ||
-		    rds_format_arg(&p->out, b->ev.data + it->ev_off,
-		    it->ev_len) == -1)
+		    rds_format_arg(&p->out, p->lbuf.data + ls->off,
+		    ls->len) == -1)
 			return -1;
 	}
 	p->ncmds++;
@@ -309,6 +426,53 @@ live_devices(struct publish *p, const struct batch *b, struct buf *j)
 }
 
 /*
+ * An announced alert: alert_lua with its JSON, and when it notifies, a
+ * receiver's stream and a new delivery id for each webhook (p->hrefs).
+ */
+static int
+out_alert(struct publish *p, const struct alert_event *ev,
+    const struct buf *j)
+{
+	size_t nh = ev->notify ? webhooks_count(p->webhooks) : 0;
+	const char *key;
+	char nkeys[24];
+	int n;
+
+	n = util_fmt_i64(nkeys, (int64_t)(2 + nh));
+	if (rds_format_argc(&p->out, (int)(9 + 2 * nh)) == -1 ||
+	    rds_format_arg(&p->out, "EVAL", 4) == -1 ||
+	    rds_format_arg(&p->out, alert_lua, sizeof(alert_lua) - 1) == -1 ||
+	    rds_format_arg(&p->out, nkeys, (size_t)n) == -1 ||
+	    rds_format_arg(&p->out, p->events, strlen(p->events)) == -1 ||
+	    rds_format_arg(&p->out, p->alerts, strlen(p->alerts)) == -1)
+		return -1;
+	for (size_t k = 0; k < nh; k++) {
+		key = webhooks_key(p->webhooks, k);
+		if (rds_format_arg(&p->out, key, strlen(key)) == -1)
+			return -1;
+	}
+	if (rds_format_arg(&p->out, p->events_maxs,
+	    strlen(p->events_maxs)) == -1 ||
+	    rds_format_arg(&p->out, p->alerts_maxs,
+	    strlen(p->alerts_maxs)) == -1 ||
+	    rds_format_arg(&p->out, ev->device_id,
+	    strlen(ev->device_id)) == -1 ||
+	    rds_format_arg(&p->out, j->data, j->len) == -1)
+		return -1;
+	for (size_t k = 0; k < nh; k++) {
+		struct hookref *h = &p->hrefs[p->nhrefs++];
+
+		webhooks_delivery_id(p->webhooks, ev->alert_id, h->did,
+		    sizeof(h->did));
+		h->sid[0] = '\0';
+		if (rds_format_arg(&p->out, h->did, strlen(h->did)) == -1)
+			return -1;
+	}
+	p->ncmds++;
+	return 0;
+}
+
+/*
  * alerts: the announced ones into the events and alerts streams (their
  * reply index in alert_rep, SIZE_MAX for a state change only), and the
  * state of every instance into alertstate, its acknowledgement dropped
@@ -329,11 +493,7 @@ live_alerts(struct publish *p, const struct batch *b, struct buf *j,
 			if (alert_event_json(j, ev, NULL) == -1)
 				return -1;
 			p->alert_rep[i] = (size_t)p->ncmds;
-			if (out_event(p, "alert", ev->device_id,
-			    strlen(ev->device_id), j->data, j->len, p->events,
-			    p->events_maxs) == -1 || out_event(p, "alert",
-			    ev->device_id, strlen(ev->device_id), j->data,
-			    j->len, p->alerts, p->alerts_maxs) == -1)
+			if (out_alert(p, ev, j) == -1)
 				return -1;
 		}
 		buf_reset(j);
@@ -358,6 +518,23 @@ live_alerts(struct publish *p, const struct batch *b, struct buf *j,
 	return 0;
 }
 
+/* alert_lua's answer: the event id, then the receivers' entry ids. */
+static void
+live_alert_reply(struct publish *p, int i, const redisReply *r)
+{
+	for (size_t k = 0; k < r->elements; k++) {
+		const redisReply *e = r->element[k];
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		if (k == 0)
+			util_strlcpy(p->ids[i], e->str, sizeof(p->ids[i]));
+		else if (p->hrefs_got < p->nhrefs)
+			util_strlcpy(p->hrefs[p->hrefs_got++].sid, e->str,
+			    sizeof(p->hrefs[0].sid));
+	}
+}
+
 /* Writes the pipeline and reads its replies, keeping the XADDs' ids. */
 static int
 live_send(struct publish *p)
@@ -373,6 +550,8 @@ live_send(struct publish *p)
 		p->ids[i][0] = '\0';
 		if (r->type == REDIS_REPLY_STRING)
 			util_strlcpy(p->ids[i], r->str, sizeof(p->ids[i]));
+		else if (r->type == REDIS_REPLY_ARRAY)
+			live_alert_reply(p, i, r);
 		else if (r->type == REDIS_REPLY_ERROR) {
 			log_limited(&ll_pub, 10000, LOG_LVL_WARN, "publish: "
 			    "redis: %s", r->str);
@@ -383,12 +562,12 @@ live_send(struct publish *p)
 	return broken ? -1 : 0;
 }
 
-/* nng for every event, then the alerts to the webhooks. */
+/* nng for every event, then the alerts' kept deliveries to the webhooks. */
 static void
 live_announce(struct publish *p, const struct batch *b, size_t ev_first,
     size_t dev_first, struct buf *j, struct buf *state)
 {
-	size_t i, e = ev_first;
+	size_t i, e = ev_first, h = 0;
 
 	for (i = b->live_n; i < b->n; i++) {
 		const struct bitem *it = &b->it[i];
@@ -420,8 +599,13 @@ live_announce(struct publish *p, const struct batch *b, size_t ev_first,
 		alert_event_json(state, ev, NULL);
 		pub_event(p, MSG_ALERT, state->data, state->len,
 		    p->ids[p->alert_rep[i]]);
-		if (ev->notify && p->webhooks)
-			webhooks_send(p->webhooks, j->data, j->len);
+		/* Kept already, by the script: now queued in memory too. */
+		for (size_t k = 0; ev->notify && k < webhooks_count(p->webhooks);
+		    k++, h++)
+			if (h < p->hrefs_got)
+				webhooks_queue_kept(p->webhooks, k,
+				    p->hrefs[h].did, p->hrefs[h].sid, j->data,
+				    j->len);
 	}
 }
 
@@ -439,6 +623,14 @@ live_room(struct publish *p, const struct batch *b)
 		p->ids = np;
 		p->ids_cap = n;
 	}
+	n = b->nalerts * webhooks_count(p->webhooks);
+	if (n > p->hrefs_cap) {
+		if ((np = realloc(p->hrefs, n * sizeof(*p->hrefs))) == NULL)
+			return -1;
+		p->hrefs = np;
+		p->hrefs_cap = n;
+	}
+	p->nhrefs = p->hrefs_got = 0;
 	if (b->nalerts > p->alert_rep_cap) {
 		if ((np = realloc(p->alert_rep, b->nalerts *
 		    sizeof(*p->alert_rep))) == NULL)
@@ -461,17 +653,25 @@ publish_live(struct publish *p, struct batch *b)
 {
 	struct buf j, state;
 	size_t ev_first, dev_first;
+	int64_t now = util_mono_ms();
 	redisReply *r;
+	bool latest;
 	int rc = -1;
 
+	if (latest_stage(p, b) == -1) {
+		log_limited(&ll_pub, 10000, LOG_LVL_WARN, "live publish: out "
+		    "of memory staging `latest`: will try again");
+		return -1;
+	}
+	latest = latest_due(p, now);
 	if (b->live_n == b->n && b->live_ndevs == b->ndevs &&
-	    b->live_nalerts == b->nalerts)
+	    b->live_nalerts == b->nalerts && !latest)
 		return 0;
 	buf_init(&j);
 	buf_init(&state);
 	buf_reset(&p->out);
 	p->ncmds = 0;
-	if (live_room(p, b) == -1 || live_latest(p, b) == -1)
+	if (live_room(p, b) == -1 || (latest && live_latest(p) == -1))
 		goto fail;
 	ev_first = (size_t)p->ncmds;
 	if (live_readings(p, b) == -1)
@@ -480,6 +680,8 @@ publish_live(struct publish *p, struct batch *b)
 	if (live_devices(p, b, &j) == -1 ||
 	    live_alerts(p, b, &j, util_now_ns()) == -1 || live_send(p) == -1)
 		goto fail;
+	if (latest)
+		latest_clear(p, now);
 	live_announce(p, b, ev_first, dev_first, &j, &state);
 	b->live_n = b->n;
 	b->live_ndevs = b->ndevs;

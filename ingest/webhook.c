@@ -13,20 +13,22 @@
  * A 2xx answer is a delivery; anything else is retried with exponential
  * backoff and full jitter (1 s to 5 min) for up to WEBHOOK_TRIES tries
  * or WEBHOOK_BUDGET_MS, then dropped, counted and logged. Each queue is
- * bounded in items and bytes; webhooks_send() never waits for a
- * receiver: when a receiver's queue is full the alert is dropped for it
- * (it is still in the alerts stream and on the live feed) and counted.
+ * bounded in items and bytes; queueing never waits for a receiver: when
+ * a receiver's queue is full the alert is dropped for it (it is still in
+ * the alerts stream and on the live feed) and counted.
  *
  * Durable: every delivery is written to a Redis stream of its receiver
  * (webhooks:q:<16 hex of the url's FNV-1a hash>, fields d: the delivery
  * id, b: the body) before it is queued, and deleted from it once the
- * receiver answered 2xx or the tries ran out. Each receiver's thread
- * first reads its stream back (after a stop or a kill -9, what was not
- * delivered goes out again, with the id it had). At least once: a
+ * receiver answered 2xx or the tries ran out. An alert's deliveries are
+ * written by the script that publishes the alert (publish.c: the same
+ * atomic step, so a kill -9 never separates them) and then handed over
+ * with webhooks_queue_kept(). Each receiver's thread first reads its
+ * stream back (after a stop or a kill -9, what was not delivered goes
+ * out again, with the id it had). At least once: a
  * delivery made just before a crash, or by two replicas that both read
  * the stream back at their start, may arrive twice, with the same
- * X-Grilld-Delivery id for the receiver to deduplicate by. With Redis
- * down the delivery is still queued in memory, not kept (logged).
+ * X-Grilld-Delivery id for the receiver to deduplicate by.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,6 @@
 #define WEBHOOK_BUDGET_MS	(60 * 60 * 1000)
 #define WEBHOOK_TIMEOUT_MS	10000
 #define WEBHOOK_RESTORE_MS	2000	/* between tries to read back */
-#define WEBHOOK_ID_LEN		64
 
 struct webhooks;
 
@@ -56,7 +57,7 @@ struct delivery {
 	size_t		 len;
 	struct backoff	 bo;
 	int64_t		 due;		/* monotonic ms */
-	char		 did[WEBHOOK_ID_LEN];	/* X-Grilld-Delivery */
+	char		 did[INGEST_DID_LEN];	/* X-Grilld-Delivery */
 	char		 sid[INGEST_ID_LEN];	/* in the stream; "" not kept */
 };
 
@@ -525,36 +526,37 @@ keep(struct webhooks *w, struct hook *h, const char *did, const char *body,
 		freeReplyObject(r);
 }
 
-/* Queues one delivery to a receiver; false when its queue is full. */
-static bool
-enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
+/* The delivery id: the alert, this start, the count; unique. */
+static void
+make_did(struct webhooks *w, const char *alert_id, size_t alen, char *did,
+    size_t len)
 {
-	char did[WEBHOOK_ID_LEN], sid[INGEST_ID_LEN];
+	snprintf(did, len, "%.*s-%llx-%u", (int)(alen < 16 ? alen : 16),
+	    alert_id, (unsigned long long)w->boot,
+	    atomic_fetch_add(&w->seq, 1) + 1);
+}
+
+/*
+ * Into the receiver's queue in memory, with its stream id (sid, "" when
+ * not kept). False when the queue is full or memory ran out; a delivery
+ * whose stream id is queued already (read back meanwhile) is not queued
+ * twice.
+ */
+static bool
+enqueue(struct hook *h, const char *did, const char *sid, const char *body,
+    size_t len)
+{
 	struct delivery *d;
-	const char *id;
-	bool full;
 
 	pthread_mutex_lock(&h->mtx);
-	full = h->nq == WEBHOOK_QUEUE_MAX ||
-	    h->bytes + len > WEBHOOK_QUEUE_BYTES;
-	pthread_mutex_unlock(&h->mtx);
-	if (full) {
-		metric_inc(w->m_dropped);
-		log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue "
-		    "full, alert dropped for %s", h->url);
-		return false;
-	}
-	/* The alert, this start, the count: unique, and kept with it. */
-	id = strstr(body, "\"alert_id\":\"");
-	snprintf(did, sizeof(did), "%.16s", id ? id + 12 : "none");
-	did[strcspn(did, "\"")] = '\0';
-	snprintf(did + strlen(did), sizeof(did) - strlen(did), "-%llx-%u",
-	    (unsigned long long)w->boot, atomic_fetch_add(&w->seq, 1) + 1);
-	keep(w, h, did, body, len, sid, sizeof(sid));
-	pthread_mutex_lock(&h->mtx);
-	if (h->nq == WEBHOOK_QUEUE_MAX) {	/* filled meanwhile */
+	for (size_t k = 0; sid[0] != '\0' && k < h->nq; k++)
+		if (strcmp(h->q[k].sid, sid) == 0) {
+			pthread_mutex_unlock(&h->mtx);
+			return true;
+		}
+	if (h->nq == WEBHOOK_QUEUE_MAX ||
+	    h->bytes + len > WEBHOOK_QUEUE_BYTES) {
 		pthread_mutex_unlock(&h->mtx);
-		metric_inc(w->m_dropped);
 		return false;
 	}
 	d = &h->q[h->nq];
@@ -577,13 +579,72 @@ enqueue(struct webhooks *w, struct hook *h, const char *body, size_t len)
 	return true;
 }
 
-void
-webhooks_send(struct webhooks *w, const char *body, size_t len)
+static void
+dropped(struct webhooks *w, struct hook *h)
 {
-	if (w == NULL)
+	metric_inc(w->m_dropped);
+	log_limited(&h->ll, 10000, LOG_LVL_WARN, "webhooks: queue full, "
+	    "alert dropped for %s", h->url);
+}
+
+/* Kept in the receiver's stream first, then queued; false when full. */
+static bool
+send_one(struct webhooks *w, struct hook *h, const char *body, size_t len)
+{
+	char did[INGEST_DID_LEN], sid[INGEST_ID_LEN];
+	const char *id;
+	bool full;
+
+	pthread_mutex_lock(&h->mtx);
+	full = h->nq == WEBHOOK_QUEUE_MAX ||
+	    h->bytes + len > WEBHOOK_QUEUE_BYTES;
+	pthread_mutex_unlock(&h->mtx);
+	if (full) {
+		dropped(w, h);
+		return false;
+	}
+	id = strstr(body, "\"alert_id\":\"");
+	id = id ? id + 12 : "none";
+	make_did(w, id, strcspn(id, "\""), did, sizeof(did));
+	keep(w, h, did, body, len, sid, sizeof(sid));
+	if (!enqueue(h, did, sid, body, len)) {
+		dropped(w, h);
+		return false;
+	}
+	return true;
+}
+
+const char *
+webhooks_key(const struct webhooks *w, size_t i)
+{
+	return w != NULL && i < w->nhooks ? w->hooks[i].key : NULL;
+}
+
+void
+webhooks_delivery_id(struct webhooks *w, const char *alert_id, char *did,
+    size_t len)
+{
+	make_did(w, alert_id, strlen(alert_id), did, len);
+}
+
+void
+webhooks_queue_kept(struct webhooks *w, size_t i, const char *did,
+    const char *sid, const char *body, size_t len)
+{
+	struct hook *h;
+	redisReply *r;
+
+	if (w == NULL || i >= w->nhooks)
 		return;
-	for (size_t i = 0; i < w->nhooks; i++)
-		enqueue(w, &w->hooks[i], body, len);
+	h = &w->hooks[i];
+	if (enqueue(h, did, sid, body, len))
+		return;
+	/* Dropped as when the queue was full before: not kept either. */
+	dropped(w, h);
+	pthread_mutex_lock(&w->jmtx);
+	if ((r = rds_command(w->jrds, "XDEL %s %s", h->key, sid)) != NULL)
+		freeReplyObject(r);
+	pthread_mutex_unlock(&w->jmtx);
 }
 
 int
@@ -592,7 +653,7 @@ webhooks_send_to(struct webhooks *w, const char *url, const char *body,
 {
 	for (size_t i = 0; w != NULL && i < w->nhooks; i++)
 		if (strcmp(w->hooks[i].url, url) == 0) {
-			enqueue(w, &w->hooks[i], body, len);
+			send_one(w, &w->hooks[i], body, len);
 			return 0;
 		}
 	return -1;
