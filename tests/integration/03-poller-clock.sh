@@ -3,10 +3,10 @@
 # the future that an older poller recorded in poller:seen) must not hide
 # every later point: they are ignored, counted, and every point reaches
 # the stream once. Then a device clock steps back an hour and forward
-# again (the simulator's /admin/clock): the points recorded between two
-# polls around each step, on the old clock and on the new, are filled in
-# from the archives, the archive spanning the step included; none is
-# lost, none doubled.
+# again 20 s later (the simulator's /admin/clock): the points recorded
+# between two polls around each step, on the old clock and on the new,
+# are filled in from the archives, the archive spanning the step
+# included; none is lost, none doubled.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/03-poller.bash"
 
@@ -35,7 +35,9 @@ step() {
 }
 s0=$(metric grilld_poller_clock_steps_total)
 step -3600000
-sleep 12
+# Longer than a session (15 s): a whole archive on the new clock sorts
+# before the one spanning the step, whose rows are older.
+sleep 20
 step 3600000
 sleep 5
 check_oracle "a clock stepped back an hour and forward: every point reaches the stream"
