@@ -41,7 +41,8 @@
  * clocks), and a gap's rows must go out in order, each one shrinking
  * the gap it is in. Then every run of a file's rows on one clock (a
  * span: a step cuts a file in two) is known complete, and the gaps'
- * parts inside it are filled. A gap
+ * parts inside it are filled. Only the files overlapping a gap are
+ * fetched. A gap
  * still open after BACKFILL_GIVE_UP_NS (no archive ever covered it, or
  * the archives cannot be read) is given up and counted, with why.
  * Backfill runs beside the poll cycle, with its own deadlines: a
@@ -167,18 +168,23 @@ archive_gap_add(struct tw_channel *ch, int64_t from, int64_t to)
 }
 
 /*
- * Every point in [lo, hi] was had (an archive file's span): the parts
- * of the gaps inside it are filled, a gap around it is cut in two.
- * Returns how many gaps were filled entirely, or -1 when out of memory.
+ * Every point in [lo, hi] was had (an archive file's span, whose ends
+ * are points): the parts of the gaps inside it are filled, a gap around
+ * it is cut in two. A part left beside it no wider than rec_us (the
+ * recording interval) holds no point: the one between two sessions'
+ * files. Returns how many gaps were filled entirely, or -1 when out of
+ * memory.
  */
 int
-archive_gaps_cover(struct tw_channel *ch, int64_t lo, int64_t hi)
+archive_gaps_cover(struct tw_channel *ch, int64_t lo, int64_t hi,
+    int64_t rec_us)
 {
+	int64_t min = rec_us > 1 ? rec_us : 1;
 	int filled = 0;
 
 	for (int i = 0; i < ch->ngaps; i++) {
 		struct tw_gap *g = &ch->gaps[i];
-		bool left = lo - g->from_us >= 2, right = g->to_us - hi >= 2;
+		bool left = lo - g->from_us > min, right = g->to_us - hi > min;
 
 		if (g->to_us <= lo || g->from_us >= hi)
 			continue;	/* no point of it inside */
@@ -821,7 +827,8 @@ job_emit(struct poller *p, struct tw_device *d)
 	for (int i = 0; i < d->nch; i++)
 		for (size_t k = 0; k < j->nspans; k++) {
 			int filled = archive_gaps_cover(&d->ch[i],
-			    j->spans[k].lo_ns / 1000, j->spans[k].hi_ns / 1000);
+			    j->spans[k].lo_ns / 1000, j->spans[k].hi_ns / 1000,
+			    d->doc.recording_s * 1000000);
 
 			if (filled == -1)
 				log_warnx("%s: out of memory for its gaps",
@@ -921,6 +928,32 @@ file_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Whether a file holding points in [lo, hi] (microseconds) may fill a
+ * gap of one of the device's channels: only those are fetched, not
+ * every file between the first gap and the last.
+ */
+static bool
+file_wanted(const struct tw_device *d, int64_t lo, int64_t hi)
+{
+	for (int i = 0; i < d->nch; i++) {
+		const struct tw_channel *ch = &d->ch[i];
+		int a = 0, b = ch->ngaps;
+
+		while (a < b) {		/* the first gap ending after lo */
+			int mid = (a + b) / 2;
+
+			if (ch->gaps[mid].to_us <= lo)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		if (a < ch->ngaps && ch->gaps[a].from_us < hi)
+			return true;
+	}
+	return false;
+}
+
 /* Keeps an archive document when its span overlaps a gap. */
 static int
 take_doc(struct archive_job *j, const cJSON *doc)
@@ -937,7 +970,10 @@ take_doc(struct archive_job *j, const cJSON *doc)
 	 * back: its rows lie between its end and its start.
 	 */
 	if ((start <= end ? end : start) <= j->lower_ns ||
-	    (start <= end ? start : end) > j->upper_ns)
+	    (start <= end ? start : end) > j->upper_ns ||
+	    !file_wanted(j->dev, (start <= end ? start : end) / 1000,
+	    end == INT64_MAX ? INT64_MAX : (start <= end ? end : start) /
+	    1000 + 1))
 		return 0;
 	if (j->nfiles == ARCHIVE_FILES_MAX)
 		return -1;

@@ -574,7 +574,7 @@ int	archive_gapset_add(struct strmap *, const char *, int64_t, int64_t);
 void	archive_seen_free(struct strmap *);
 bool	archive_in_gap(const struct tw_channel *, int64_t);
 void	archive_gaps_done(struct tw_channel *, int64_t);
-int	archive_gaps_cover(struct tw_channel *, int64_t, int64_t);
+int	archive_gaps_cover(struct tw_channel *, int64_t, int64_t, int64_t);
 void	archive_gap_passed(struct tw_channel *, int64_t);
 void	archive_free(struct archive_job *);
 struct archive_row *archive_parse_rows(const char *, size_t, size_t *,

@@ -310,18 +310,18 @@ t_archive_step(void)
 	    &(struct tw_gap){ 100, 200 }, 1), 0);
 	CHECK_INT(ch.ngaps, 2);
 	/* A span inside a gap cuts it in two... */
-	CHECK_INT(archive_gaps_cover(&ch, 1200, 1300), 0);
+	CHECK_INT(archive_gaps_cover(&ch, 1200, 1300, 1), 0);
 	CHECK_INT(ch.ngaps, 3);
 	CHECK(ch.gaps[1].from_us == 1000 && ch.gaps[1].to_us == 1200);
 	CHECK(ch.gaps[2].from_us == 1300 && ch.gaps[2].to_us == 2000);
 	CHECK(!archive_in_gap(&ch, 1250));
 	CHECK(archive_in_gap(&ch, 1199) && archive_in_gap(&ch, 1301));
 	/* ...across the ends shortens them, over a whole one fills it. */
-	CHECK_INT(archive_gaps_cover(&ch, 50, 150), 0);
+	CHECK_INT(archive_gaps_cover(&ch, 50, 150, 1), 0);
 	CHECK(ch.gaps[0].from_us == 150 && ch.gaps[0].to_us == 200);
-	CHECK_INT(archive_gaps_cover(&ch, 1001, 1199), 1);
+	CHECK_INT(archive_gaps_cover(&ch, 1001, 1199, 1), 1);
 	CHECK_INT(ch.ngaps, 2);
-	CHECK_INT(archive_gaps_cover(&ch, 5000, 6000), 0);
+	CHECK_INT(archive_gaps_cover(&ch, 5000, 6000, 1), 0);
 	CHECK_INT(ch.ngaps, 2);
 	/* A row gone out: its gap starts there; the last one closes it. */
 	archive_gap_passed(&ch, 180);
@@ -332,6 +332,14 @@ t_archive_step(void)
 	CHECK(ch.gaps[0].from_us == 1300);
 	archive_gap_passed(&ch, 3000);		/* in no gap */
 	CHECK_INT(ch.ngaps, 1);
+	/*
+	 * Two sessions' files, recording every 100: between the last point
+	 * of one (1500) and the first of the next (1600) none is missing.
+	 */
+	CHECK_INT(archive_gaps_cover(&ch, 1000, 1500, 100), 0);
+	CHECK(ch.gaps[0].from_us == 1500 && ch.gaps[0].to_us == 2000);
+	CHECK_INT(archive_gaps_cover(&ch, 1600, 1900, 100), 1);
+	CHECK_INT(ch.ngaps, 0);
 	archive_chan_free(&ch);
 }
 
