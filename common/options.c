@@ -367,10 +367,10 @@ const struct conf_opt grilld_options[] = {
 	    twsim.threads, "Worker threads; a keep-alive connection holds one "
 	    "(keep it above poller.concurrency)."),
 	OPT("twsim.state_file", CONF_STR, NULL, 0, 0, NULL, CONF_TWSIM,
-	    twsim.state_file, "Keeps the start of the sessions across "
-	    "restarts, so that a restarted simulator goes on with its "
-	    "sessions and archives them (unset: every start begins new "
-	    "sessions)."),
+	    twsim.state_file, "Keeps the start of the sessions (and the "
+	    "devices paused by POST /admin/pause) across restarts, so that "
+	    "a restarted simulator goes on with its sessions and archives "
+	    "them (unset: every start begins new sessions)."),
 	OPT("twsim.accounts", CONF_TREE, NULL, 0, 0, NULL, CONF_TWSIM,
 	    twsim.accounts, "Accounts and their devices; unset: the demo "
 	    "account."),

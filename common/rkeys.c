@@ -34,7 +34,8 @@ static const char *const names[RKEY_COUNT] = {
  * microseconds, ARGV[3] the time before which gaps are given up, then
  * for each reading "serial/channel", device time in microseconds
  * (negative: the device clock went back, follow it), the start of the
- * gap the reading ends ("0": none), the reading JSON. Microseconds
+ * gap the reading ends ("0": none) and after a clock step another gap
+ * ("from to-from"), the reading JSON. Microseconds
  * (1.7e15) are exact in Lua's doubles; the gaps are written from the
  * strings as they came.
  *
@@ -44,8 +45,11 @@ static const char *const names[RKEY_COUNT] = {
  * its channel's field of poller:gaps in the same step, from the mark it
  * found if that is later (another poller sent the points up to it), and
  * drops the gaps the channel's "@b" mark passed or that were given up
- * (poller/archive.c). The script never trims: entries leave the stream
- * only when the ingester trims what every group acknowledged. When the
+ * (poller/archive.c). The gaps of a clock step lie below the "@b" mark:
+ * it moves down to the lowest, as in the poller (poller/emit.c). A
+ * reading with the reset flag moves its mark back whatever it was. The
+ * script never trims: entries leave the stream only when the ingester
+ * trims what every group acknowledged. When the
  * stream holds its bound, the script stops at that reading; it and the
  * rest of the batch go to the spool and are replayed when there is room
  * (back-pressure: docs/poller.md). Answers {appended, taken}, taken
@@ -69,25 +73,43 @@ const char rkey_emit_lua[] =
     "    redis.call('XADD', KEYS[1], '*', '" RKEY_F_LAYOUT "', '"
     RKEY_LAYOUT "', '" RKEY_F_READING "', ARGV[i + 3])\n"
     "    redis.call('HSET', KEYS[2], ARGV[i], t)\n"
-    "    local from = ARGV[i + 2]\n"
-    "    if not reset and from ~= '0' then\n"
-    "      if cur > tonumber(from) then from = was end\n"
-    "      if t - tonumber(from) >= 2 then\n"
-    "        local bf = tonumber(redis.call('HGET', KEYS[2],\n"
-    "            ARGV[i] .. '" RKEY_SEEN_BACKFILL "') or '0')\n"
-    "        local keep = {}\n"
-    "        local old = redis.call('HGET', KEYS[3], ARGV[i])\n"
-    "        if old then\n"
-    "          for a, b in string.gmatch(old, '(%d+)-(%d+)') do\n"
-    "            local e = tonumber(b)\n"
-    "            if e > bf + 1 and e > cutoff then\n"
-    "              keep[#keep + 1] = a .. '-' .. b\n"
-    "            end\n"
+    "    local from, extra =\n"
+    "        string.match(ARGV[i + 2], '^(%d+) (%d+%-%d+)$')\n"
+    "    if not from then from = ARGV[i + 2] end\n"
+    "    if not reset and from ~= '0' and cur > tonumber(from) then\n"
+    "      from = was\n"
+    "    end\n"
+    "    local add = {}\n"
+    "    local low = nil\n"
+    "    if from ~= '0' and t - tonumber(from) >= 2 then\n"
+    "      local to = string.gsub(ARGV[i + 1], '^%-', '')\n"
+    "      add[#add + 1] = from .. '-' .. to\n"
+    "      low = tonumber(from)\n"
+    "    end\n"
+    "    if extra then\n"
+    "      add[#add + 1] = extra\n"
+    "      local a = tonumber(string.match(extra, '^(%d+)'))\n"
+    "      if not low or a < low then low = a end\n"
+    "    end\n"
+    "    if low then\n"
+    "      local bkey = ARGV[i] .. '" RKEY_SEEN_BACKFILL "'\n"
+    "      local bf = tonumber(redis.call('HGET', KEYS[2], bkey) or '0')\n"
+    "      if bf > low then\n"
+    "        bf = low\n"
+    "        redis.call('HSET', KEYS[2], bkey, low)\n"
+    "      end\n"
+    "      local keep = {}\n"
+    "      local old = redis.call('HGET', KEYS[3], ARGV[i])\n"
+    "      if old then\n"
+    "        for a, b in string.gmatch(old, '(%d+)-(%d+)') do\n"
+    "          local e = tonumber(b)\n"
+    "          if e > bf + 1 and e > cutoff then\n"
+    "            keep[#keep + 1] = a .. '-' .. b\n"
     "          end\n"
     "        end\n"
-    "        keep[#keep + 1] = from .. '-' .. ARGV[i + 1]\n"
-    "        redis.call('HSET', KEYS[3], ARGV[i], table.concat(keep, ' '))\n"
     "      end\n"
+    "      for _, g in ipairs(add) do keep[#keep + 1] = g end\n"
+    "      redis.call('HSET', KEYS[3], ARGV[i], table.concat(keep, ' '))\n"
     "    end\n"
     "    added = added + 1\n"
     "    room = room - 1\n"

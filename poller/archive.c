@@ -32,9 +32,17 @@
  * never sent is filled.
  *
  * A device with a gap lists its archives when its lastArchive moved
- * (and once after start-up), fetches the files that overlap a gap,
- * oldest first, and emits their rows inside the gaps as backfilled
- * points (READING_F_BACKFILL: stored, not published as new). A gap
+ * (and once after start-up), fetches the files that overlap a gap, and
+ * emits their rows inside the gaps as backfilled points
+ * (READING_F_BACKFILL: stored, not published as new), each channel's
+ * in time order once every file is in: after a device clock stepped,
+ * files taken by their start are not in the order of their rows (the
+ * file spanning a step back ends before it starts, its rows lie on both
+ * clocks), and a gap's rows must go out in order, each one shrinking
+ * the gap it is in. Then every run of a file's rows on one clock (a
+ * span: a step cuts a file in two) is known complete, and the gaps'
+ * parts inside it are filled. Only the files overlapping a gap are
+ * fetched. A gap
  * still open after BACKFILL_GIVE_UP_NS (no archive ever covered it, or
  * the archives cannot be read) is given up and counted, with why.
  * Backfill runs beside the poll cycle, with its own deadlines: a
@@ -63,6 +71,10 @@ struct archive_file {
 
 struct archive_job {
 	struct tw_device *dev;
+	struct archive_row *rows;	/* inside a gap, of every file */
+	size_t		 nrows, rcap;
+	struct archive_span *spans;	/* of every file */
+	size_t		 nspans, scap;
 	int64_t		 lower_ns;	/* rows after this are wanted */
 	int64_t		 upper_ns;	/* ... up to this */
 	int64_t		 last_archive_ns; /* lastArchive when it began */
@@ -153,6 +165,77 @@ archive_gap_add(struct tw_channel *ch, int64_t from, int64_t to)
 	g[ch->ngaps].to_us = to;
 	ch->ngaps++;
 	return 0;
+}
+
+/*
+ * Every point in [lo, hi] was had (an archive file's span, whose ends
+ * are points): the parts of the gaps inside it are filled, a gap around
+ * it is cut in two. A part left beside it no wider than rec_us (the
+ * recording interval) holds no point: the one between two sessions'
+ * files. Returns how many gaps were filled entirely, or -1 when out of
+ * memory.
+ */
+int
+archive_gaps_cover(struct tw_channel *ch, int64_t lo, int64_t hi,
+    int64_t rec_us)
+{
+	int64_t min = rec_us > 1 ? rec_us : 1;
+	int filled = 0;
+
+	for (int i = 0; i < ch->ngaps; i++) {
+		struct tw_gap *g = &ch->gaps[i];
+		bool left = lo - g->from_us > min, right = g->to_us - hi > min;
+
+		if (g->to_us <= lo || g->from_us >= hi)
+			continue;	/* no point of it inside */
+		if (left && right) {
+			struct tw_gap *n = reallocarray(ch->gaps,
+			    (size_t)ch->ngaps + 1, sizeof(*n));
+
+			if (n == NULL)
+				return -1;
+			ch->gaps = n;
+			g = &ch->gaps[i];
+			memmove(g + 1, g, (size_t)(ch->ngaps - i) * sizeof(*g));
+			g[1].from_us = hi;
+			g->to_us = lo;
+			ch->ngaps++;
+			i++;
+		} else if (left) {
+			g->to_us = lo;
+		} else if (right) {
+			g->from_us = hi;
+		} else {
+			memmove(g, g + 1, (size_t)(ch->ngaps - i - 1) *
+			    sizeof(*g));
+			ch->ngaps--;
+			i--;
+			filled++;
+		}
+	}
+	return filled;
+}
+
+/*
+ * The point at t, inside a gap, went out: the gap now starts there (a
+ * gap's points go out in time order).
+ */
+void
+archive_gap_passed(struct tw_channel *ch, int64_t t)
+{
+	for (int i = 0; i < ch->ngaps; i++) {
+		struct tw_gap *g = &ch->gaps[i];
+
+		if (g->from_us >= t || g->to_us <= t)
+			continue;
+		g->from_us = t;
+		if (g->to_us - t < 2) {
+			memmove(g, g + 1, (size_t)(ch->ngaps - i - 1) *
+			    sizeof(*g));
+			ch->ngaps--;
+		}
+		return;
+	}
 }
 
 /* True when a point at t is missing: strictly inside a gap. */
@@ -403,7 +486,15 @@ void
 archive_gap_open(struct poller *p, struct tw_device *d, struct tw_channel *ch,
     int64_t from_us, int64_t to_us)
 {
-	if (archive_gap_add(ch, from_us, to_us) == 0)
+	struct tw_gap g = { from_us, to_us };
+	int rc;
+
+	/* After a clock step, gaps open below the last one. */
+	if (ch->ngaps == 0 || from_us >= ch->gaps[ch->ngaps - 1].from_us)
+		rc = archive_gap_add(ch, from_us, to_us);
+	else
+		rc = archive_gaps_union(&ch->gaps, &ch->ngaps, &g, 1);
+	if (rc == 0)
 		metric_inc(p->m.gaps_opened);
 	count_gaps(p, d);
 }
@@ -416,6 +507,8 @@ archive_free(struct archive_job *j)
 	for (size_t i = 0; i < j->nfiles; i++)
 		free(j->files[i].name);
 	free(j->files);
+	free(j->rows);
+	free(j->spans);
 	free(j);
 }
 
@@ -458,12 +551,62 @@ row_channel(const cJSON *c, int *out)
 struct archive_row *
 archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
 {
+	return archive_parse_file(text, len, n, bad, NULL, NULL);
+}
+
+/*
+ * Rows further apart than this, or going back, in a file's own order
+ * are on two clocks: a span ends (a session records every few seconds,
+ * a few minutes at most).
+ */
+#define SPAN_JUMP_NS		(EMIT_STEP_BACK_US * 1000)
+
+/*
+ * Adds the row at ts to the spans: it extends the last one, or (a step
+ * between them) starts another. -1 when out of memory.
+ */
+static int
+span_add(struct archive_span **spans, size_t *n, size_t *cap, int64_t ts)
+{
+	struct archive_span *s = *n > 0 ? &(*spans)[*n - 1] : NULL;
+
+	if (s != NULL && ts >= s->lo_ns && ts <= s->hi_ns + SPAN_JUMP_NS) {
+		if (ts > s->hi_ns)
+			s->hi_ns = ts;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 4;
+
+		if ((s = reallocarray(*spans, c, sizeof(*s))) == NULL)
+			return -1;
+		*spans = s;
+		*cap = c;
+	}
+	(*spans)[*n].lo_ns = (*spans)[*n].hi_ns = ts;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * archive_parse_rows(), and when spans is not NULL the file's spans
+ * (rows in the file's order, before they are sorted: a step cuts them;
+ * the caller frees them) in *spans and their number in *nspans.
+ */
+struct archive_row *
+archive_parse_file(const char *text, size_t len, size_t *n, size_t *bad,
+    struct archive_span **spans, size_t *nspans)
+{
 	cJSON *root = cJSON_ParseWithLength(text ? text : "", len);
 	const cJSON *rows, *row;
 	struct archive_row *out = NULL;
-	size_t cap;
+	size_t cap, scap = 0;
 
 	*n = *bad = 0;
+	if (spans != NULL) {
+		*spans = NULL;
+		*nspans = 0;
+	}
 	rows = cJSON_GetObjectItemCaseSensitive(root, "readings");
 	if (!cJSON_IsArray(rows)) {
 		cJSON_Delete(root);
@@ -491,6 +634,16 @@ archive_parse_rows(const char *text, size_t len, size_t *n, size_t *bad)
 		r->has_value = cJSON_IsNumber(v);
 		r->value = r->has_value ? v->valuedouble : 0;
 		r->unit = cJSON_IsString(u) ? fs_unit(u->valuestring) : 0;
+		if (spans != NULL && span_add(spans, nspans, &scap,
+		    r->ts_ns) == -1) {
+			free(*spans);
+			*spans = NULL;
+			*nspans = 0;
+			free(out);
+			cJSON_Delete(root);
+			*n = 0;
+			return NULL;
+		}
 		(*n)++;
 	}
 	cJSON_Delete(root);
@@ -591,21 +744,82 @@ channel_by_number(struct tw_device *d, int n)
 	return NULL;
 }
 
-/* The rows inside each channel's gap, as backfilled points. */
+/*
+ * Keeps a file's rows that are inside a gap of their channel, and its
+ * spans, for the end of the job. A file whose rows are on one clock
+ * (it starts before it ends) covers its whole session: its spans reach
+ * its start and its end. -1 when out of memory.
+ */
+static int
+job_take(struct archive_job *j, struct tw_device *d,
+    const struct archive_row *rows, size_t n, struct archive_span *spans,
+    size_t nspans, const struct archive_file *f)
+{
+	struct tw_channel *ch;
+	struct archive_span whole = { f->start_ns, f->end_ns };
+
+	if (f->start_ns <= f->end_ns && f->end_ns != INT64_MAX) {
+		if (nspans == 0 && f->start_ns > 0) {
+			spans = &whole;
+			nspans = 1;
+		} else if (nspans > 0) {
+			if (f->start_ns > 0 && f->start_ns < spans[0].lo_ns)
+				spans[0].lo_ns = f->start_ns;
+			if (f->end_ns > spans[nspans - 1].hi_ns)
+				spans[nspans - 1].hi_ns = f->end_ns;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((ch = channel_by_number(d, rows[i].channel)) == NULL ||
+		    !archive_in_gap(ch, rows[i].ts_ns / 1000))
+			continue;
+		if (j->nrows == j->rcap) {
+			size_t c = j->rcap ? j->rcap * 2 : 64;
+			struct archive_row *a = reallocarray(j->rows, c,
+			    sizeof(*a));
+
+			if (a == NULL)
+				return -1;
+			j->rows = a;
+			j->rcap = c;
+		}
+		j->rows[j->nrows++] = rows[i];
+	}
+	for (size_t i = 0; i < nspans; i++) {
+		if (j->nspans == j->scap) {
+			size_t c = j->scap ? j->scap * 2 : 8;
+			struct archive_span *a = reallocarray(j->spans, c,
+			    sizeof(*a));
+
+			if (a == NULL)
+				return -1;
+			j->spans = a;
+			j->scap = c;
+		}
+		j->spans[j->nspans++] = spans[i];
+	}
+	return 0;
+}
+
+/*
+ * Every file is in: the rows inside each channel's gap, in time order,
+ * as backfilled points, each shrinking its gap; then the gaps' parts
+ * inside the files' spans are filled.
+ */
 static void
-emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
-    size_t n, int64_t file_end_ns)
+job_emit(struct poller *p, struct tw_device *d)
 {
 	struct archive_job *j = d->job;
 	struct tw_channel *ch;
 
-	for (size_t i = 0; i < n && !j->blocked; i++) {
-		const struct archive_row *r = &rows[i];
+	qsort(j->rows, j->nrows, sizeof(*j->rows), row_cmp);
+	for (size_t i = 0; i < j->nrows && !j->blocked; i++) {
+		const struct archive_row *r = &j->rows[i];
 		struct emit_point pt;
 
 		if ((ch = channel_by_number(d, r->channel)) == NULL ||
 		    !archive_in_gap(ch, r->ts_ns / 1000))
-			continue;
+			continue;	/* a row twice, or its gap given up */
 		pt.ts_ns = r->ts_ns;
 		pt.has_value = r->has_value;
 		pt.value = r->value;
@@ -613,17 +827,24 @@ emit_rows(struct poller *p, struct tw_device *d, const struct archive_row *rows,
 		pt.status = r->has_value ? PROBE_UNKNOWN : PROBE_NO_PROBE;
 		if (emit_point(p, d, ch, &pt, true) == -1)
 			j->blocked = true;
+		else
+			archive_gap_passed(ch, r->ts_ns / 1000);
 	}
 	if (j->blocked)
 		return;
-	/* Up to this file's end, nothing more will come. */
-	for (int i = 0; i < d->nch && file_end_ns != INT64_MAX; i++) {
-		int before = d->ch[i].ngaps;
+	/* In a span, nothing more will come. */
+	for (int i = 0; i < d->nch; i++)
+		for (size_t k = 0; k < j->nspans; k++) {
+			int filled = archive_gaps_cover(&d->ch[i],
+			    j->spans[k].lo_ns / 1000, j->spans[k].hi_ns / 1000,
+			    d->doc.recording_s * 1000000);
 
-		archive_gaps_done(&d->ch[i], file_end_ns / 1000);
-		for (int k = d->ch[i].ngaps; k < before; k++)
-			metric_inc(p->m.gaps_filled);
-	}
+			if (filled == -1)
+				log_warnx("%s: out of memory for its gaps",
+				    d->ch[i].key);
+			for (; filled > 0; filled--)
+				metric_inc(p->m.gaps_filled);
+		}
 	count_gaps(p, d);
 }
 
@@ -634,15 +855,17 @@ file_done(struct http_req *r, void *arg)
 	struct poller *p = d->acct->poller;
 	struct archive_job *j = d->job;
 	struct archive_row *rows;
-	size_t n, bad;
+	struct archive_span *spans;
+	size_t n, bad, nspans;
+	int rc;
 
 	if (d->removed || !d->acct->active) {
 		finish(p, d, false);
 		goto out;
 	}
 	if (r->result != HTTP_DONE || r->status != 200 || (rows =
-	    archive_parse_rows(r->resp.data, r->resp.len, &n, &bad)) ==
-	    NULL) {
+	    archive_parse_file(r->resp.data, r->resp.len, &n, &bad, &spans,
+	    &nspans)) == NULL) {
 		log_limited(&p->archive_log, 10000, LOG_LVL_WARN, "%s: device "
 		    "%s: archive file: %s", d->acct->email, d->serial,
 		    r->result != HTTP_DONE ? r->errstr : r->status != 200 ?
@@ -654,12 +877,16 @@ file_done(struct http_req *r, void *arg)
 		log_limited(&p->archive_log, 10000, LOG_LVL_WARN, "%s: device "
 		    "%s: archive file: skipped %zu malformed rows",
 		    d->acct->email, d->serial, bad);
-	emit_rows(p, d, rows, n, j->files[j->next - 1].end_ns);
+	rc = job_take(j, d, rows, n, spans, nspans, &j->files[j->next - 1]);
 	free(rows);
-	if (j->blocked)
-		finish(p, d, true);
-	else
+	free(spans);
+	if (rc == -1) {
+		log_warnx("%s: device %s: out of memory for its archive rows",
+		    d->acct->email, d->serial);
+		finish(p, d, false);
+	} else {
 		fetch_next(p, d);
+	}
 out:
 	device_unref(d);
 }
@@ -672,6 +899,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 	char *name;
 
 	if (j->next >= j->nfiles) {
+		job_emit(p, d);
 		finish(p, d, true);
 		return;
 	}
@@ -694,12 +922,45 @@ fetch_next(struct poller *p, struct tw_device *d)
 	http_submit(&p->http, r);
 }
 
+/* The lowest time a file may hold: a step back ends it before it starts. */
+static int64_t
+file_lo(const struct archive_file *f)
+{
+	return f->end_ns < f->start_ns ? f->end_ns : f->start_ns;
+}
+
 static int
 file_cmp(const void *a, const void *b)
 {
-	const struct archive_file *x = a, *y = b;
+	int64_t x = file_lo(a), y = file_lo(b);
 
-	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Whether a file holding points in [lo, hi] (microseconds) may fill a
+ * gap of one of the device's channels: only those are fetched, not
+ * every file between the first gap and the last.
+ */
+static bool
+file_wanted(const struct tw_device *d, int64_t lo, int64_t hi)
+{
+	for (int i = 0; i < d->nch; i++) {
+		const struct tw_channel *ch = &d->ch[i];
+		int a = 0, b = ch->ngaps;
+
+		while (a < b) {		/* the first gap ending after lo */
+			int mid = (a + b) / 2;
+
+			if (ch->gaps[mid].to_us <= lo)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		if (a < ch->ngaps && ch->gaps[a].from_us < hi)
+			return true;
+	}
+	return false;
 }
 
 /* Keeps an archive document when its span overlaps a gap. */
@@ -713,7 +974,15 @@ take_doc(struct archive_job *j, const cJSON *doc)
 	if (archive_parse_doc(doc, name, sizeof(name), &start, &end,
 	    &created) == -1)
 		return -1;
-	if (end <= j->lower_ns || start > j->upper_ns)
+	/*
+	 * A file that ends before it starts spans a device clock stepped
+	 * back: its rows lie between its end and its start.
+	 */
+	if ((start <= end ? end : start) <= j->lower_ns ||
+	    (start <= end ? start : end) > j->upper_ns ||
+	    !file_wanted(j->dev, (start <= end ? start : end) / 1000,
+	    end == INT64_MAX ? INT64_MAX : (start <= end ? end : start) /
+	    1000 + 1))
 		return 0;
 	if (j->nfiles == ARCHIVE_FILES_MAX)
 		return -1;

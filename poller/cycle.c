@@ -18,9 +18,10 @@
  * transmitIntervalInSeconds (an RFX Meat probe: its heartbeat, and at
  * most poller.interval apart, as it also uploads on a temperature step),
  * half a second late, first with its device document alone: only when
- * that moved are the channels fetched. A poll that finds nothing new is
- * tried again 1, 2, 4 ... s later, up to the larger of poller.interval
- * and the upload interval. The cycle then polls only the devices with no
+ * that moved (on, or far back: a device clock stepped back) are the
+ * channels fetched. A poll that finds nothing new is tried again 1, 2,
+ * 4 ... s later, up to the larger of poller.interval and the upload
+ * interval. The cycle then polls only the devices with no
  * schedule yet (never polled, or no interval in their document).
  *
  * The schedule keeps a fixed cadence: tick n is due at start + n *
@@ -199,6 +200,17 @@ device_telem(const struct tw_device *d)
 	return t;
 }
 
+/*
+ * Whether the device's telemetry moved from was to now: on, or far
+ * back (its clock stepped back: emit.c follows it, and the channels
+ * must be read to see it).
+ */
+static bool
+telem_moved(int64_t now, int64_t was)
+{
+	return now > was || (now > 0 && was - now > EMIT_STEP_BACK_US * 1000);
+}
+
 /* The channels, after a device document that moved. */
 static void
 fetch_channels(struct poller *p, struct tw_device *d)
@@ -229,8 +241,8 @@ device_polled(struct poller *p, struct tw_device *d)
 	}
 	if (d->probing) {
 		d->probing = false;
-		if (d->doc_fresh && d->doc.last_telemetry_ns > d->telem_ns &&
-		    d->nch > 0) {
+		if (d->doc_fresh && telem_moved(d->doc.last_telemetry_ns,
+		    d->telem_ns) && d->nch > 0) {
 			fetch_channels(p, d);
 			if (d->pending > 0)
 				return;
@@ -250,7 +262,7 @@ device_polled(struct poller *p, struct tw_device *d)
 	metric_inc(d->failed ? p->m.polls_failed : p->m.polls_ok);
 	emit_docs(p, d);
 	telem = device_telem(d);
-	moved = telem > d->telem_ns;
+	moved = telem_moved(telem, d->telem_ns);
 	if (moved)
 		d->telem_ns = telem;
 	if (!d->failed)

@@ -20,6 +20,12 @@
  * emitted with the reset flag (the Redis script moves poller:seen back
  * too), and readings flow again at once instead of being dropped until
  * the old mark is passed. A smaller step back is skipped and counted.
+ *
+ * With backfill on, the points recorded around a step are not lost
+ * either: emit_step_gaps() opens the gaps they lie in, on both clocks,
+ * and the archives fill them (archive.c). The gaps of a step lie below
+ * the "@b" mark, which moves down to the lowest of them (here and in
+ * the Redis script), so that the archive rows inside them go out.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +34,8 @@
 
 #include "poller.h"
 #include "trace.h"
+
+static int	emitted(struct poller *, bool);
 
 static void
 set_trace(struct poller *p, const struct tw_device *d,
@@ -83,6 +91,62 @@ emit_judge(int64_t ts_us, int64_t seen_us, int64_t now_us, int64_t skew_us,
 }
 
 /*
+ * The gaps a live point at ts_us opens around a device clock step, its
+ * channel marked at mark_us, now now_us, the device recording every
+ * rec_us; reset: the point follows the clock back (EMIT_STEPPED_BACK).
+ * true when a step decided them (*g set, *st moved on), false when the
+ * usual gap applies (archive_gap_from()).
+ *
+ * Back: the points recorded between the last poll and the step are on
+ * the old clock after the mark, up to now at the latest (the old clock
+ * was ours, or the mark would have been ignored); those recorded after
+ * the step are on the new clock before the point, at most the time
+ * since the mark (plus a recording) before it. st->hi_us notes how far
+ * the old clock is accounted for, st->back_us how far back it went at
+ * least. Forward again (a point past hi_us, the mark below it): the
+ * new clock's last points after the mark, up to now less the step, and
+ * the right clock's after hi_us. Nothing between them: the old clock's
+ * points there went out before the step.
+ */
+bool
+emit_step_gaps(int64_t ts_us, int64_t mark_us, int64_t now_us,
+    int64_t rec_us, bool reset, struct emit_step *st, struct emit_gaps *g)
+{
+	int64_t slack = rec_us + 1000000, lo, hi;
+
+	memset(g, 0, sizeof(*g));
+	if (reset) {
+		lo = ts_us - (now_us > mark_us ? now_us - mark_us : 0) - slack;
+		g->from_us = lo > 0 ? lo : 0;
+		if (now_us - mark_us >= 2) {
+			g->x.from_us = mark_us;
+			g->x.to_us = now_us;
+		}
+		hi = now_us > mark_us ? now_us : mark_us;
+		if (hi > st->hi_us)
+			st->hi_us = hi;
+		st->back_us = mark_us - ts_us;
+		return true;
+	}
+	if (st->hi_us == 0 || ts_us <= st->hi_us)
+		return false;
+	if (mark_us >= st->hi_us) {
+		st->hi_us = st->back_us = 0;	/* passed on its own */
+		return false;
+	}
+	hi = now_us - st->back_us + slack;
+	if (hi > st->hi_us)
+		hi = st->hi_us;
+	if (hi - mark_us >= 2) {
+		g->x.from_us = mark_us;
+		g->x.to_us = hi;
+	}
+	g->from_us = ts_us - st->hi_us >= 2 ? st->hi_us : 0;
+	st->hi_us = st->back_us = 0;
+	return true;
+}
+
+/*
  * Emits one point of a channel unless it is not newer than the seen
  * mark. 0 when emitted or not new; -1 when it was not taken (the account
  * is not ours now, or the hand-off queue is full): the caller stops
@@ -99,9 +163,11 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 {
 	int64_t ts_us = pt->ts_ns / 1000, now_us = util_now_ns() / 1000;
 	int64_t skew_us = p->cf->ingest.future_skew * 1000;
-	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us, gap_us = 0;
+	int64_t *mark = archived ? &ch->bf_us : &ch->seen_us, low;
 	char bkey[TW_KEY_LEN];
 	const char *key = ch->key;
+	struct emit_step step = ch->step;
+	struct emit_gaps g = { 0 };
 	struct reading r;
 	struct buf b;
 	bool reset = false;
@@ -109,7 +175,14 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 
 	switch (emit_judge(ts_us, *mark, now_us, skew_us, !archived)) {
 	case EMIT_OLD:
-		return 0;
+		if (!archived || ts_us == *mark)
+			return 0;
+		/*
+		 * A row inside a gap (the caller's test) below the "@b"
+		 * mark: a gap of a clock step, filled after later ones.
+		 */
+		reset = true;
+		break;
 	case EMIT_FUTURE:
 		metric_inc(p->m.skipped_future);
 		log_limited(&p->odd_log, 60000, LOG_LVL_WARN, "%s: device time "
@@ -132,9 +205,11 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	if (archived) {
 		archive_bf_key(ch, bkey, sizeof(bkey));
 		key = bkey;
-	} else if (!reset) {
+	} else if (!p->cf->poller.backfill || !emit_step_gaps(ts_us, *mark,
+	    now_us, d->doc.recording_s * 1000000, reset, &step, &g)) {
 		/* The gap goes with the point that ends it (archive.c). */
-		gap_us = archive_gap_from(p, d, ch, *mark, ts_us);
+		if (!reset)
+			g.from_us = archive_gap_from(p, d, ch, *mark, ts_us);
 	}
 	if (!d->acct->active)
 		return -1;
@@ -160,20 +235,39 @@ emit_point(struct poller *p, struct tw_device *d, struct tw_channel *ch,
 	buf_init(&b);
 	rc = reading_write_json(&b, &r, 0);
 	reading_clear(&r);
-	if (rc == -1 || handoff_push(p, key, ts_us, gap_us, reset, &b) == -1) {
+	if (rc == -1 || handoff_push(p, key, ts_us, g.from_us, &g.x, reset,
+	    &b) == -1) {
 		buf_free(&b);
 		metric_inc(p->m.deferred);
 		return -1;
 	}
-	if (reset) {
+	if (reset && !archived) {
 		metric_inc(p->m.clock_back);
 		log_warnx("%s: the device clock went back %lld s: following it "
-		    "(its seen mark moves back)", ch->key,
-		    (long long)((*mark - ts_us) / 1000000));
+		    "(its seen mark moves back%s)", ch->key,
+		    (long long)((*mark - ts_us) / 1000000),
+		    g.from_us > 0 || g.x.to_us > 0 ? "; the points around the "
+		    "step are read from the archives" : "");
 	}
 	*mark = ts_us;
-	if (gap_us > 0)
-		archive_gap_open(p, d, ch, gap_us, ts_us);
+	if (archived)
+		return emitted(p, archived);
+	ch->step = step;
+	/* The gaps of a step lie below the "@b" mark: it moves down. */
+	low = g.x.to_us > 0 && (g.from_us == 0 || g.x.from_us < g.from_us) ?
+	    g.x.from_us : g.from_us;
+	if (low > 0 && ch->bf_us > low)
+		ch->bf_us = low;
+	if (g.x.to_us > 0)
+		archive_gap_open(p, d, ch, g.x.from_us, g.x.to_us);
+	if (g.from_us > 0)
+		archive_gap_open(p, d, ch, g.from_us, ts_us);
+	return emitted(p, archived);
+}
+
+static int
+emitted(struct poller *p, bool archived)
+{
 	metric_inc(archived ? p->m.emitted_archive : p->m.emitted_poll);
 	atomic_fetch_add(&p->emitted, 1);
 	return 0;

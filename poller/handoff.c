@@ -82,7 +82,7 @@ item_free(struct handoff_item *it)
  */
 int
 handoff_push(struct poller *p, const char *key, int64_t ts_us, int64_t gap_us,
-    bool reset, struct buf *b)
+    const struct tw_gap *xgap, bool reset, struct buf *b)
 {
 	struct handoff *h = p->handoff;
 	struct handoff_item *it;
@@ -97,6 +97,7 @@ handoff_push(struct poller *p, const char *key, int64_t ts_us, int64_t gap_us,
 	util_strlcpy(it->key, key, sizeof(it->key));
 	it->ts_us = ts_us;
 	it->gap_us = gap_us;
+	it->xgap = *xgap;
 	it->reset = reset;
 	it->len = b->len;
 	it->json = buf_steal(b);
@@ -235,7 +236,7 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	struct poller *p = h->p;
 	const char **argv;
 	size_t *lens, i, k = 0, done = 0;
-	char (*ts)[2][24], max[24], cutoff[24];
+	char (*ts)[2][64], max[24], cutoff[24];
 	redisReply *r;
 
 	if (n == 0 || (h->sha[0] == '\0' && load_script(h) == -1))
@@ -263,8 +264,14 @@ send_items(struct handoff *h, const struct handoff_item *it, size_t n)
 	for (i = 0; i < n; i++) {
 		snprintf(ts[i][0], sizeof(ts[i][0]), "%s%lld",
 		    it[i].reset ? "-" : "", (long long)it[i].ts_us);
-		snprintf(ts[i][1], sizeof(ts[i][1]), "%lld",
-		    (long long)it[i].gap_us);
+		if (it[i].xgap.to_us > 0)
+			snprintf(ts[i][1], sizeof(ts[i][1]), "%lld %lld-%lld",
+			    (long long)it[i].gap_us,
+			    (long long)it[i].xgap.from_us,
+			    (long long)it[i].xgap.to_us);
+		else
+			snprintf(ts[i][1], sizeof(ts[i][1]), "%lld",
+			    (long long)it[i].gap_us);
 		argv[k] = it[i].key;
 		lens[k++] = strlen(it[i].key);
 		argv[k] = ts[i][0];
@@ -326,8 +333,12 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 		buf_reset(&rec);
 		if (buf_printf(&rec, "%s\t%s%lld", it[done].key,
 		    it[done].reset ? "-" : "", (long long)it[done].ts_us) == -1 ||
-		    (it[done].gap_us > 0 && buf_printf(&rec, "\t%lld",
-		    (long long)it[done].gap_us) == -1) ||
+		    ((it[done].gap_us > 0 || it[done].xgap.to_us > 0) &&
+		    buf_printf(&rec, "\t%lld", (long long)it[done].gap_us) ==
+		    -1) ||
+		    (it[done].xgap.to_us > 0 && buf_printf(&rec, "\t%lld-%lld",
+		    (long long)it[done].xgap.from_us,
+		    (long long)it[done].xgap.to_us) == -1) ||
 		    buf_puts(&rec, "\n") == -1 ||
 		    buf_append(&rec, it[done].json, it[done].len) == -1 ||
 		    spool_append(&h->spool, rec.data, rec.len) == -1) {
@@ -355,16 +366,18 @@ spool_items(struct handoff *h, const struct handoff_item *it, size_t n)
 }
 
 /*
- * "serial/channel\tts_us[\tgap_us]\n{json}" back into an item (json
- * borrowed); a negative time is a reading after the device clock went
- * back, gap_us the start of the gap the reading ends (records of older
- * versions have none).
+ * "serial/channel\tts_us[\tgap_us[\tfrom-to]]\n{json}" back into an item
+ * (json borrowed); a negative time is a reading after the device clock
+ * went back, gap_us the start of the gap the reading ends (records of
+ * older versions have none), from-to the other gap of a clock step.
  */
 int
 handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 {
 	const char *tab = memchr(rec, '\t', len), *nl;
-	char num[48], *gap;
+	char num[80], *gap, *x;
+	long long a, b;
+	int used;
 	size_t klen;
 
 	if (tab == NULL || (klen = tab - rec) == 0 || klen >= sizeof(it->key))
@@ -377,8 +390,17 @@ handoff_parse_record(const char *rec, size_t len, struct handoff_item *it)
 	memcpy(num, tab + 1, nl - tab - 1);
 	num[nl - tab - 1] = '\0';
 	it->gap_us = 0;
+	it->xgap.from_us = it->xgap.to_us = 0;
 	if ((gap = strchr(num, '\t')) != NULL) {
 		*gap++ = '\0';
+		if ((x = strchr(gap, '\t')) != NULL) {
+			*x++ = '\0';
+			if (sscanf(x, "%lld-%lld%n", &a, &b, &used) != 2 ||
+			    (size_t)used != strlen(x) || a < 0 || b - a < 2)
+				return -1;
+			it->xgap.from_us = a;
+			it->xgap.to_us = b;
+		}
 		if (util_parse_int(gap, &it->gap_us) == -1 || it->gap_us < 0)
 			return -1;
 	}
@@ -587,8 +609,9 @@ scan_seen(const char *rec, size_t len, void *arg)
 		return 0;
 	if ((e = strmap_put(&p->seen, it.key)) != NULL && it.ts_us > e->num)
 		e->num = it.ts_us;
-	if (it.gap_us > 0 && archive_gapset_add(&p->seen, it.key, it.gap_us,
-	    it.ts_us) == -1)
+	if ((it.gap_us > 0 && archive_gapset_add(&p->seen, it.key, it.gap_us,
+	    it.ts_us) == -1) || (it.xgap.to_us > 0 && archive_gapset_add(
+	    &p->seen, it.key, it.xgap.from_us, it.xgap.to_us) == -1))
 		log_warnx("%s: out of memory for its gaps", it.key);
 	return 0;
 }

@@ -429,11 +429,22 @@ struct tw_gapset {
 	int		 n;
 };
 
+/*
+ * A device clock followed back (emit.c): the old clock's points are
+ * accounted for up to hi_us (0: no step being followed), and the clock
+ * went back at least back_us.
+ */
+struct emit_step {
+	int64_t		 hi_us;
+	int64_t		 back_us;
+};
+
 struct tw_channel {
 	int		 number;
 	char		 key[TW_KEY_LEN];	/* "serial/n" */
 	int64_t		 seen_us;		/* last emitted device time */
 	int64_t		 bf_us;			/* last backfilled point */
+	struct emit_step step;
 	struct tw_gap	*gaps;			/* archive.c: sorted */
 	int		 ngaps;
 	bool		 fresh;			/* doc read this cycle */
@@ -527,6 +538,13 @@ enum emit_verdict {
 	EMIT_STEPPED_BACK	/* the device clock went back: follow it */
 };
 enum emit_verdict emit_judge(int64_t, int64_t, int64_t, int64_t, bool);
+/* The gaps a live point opens around a clock step (emit_step_gaps()). */
+struct emit_gaps {
+	int64_t		 from_us;	/* (from_us, the point); 0: none */
+	struct tw_gap	 x;		/* another one; 0 0: none */
+};
+bool	emit_step_gaps(int64_t, int64_t, int64_t, int64_t, bool,
+	    struct emit_step *, struct emit_gaps *);
 int	emit_point(struct poller *, struct tw_device *, struct tw_channel *,
 	    const struct emit_point *, bool);
 int	emit_doc_point(struct poller *, struct tw_device *,
@@ -564,9 +582,18 @@ int	archive_gapset_add(struct strmap *, const char *, int64_t, int64_t);
 void	archive_seen_free(struct strmap *);
 bool	archive_in_gap(const struct tw_channel *, int64_t);
 void	archive_gaps_done(struct tw_channel *, int64_t);
+int	archive_gaps_cover(struct tw_channel *, int64_t, int64_t, int64_t);
+void	archive_gap_passed(struct tw_channel *, int64_t);
 void	archive_free(struct archive_job *);
 struct archive_row *archive_parse_rows(const char *, size_t, size_t *,
 	    size_t *);
+/* A run of an archive file's rows on one clock: every point in it. */
+struct archive_span {
+	int64_t		 lo_ns;
+	int64_t		 hi_ns;
+};
+struct archive_row *archive_parse_file(const char *, size_t, size_t *,
+	    size_t *, struct archive_span **, size_t *);
 int	archive_parse_doc(const cJSON *, char *, size_t, int64_t *,
 	    int64_t *, int64_t *);
 size_t	archive_bf_key(const struct tw_channel *, char *, size_t);
@@ -577,6 +604,7 @@ struct handoff_item {
 	char		 key[TW_KEY_LEN];	/* "serial/channel" */
 	int64_t		 ts_us;
 	int64_t		 gap_us;	/* a gap (gap_us, ts_us) ends here; 0 */
+	struct tw_gap	 xgap;		/* a clock step's other gap; 0 0 */
 	bool		 reset;		/* the device clock stepped back */
 	char		*json;			/* the reading */
 	size_t		 len;
@@ -584,8 +612,8 @@ struct handoff_item {
 
 int	handoff_start(struct poller *, char *, size_t);
 void	handoff_stop(struct poller *);
-int	handoff_push(struct poller *, const char *, int64_t, int64_t, bool,
-	    struct buf *);
+int	handoff_push(struct poller *, const char *, int64_t, int64_t,
+	    const struct tw_gap *, bool, struct buf *);
 bool	handoff_accepting(struct poller *);
 bool	handoff_throttled(struct poller *);
 void	handoff_post_seen(struct poller *, struct strmap *);

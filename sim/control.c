@@ -15,6 +15,13 @@
  *                            steps the device's clock by N ms (negative:
  *                            back) from its next sample (timeline.c):
  *                            {"device", "from_ms", "offset_ms"}
+ *   POST   /admin/pause[?device=SERIAL|?except=SERIAL]
+ *                            pauses devices (all; one; all but one)
+ *                            from their next sample: they record nothing
+ *                            until resumed (timeline.c); kept in
+ *                            twsim.state_file: {"paused": [serial, ...]}
+ *   DELETE /admin/pause[?device=SERIAL]
+ *                            resumes them (all, or one), the same answer
  *
  * Errors are grilld's: {"status": "error", "code", "message"}.
  */
@@ -245,6 +252,8 @@ device_json(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 	jw_kint(j, "recorded", c.rec_k + 1);
 	jw_kint(j, "uploaded", c.upl_k + 1);
 	jw_kint(j, "last_upload_ms", c.upl_ms);
+	jw_key(j, "paused");
+	jw_bool(j, timeline_paused(d));
 	jw_key(j, "channels");
 	jw_arr(j);
 	for (int i = 0; i < d->nchannels; i++) {
@@ -334,12 +343,66 @@ h_clock(struct mg_connection *c, void *arg)
 	return status;
 }
 
+/* One pause or resume and its state file at a time. */
+static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+h_pause(struct mg_connection *c, void *arg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *q = ri->query_string ? ri->query_string : "";
+	struct tw_world *w = arg;
+	char one[TW_SERIAL_MAX], but[TW_SERIAL_MAX], err[512];
+	bool on = strcmp(ri->request_method, "POST") == 0, found = false;
+	bool has_one, has_but, full = false;
+	struct buf b;
+	int status, saved;
+
+	if (!on && strcmp(ri->request_method, "DELETE") != 0)
+		return method_not_allowed(c, "POST, DELETE");
+	has_one = mg_get_var(q, strlen(q), "device", one, sizeof(one)) >= 0;
+	has_but = mg_get_var(q, strlen(q), "except", but, sizeof(but)) >= 0;
+	if ((has_one && has_but) || (has_but && !on))
+		return admin_send_error(c, 400, "BAD_REQUEST", "device=SERIAL, "
+		    "or (to pause) except=SERIAL, or neither: every device");
+	pthread_mutex_lock(&pause_mu);
+	for (size_t i = 0; i < w->ndevices; i++) {
+		struct tw_device *d = w->devices[i];
+
+		if ((has_one && strcmp(d->serial, one) != 0) ||
+		    (has_but && strcmp(d->serial, but) == 0))
+			continue;
+		found = true;
+		if (timeline_pause(w, d, util_now_ns() / NS_PER_MS, on) == -1)
+			full = true;
+	}
+	saved = found ? state_save_world(w, err, sizeof(err)) : 0;
+	pthread_mutex_unlock(&pause_mu);
+	if (has_one && !found)
+		return admin_send_error(c, 404, "NOT_FOUND", "no such device");
+	if (saved == -1)
+		return admin_send_error(c, 500, "STATE_FILE", err);
+	if (full)
+		return admin_send_error(c, 409, "TOO_MANY_PAUSES", "a device "
+		    "pauses at most 64 times");
+	buf_init(&b);
+	buf_puts(&b, "{\"paused\":[");
+	for (size_t i = 0, n = 0; i < w->ndevices; i++)
+		if (timeline_paused(w->devices[i]))
+			buf_printf(&b, "%s\"%s\"", n++ ? "," : "",
+			    w->devices[i]->serial);
+	buf_puts(&b, "]}\n");
+	status = send_json(c, 200, &b);
+	buf_free(&b);
+	return status;
+}
+
 static int
 h_notfound(struct mg_connection *c, void *arg)
 {
 	return admin_send_error(c, 404, "NOT_FOUND", "this admin server "
 	    "answers /metrics, /health/live, /health/ready and /admin/ "
-	    "(recorded, faults, stats, devices, clock)");
+	    "(recorded, faults, stats, devices, clock, pause)");
 }
 
 static bool
@@ -369,6 +432,7 @@ control_start(struct tw_world *w, const char *listen, char *err,
 	mg_set_request_handler(ctx, "/admin/recorded", h_recorded, w);
 	mg_set_request_handler(ctx, "/admin/devices", h_devices, w);
 	mg_set_request_handler(ctx, "/admin/clock", h_clock, w);
+	mg_set_request_handler(ctx, "/admin/pause", h_pause, w);
 	mg_set_request_handler(ctx, "/", h_notfound, NULL);
 	return ctx;
 }

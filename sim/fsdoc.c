@@ -443,7 +443,8 @@ fsdoc_archive(struct jw *j, const struct tw_world *w, const struct tw_device *d,
 	fv_time(j, "start", timeline_sample_ms(w, d, first) * NS_PER_MS, 3);
 	fv_time(j, "end", timeline_sample_ms(w, d, last) * NS_PER_MS, 3);
 	fv_time(j, "createdOn", created * NS_PER_MS, 3);
-	fv_int(j, "count", (last - first + 1) * d->nchannels);
+	fv_int(j, "count", timeline_recorded_between(d, first, last) *
+	    d->nchannels);
 	fv_string(j, "type", "auto");
 	jw_format_time(timeline_sample_ms(w, d, first) * NS_PER_MS, 0, ts,
 	    sizeof(ts));

@@ -183,7 +183,8 @@ oracle_recorded(struct tw_world *w, const char *query, struct buf *out,
 
 			if (ms > o.until && !timeline_stepped(d))
 				break;
-			if (ms < o.since || ms > o.until)
+			if (ms < o.since || ms > o.until ||
+			    !timeline_recorded(d, k))
 				continue;
 			for (int ch = 0; ch < d->nchannels; ch++) {
 				if (o.channel != 0 &&

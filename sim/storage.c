@@ -78,6 +78,7 @@ storage_render(const struct tw_world *w, const struct tw_device *d,
 	struct tw_sample s;
 	char num[32], ts[UTIL_TIME_LEN];
 	char units;
+	size_t any = 0;
 
 	if (last > upl_k)
 		last = upl_k;
@@ -115,6 +116,8 @@ storage_render(const struct tw_world *w, const struct tw_device *d,
 	for (int64_t k = first; k <= last; k++) {
 		long long ms = (long long)timeline_sample_ms(w, d, k);
 
+		if (!timeline_recorded(d, k))
+			continue;	/* paused: off */
 		for (int ch = 0; ch < d->nchannels; ch++) {
 			cook_sample(w, d, ch, k, &s);
 			units = d->ch[ch].cook == COOK_HUMIDITY ? 'H' : d->units;
@@ -123,7 +126,7 @@ storage_render(const struct tw_world *w, const struct tw_device *d,
 			else
 				util_strlcpy(num, "null", sizeof(num));
 			if (buf_printf(out, "%s[\"%d\",%lld,%s,\"%c\"]",
-			    k == first && ch == 0 ? "" : ",", d->ch[ch].number,
+			    any++ == 0 ? "" : ",", d->ch[ch].number,
 			    ms, num, units) == -1)
 				return -1;
 		}

@@ -14,6 +14,13 @@
  * time by the step, as after an RTC reset or a DST change; a second
  * step sets it right again. Only the timestamps move: which sample is
  * recorded and uploaded when stays on the real clock.
+ *
+ * A device can be paused (POST /admin/pause, for the fault suite's low
+ * traffic without a restart): from the next sample on it records
+ * nothing until it is resumed, as a device switched off. Its sessions
+ * go on (their archives hold the samples recorded), its documents show
+ * the last sample uploaded, and the oracle lists only what was recorded.
+ * The pauses are kept in twsim.state_file (state.c).
  */
 #include "twsim.h"
 
@@ -41,6 +48,8 @@ delta_uploads(const struct tw_world *w, const struct tw_device *d,
 	for (int64_t k = c->upl_k + 1; k <= c->rec_k; k++) {
 		bool moved = false;
 
+		if (!timeline_recorded(d, k))
+			continue;
 		for (int ch = 0; ch < d->nchannels && !moved; ch++) {
 			cook_sample(w, d, ch, k, &s);
 			moved = s.present != had[ch] || (s.present &&
@@ -73,9 +82,129 @@ timeline_at(const struct tw_world *w, const struct tw_device *d,
 	c->rec_k = el / d->rec_ms;
 	j = el / d->upl_ms;
 	c->upl_ms = w->t0_ms + j * d->upl_ms;
-	c->upl_k = j * d->upl_ms / d->rec_ms;
-	if (d->model == MODEL_RFX_MEAT)
+	c->upl_k = timeline_last_recorded(d, j * d->upl_ms / d->rec_ms);
+	if (d->model == MODEL_RFX_MEAT && c->upl_k >= 0)
 		delta_uploads(w, d, c);
+	c->rec_k = timeline_last_recorded(d, c->rec_k);
+}
+
+/* Whether sample k was recorded: it is in no pause. */
+bool
+timeline_recorded(const struct tw_device *d, int64_t k)
+{
+	int n = atomic_load_explicit(&d->npauses, memory_order_acquire);
+
+	for (int i = n - 1; i >= 0; i--)
+		if (k >= d->pause_k[i])
+			return k >= atomic_load_explicit(&d->pause_end[i],
+			    memory_order_acquire);
+	return true;
+}
+
+/* The last sample recorded at or before k; -1: none. */
+int64_t
+timeline_last_recorded(const struct tw_device *d, int64_t k)
+{
+	int n = atomic_load_explicit(&d->npauses, memory_order_acquire);
+
+	for (int i = n - 1; i >= 0 && k >= 0; i--) {
+		if (k < d->pause_k[i])
+			continue;
+		if (k >= atomic_load_explicit(&d->pause_end[i],
+		    memory_order_acquire))
+			return k;
+		k = d->pause_k[i] - 1;	/* before the pause */
+	}
+	return k;
+}
+
+/* How many samples first..last were recorded. */
+int64_t
+timeline_recorded_between(const struct tw_device *d, int64_t first,
+    int64_t last)
+{
+	int n = atomic_load_explicit(&d->npauses, memory_order_acquire);
+	int64_t count = last >= first ? last - first + 1 : 0;
+
+	for (int i = 0; i < n; i++) {
+		int64_t lo = d->pause_k[i], hi = atomic_load_explicit(
+		    &d->pause_end[i], memory_order_acquire) - 1;
+
+		if (lo < first)
+			lo = first;
+		if (hi > last)
+			hi = last;
+		if (hi >= lo)
+			count -= hi - lo + 1;
+	}
+	return count;
+}
+
+/* Whether the device is paused now. */
+bool
+timeline_paused(const struct tw_device *d)
+{
+	int n = atomic_load_explicit(&d->npauses, memory_order_acquire);
+
+	return n > 0 && atomic_load_explicit(&d->pause_end[n - 1],
+	    memory_order_acquire) == INT64_MAX;
+}
+
+/*
+ * Pauses the device (on) from the first sample recorded after now_ms,
+ * or resumes it from there. 1 when that changed it, 0 when it already
+ * was so, -1 when it was paused too often.
+ */
+int
+timeline_pause(const struct tw_world *w, struct tw_device *d, int64_t now_ms,
+    bool on)
+{
+	int64_t el = now_ms - w->t0_ms, next = el < 0 ? 0 : el / d->rec_ms + 1;
+	int n, rc = 0;
+
+	pthread_mutex_lock(&step_mu);
+	n = atomic_load_explicit(&d->npauses, memory_order_relaxed);
+	if (n > 0 && next < d->pause_k[n - 1])
+		next = d->pause_k[n - 1];	/* our clock went back */
+	if (on && (n == 0 || d->pause_end[n - 1] != INT64_MAX)) {
+		if (n > 0 && next < d->pause_end[n - 1])
+			next = d->pause_end[n - 1];
+		if (n == TW_PAUSES) {
+			rc = -1;
+		} else {
+			d->pause_k[n] = next;
+			atomic_store_explicit(&d->pause_end[n], INT64_MAX,
+			    memory_order_relaxed);
+			atomic_store_explicit(&d->npauses, n + 1,
+			    memory_order_release);
+			rc = 1;
+		}
+	} else if (!on && n > 0 && d->pause_end[n - 1] == INT64_MAX) {
+		atomic_store_explicit(&d->pause_end[n - 1], next,
+		    memory_order_release);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&step_mu);
+	return rc;
+}
+
+/*
+ * A pause kept in the state file, samples k to end - 1 (INT64_MAX:
+ * open), after the others. -1 when it does not follow them or there are
+ * too many.
+ */
+int
+timeline_pause_load(struct tw_device *d, int64_t k, int64_t end)
+{
+	int n = atomic_load_explicit(&d->npauses, memory_order_relaxed);
+
+	if (n == TW_PAUSES || k < 0 || end < k || (n > 0 &&
+	    (d->pause_end[n - 1] == INT64_MAX || k < d->pause_end[n - 1])))
+		return -1;
+	d->pause_k[n] = k;
+	atomic_store_explicit(&d->pause_end[n], end, memory_order_relaxed);
+	atomic_store_explicit(&d->npauses, n + 1, memory_order_release);
+	return 0;
 }
 
 int64_t
@@ -173,8 +302,10 @@ timeline_extremes(const struct tw_world *w, struct tw_device *d, int ch,
 
 	pthread_mutex_lock(&d->ext_mu);
 	for (int64_t k = e->upto + 1; k <= upto; k++) {
-		cook_sample(w, d, ch, k, &s);
 		e->upto = k;
+		if (!timeline_recorded(d, k))
+			continue;
+		cook_sample(w, d, ch, k, &s);
 		if (!s.present)
 			continue;
 		if (!e->any || s.value < e->min) {

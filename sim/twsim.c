@@ -81,6 +81,13 @@ build(const struct grilld_conf *cf)
 	if (demo_build(w, cf->twsim.devices, cf->twsim.time_scale, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* The pauses of the sessions going on (session_start() read it). */
+	w->state_file = cf->twsim.state_file;
+	if (w->state_file != NULL && w->state_file[0] != '\0' &&
+	    state_load(w->state_file, w->seed, &(int64_t){ 0 }, err,
+	    sizeof(err)) == 1 && state_load_pauses(w->state_file, w, err,
+	    sizeof(err)) == -1)
+		fatalx("twsim.state_file: %s", err);
 	if (cf->twsim.faults != NULL &&
 	    fault_add_tree(w, cf->twsim.faults, true, err, sizeof(err)) == -1)
 		fatalx("%s", err);

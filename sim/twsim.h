@@ -88,6 +88,7 @@ struct tw_channel {
 struct tw_account;
 
 #define TW_CLOCK_STEPS	16
+#define TW_PAUSES	64	/* pauses per device (POST /admin/pause) */
 
 struct tw_device {
 	char		 serial[TW_SERIAL_MAX];
@@ -116,6 +117,15 @@ struct tw_device {
 	int64_t		 step_k[TW_CLOCK_STEPS];
 	int64_t		 step_ms[TW_CLOCK_STEPS];
 	_Atomic int	 nsteps;
+	/*
+	 * Pauses (POST /admin/pause): samples pause_k[i] to pause_end[i]
+	 * - 1 are not recorded, the device is off; an open pause ends at
+	 * INT64_MAX until it is resumed (the one entry that changes, in
+	 * one atomic store). Sorted, written like the steps.
+	 */
+	int64_t		 pause_k[TW_PAUSES];
+	_Atomic int64_t	 pause_end[TW_PAUSES];
+	_Atomic int	 npauses;
 };
 
 /* How a refresh token of an older generation is refused. */
@@ -182,6 +192,7 @@ struct tw_world {
 	size_t		 nchannels;
 	struct tw_faults *faults;
 	struct tw_stats	 stats;
+	const char	*state_file;	/* twsim.state_file; NULL: none */
 };
 
 /* A sample as the device recorded it, in the channel's units. */
@@ -255,6 +266,14 @@ void	 timeline_at(const struct tw_world *, const struct tw_device *,
 int64_t	 timeline_sample_ms(const struct tw_world *, const struct tw_device *,
 	    int64_t);
 bool	 timeline_stepped(const struct tw_device *);
+bool	 timeline_recorded(const struct tw_device *, int64_t);
+int64_t	 timeline_last_recorded(const struct tw_device *, int64_t);
+int	 timeline_pause(const struct tw_world *, struct tw_device *, int64_t,
+	    bool);
+bool	 timeline_paused(const struct tw_device *);
+int64_t	 timeline_recorded_between(const struct tw_device *, int64_t,
+	    int64_t);
+int	 timeline_pause_load(struct tw_device *, int64_t, int64_t);
 int	 timeline_step(const struct tw_world *, struct tw_device *, int64_t,
 	    int64_t, int64_t *, int64_t *);
 double	 timeline_cook_s(const struct tw_world *, const struct tw_device *,
@@ -486,5 +505,7 @@ int	 oracle_recorded(struct tw_world *, const char *, struct buf *,
 /* state.c */
 int	 state_load(const char *, uint64_t, int64_t *, char *, size_t);
 int	 state_save(const char *, uint64_t, int64_t, char *, size_t);
+int	 state_save_world(const struct tw_world *, char *, size_t);
+int	 state_load_pauses(const char *, struct tw_world *, char *, size_t);
 
 #endif

@@ -392,17 +392,18 @@ check_live() {
 	fi
 }
 
-# fault_influx_low SECS: InfluxDB stopped for SECS at a trickle (the
-# cloud comes back with the world of one point a second), so that the
-# batch being filled never fills and the ingester holds its entries for
-# many ingest.claim_idle periods. Issue 15 saw them claimed back by
-# their own holder, dead-lettered as max_deliveries and acknowledged:
-# not one may be dead-lettered, and every point is stored once InfluxDB
-# answers. The usual world comes back after.
+# fault_influx_low SECS: InfluxDB stopped for SECS at a trickle (every
+# device but the Pantry pauses in the simulator, one point a second is
+# left; the sessions go on, nothing restarts), so that the batch being
+# filled never fills and the ingester holds its entries for many
+# ingest.claim_idle periods. Issue 15 saw them claimed back by their own
+# holder, dead-lettered as max_deliveries and acknowledged: not one may
+# be dead-lettered, and every point is stored once InfluxDB answers.
+# The devices resume with InfluxDB.
 fault_influx_low() {
 	local secs=$1 dl0 mx0
 	ev_begin "InfluxDB stopped ${secs}s at 1 reading/s"
-	tw_restart low
+	ev_note "paused: $(tw_pause except=N0000001)"
 	dl0=$(redis_cli XLEN grilld:deadletter)
 	mx0=$(ingest_metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')
 	influx_written_keep
@@ -413,11 +414,11 @@ fault_influx_low() {
 	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
 	ev_note "held at restart: $(group_field pending) pending, $(group_field lag) unread"
 	influx_start || not_ok "influxd starts again"
+	ev_note "resumed: $(tw_resume)"
 	ev_end
 	ev_recover
 	check_eq "no reading held through a long outage at a trickle is dead-lettered" \
 	    "$dl0 $mx0" "$(redis_cli XLEN grilld:deadletter) $(ingest_metric 'grilld_ingest_rejected_total{reason="max_deliveries"}')"
-	tw_restart
 }
 
 # fault_influx_late SECS: every answer of InfluxDB to the ingester comes
@@ -469,6 +470,12 @@ fault_ingest_down() {
 	ev_recover
 }
 
+# tw_pause [device=SERIAL|except=SERIAL]: devices stop recording in the
+# simulator (all, one, all but one) until tw_resume; its answer.
+tw_pause() {
+	curl -s -m 10 -X POST "http://$TW_ADMIN/admin/pause${1:+?$1}"
+}
+tw_resume() { curl -s -m 10 -X DELETE "http://$TW_ADMIN/admin/pause"; }
 # tw_clock SERIAL MS: steps a device's clock in the simulator.
 tw_clock() {
 	curl -s -m 10 -X POST "http://$TW_ADMIN/admin/clock?device=$1&step_ms=$2"

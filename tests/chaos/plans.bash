@@ -34,11 +34,9 @@ plan_backends() {
 # down while the poller goes on (a small stream: the poller spools),
 # the active poller cut off from Redis while a second takes over, a
 # webhook receiver that hangs.
-# (Left out until they pass: the clock step, until the poller's fix for
-# it is redone on the gap-based backfill, and InfluxDB down at a
-# trickle, whose change of world ends the simulator's sessions unarchived
-# so that the points between uploads are never filled: docs/faults.md.)
 plan_slow() {
+	fault_clock_step 15
+	fault_influx_low 20
 	fault_influx_late 15
 	fault_ingest_down 20
 	fault_poller_cut 10

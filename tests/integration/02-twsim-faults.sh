@@ -230,7 +230,7 @@ YAML
 session() { curl -s "$A/admin/recorded?limit=1" | jq -r .session_start_ms; }
 start_daemon twsim "$A/health/ready" -f "$T/state.yaml" || bail "grilld-twsim starts with a state file"
 t0=$(session)
-check_match "the state file holds the sessions' start" "^grilld-twsim-state 1 1 $t0\$" \
+check_match "the state file holds the sessions' start" "^grilld-twsim-state 2 1 $t0\$" \
 	"$(cat "$T/twsim.state")"
 kill -KILL "$PID_twsim"
 wait "$PID_twsim" 2>/dev/null

@@ -398,4 +398,84 @@ wait_for "a refreshed token in time" 10 fresh_works &&
 stop_pid "$PID_twsim"
 check_eq "grilld-twsim exits 0 on SIGTERM" 0 "$?"
 
+# --- pausing devices without a restart (POST /admin/pause) ------------------
+# The fault suite's low traffic: every device but one stops recording,
+# the sessions go on, the pauses outlive a restart (twsim.state_file),
+# and the archives hold exactly what the oracle says was recorded.
+
+sp=($(freeport 2))
+A3=http://127.0.0.1:${sp[1]}
+B3=http://127.0.0.1:${sp[0]}
+cat >"$T/pause.yaml" <<YAML
+twsim:
+  listen: 127.0.0.1:${sp[0]}
+  admin_listen: 127.0.0.1:${sp[1]}
+  state_file: $T/pause.state
+  accounts:
+    - email: p@example.com
+      password: s3cret
+      devices:
+        - {serial: P1, model: signals, recording_interval: 1s, upload_interval: 1s, archive_interval: 3s, archive_delay: 1s}
+        - {serial: P2, model: node, recording_interval: 1s, upload_interval: 1s, archive_interval: 3s, archive_delay: 1s}
+YAML
+start_daemon twsim "$A3/health/ready" -f "$T/pause.yaml" ||
+	bail "a third grilld-twsim starts"
+recorded() { curl -s "$A3/admin/recorded?device=$1" | jq '.points | length'; }
+paused() { curl -s "$A3/admin/devices" | jq -r "[.devices[] | select(.paused) | .serial] | join(\" \")"; }
+sleep 2
+call POST "$A3/admin/pause?except=P2"
+check_eq "POST /admin/pause?except=P2: every device but P2 paused" "200 P1" \
+	"$CODE $(j '.paused | join(" ")')"
+check_eq "so says /admin/devices" P1 "$(paused)"
+p1=$(recorded P1)
+p2=$(recorded P2)
+sleep 3
+check_eq "a paused device records nothing" "$p1" "$(recorded P1)"
+check "the others go on" test "$(recorded P2)" -gt "$p2"
+check "the state file keeps the pause" grep -q '^pause P1 [0-9]* -1$' "$T/pause.state"
+stop_pid "$PID_twsim"
+start_daemon twsim "$A3/health/ready" -f "$T/pause.yaml" ||
+	bail "grilld-twsim starts again"
+check_eq "a restarted simulator keeps it" P1 "$(paused)"
+check "and its sessions (the same points)" test "$(recorded P1)" -ge "$p1"
+call POST "$A3/admin/pause?device=NOPE"
+check_eq "an unknown device: 404" 404 "$CODE"
+call POST "$A3/admin/pause?device=P1&except=P2"
+check_eq "device and except: 400" 400 "$CODE"
+call GET "$A3/admin/pause"
+check_eq "GET: 405" 405 "$CODE"
+sleep 2
+call DELETE "$A3/admin/pause"
+check_eq "DELETE /admin/pause resumes them" "200 " "$CODE $(j '.paused | join(" ")')"
+p1=$(recorded P1)
+sleep 3
+check "a resumed device records again" test "$(recorded P1)" -gt "$p1"
+# The archives of the sessions around the pause: exactly the oracle.
+TOK3=$(curl -s -X POST "$B3/v1/accounts:signInWithPassword?key=twsim-demo-key" \
+	-d '{"email":"p@example.com","password":"s3cret","returnSecureToken":true}' |
+	jq -r .idToken)
+FS3="$B3/v1/projects/thermoworks-cloud-production/databases/(default)/documents"
+sleep 3
+curl -s -H "Authorization: Bearer $TOK3" "$FS3/devices/P1/archive?pageSize=300" |
+	jq -r '.documents[] | [.fields.filename.stringValue, .fields.count.integerValue] | @tsv' >"$T/p1.files"
+check "P1 has archives" test -s "$T/p1.files"
+check "one with no point (a session paused throughout)" grep -q $'\t0$' "$T/p1.files"
+: >"$T/p1.rows"
+while IFS=$'\t' read -r f n; do
+	enc=$(jq -rn --arg n "$f" '$n | @uri')
+	curl -s -H "Authorization: Firebase $TOK3" \
+	    "$B3/v0/b/thermoworks-cloud-production.appspot.com/o/$enc?alt=media" |
+		jq -c '.readings[]' >"$T/p1.one"
+	[ "$(wc -l <"$T/p1.one")" = "$n" ] || echo "$f: $n in the document, $(wc -l <"$T/p1.one") in the file" >>"$T/p1.bad"
+	cat "$T/p1.one" >>"$T/p1.rows"
+done <"$T/p1.files"
+check_eq "each archive counts the rows its file holds" "" "$(cat "$T/p1.bad" 2>/dev/null)"
+last=$(jq -s 'map(.[1]) | max' "$T/p1.rows")
+curl -s "$A3/admin/recorded?device=P1&uploaded=true&until=$last" |
+	jq -c '.points[] | [(.channel | tostring), .time_ms, .value, .units]' | sort >"$T/p1.oracle"
+sort "$T/p1.rows" >"$T/p1.sorted"
+check "the archives hold exactly the points recorded around the pause" \
+	diff "$T/p1.oracle" "$T/p1.sorted"
+stop_pid "$PID_twsim"
+
 done_testing

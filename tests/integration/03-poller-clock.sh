@@ -2,7 +2,11 @@
 # Seen marks poisoned by a device clock far ahead (a timestamp a year in
 # the future that an older poller recorded in poller:seen) must not hide
 # every later point: they are ignored, counted, and every point reaches
-# the stream once.
+# the stream once. Then a device clock steps back an hour and forward
+# again 20 s later (the simulator's /admin/clock): the points recorded
+# between two polls around each step, on the old clock and on the new,
+# are filled in from the archives, the archive spanning the step
+# included; none is lost, none doubled.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/03-poller.bash"
 
@@ -24,4 +28,21 @@ healed() {
 		awk -v a="$ahead" '$1 < a { ok = 1 } END { exit !ok }'
 }
 check "poller:seen heals: the marks move back to the device's time" healed
+
+step() {
+	curl -sf -X POST "http://$TW_ADMIN/admin/clock?device=S0000001&step_ms=$1" \
+	    >/dev/null
+}
+s0=$(metric grilld_poller_clock_steps_total)
+step -3600000
+# Longer than a session (15 s): a whole archive on the new clock sorts
+# before the one spanning the step, whose rows are older.
+sleep 20
+step 3600000
+sleep 5
+check_oracle "a clock stepped back an hour and forward: every point reaches the stream"
+check_eq "no point twice after the steps" "" \
+	"$(stream_tsv | cut -f1-3 | sort | uniq -d | head -3)"
+check_eq "the step back is counted, once per channel" 4 \
+	"$(($(metric grilld_poller_clock_steps_total) - s0))"
 done_testing

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test-cost: 200
 # The fault suite, short form, part three: the long and slow faults of
-# issue 15, each a few seconds (make chaos runs them at full length, with
-# two this form leaves out until they pass: the clock step and InfluxDB
-# stopped at a trickle, docs/faults.md): InfluxDB
+# issue 15, each a few seconds (make chaos runs them at full length,
+# docs/faults.md): a device clock stepping back an hour and forward
+# again, InfluxDB stopped while every device but one is paused in the
+# simulator (a trickle), InfluxDB
 # answering every write 5 s late (a proxy holds the answers), the
 # ingester down while the poller fills the stream to ingest.stream_max
 # and spools, the active poller cut off from Redis (a proxy on its

@@ -273,6 +273,76 @@ t_archive_rows(void)
 	free(r);
 }
 
+/*
+ * After a device clock stepped back: a file's spans on each clock, the
+ * gaps' parts inside them filled, and a gap's rows going out in order.
+ */
+static void
+t_archive_step(void)
+{
+	/* An hour back after 1767225602: rows on both clocks. */
+	const char *file = "{\"readings\":["
+	    "[\"1\",1767225601000,70,\"F\"],[\"2\",1767225601000,71,\"F\"],"
+	    "[\"1\",1767225602000,70,\"F\"],[\"2\",1767225602000,71,\"F\"],"
+	    "[\"1\",1767222003000,70,\"F\"],[\"2\",1767222003000,71,\"F\"],"
+	    "[\"1\",1767222004000,70,\"F\"]]}";
+	struct archive_span *sp;
+	struct archive_row *r;
+	struct tw_channel ch;
+	size_t n, bad, ns;
+
+	r = archive_parse_file(file, strlen(file), &n, &bad, &sp, &ns);
+	CHECK(r != NULL && n == 7 && bad == 0);
+	CHECK_INT(ns, 2);
+	if (ns == 2) {
+		CHECK(sp[0].lo_ns == INT64_C(1767225601000) * NS_PER_MS);
+		CHECK(sp[0].hi_ns == INT64_C(1767225602000) * NS_PER_MS);
+		CHECK(sp[1].lo_ns == INT64_C(1767222003000) * NS_PER_MS);
+		CHECK(sp[1].hi_ns == INT64_C(1767222004000) * NS_PER_MS);
+	}
+	free(r);
+	free(sp);
+
+	/* Gaps on both clocks: 100..200 (new), 1000..2000 (old). */
+	memset(&ch, 0, sizeof(ch));
+	CHECK_INT(archive_gap_add(&ch, 1000, 2000), 0);
+	CHECK_INT(archive_gaps_union(&ch.gaps, &ch.ngaps,
+	    &(struct tw_gap){ 100, 200 }, 1), 0);
+	CHECK_INT(ch.ngaps, 2);
+	/* A span inside a gap cuts it in two... */
+	CHECK_INT(archive_gaps_cover(&ch, 1200, 1300, 1), 0);
+	CHECK_INT(ch.ngaps, 3);
+	CHECK(ch.gaps[1].from_us == 1000 && ch.gaps[1].to_us == 1200);
+	CHECK(ch.gaps[2].from_us == 1300 && ch.gaps[2].to_us == 2000);
+	CHECK(!archive_in_gap(&ch, 1250));
+	CHECK(archive_in_gap(&ch, 1199) && archive_in_gap(&ch, 1301));
+	/* ...across the ends shortens them, over a whole one fills it. */
+	CHECK_INT(archive_gaps_cover(&ch, 50, 150, 1), 0);
+	CHECK(ch.gaps[0].from_us == 150 && ch.gaps[0].to_us == 200);
+	CHECK_INT(archive_gaps_cover(&ch, 1001, 1199, 1), 1);
+	CHECK_INT(ch.ngaps, 2);
+	CHECK_INT(archive_gaps_cover(&ch, 5000, 6000, 1), 0);
+	CHECK_INT(ch.ngaps, 2);
+	/* A row gone out: its gap starts there; the last one closes it. */
+	archive_gap_passed(&ch, 180);
+	CHECK(ch.gaps[0].from_us == 180 && ch.gaps[0].to_us == 200);
+	CHECK(!archive_in_gap(&ch, 170));
+	archive_gap_passed(&ch, 199);
+	CHECK_INT(ch.ngaps, 1);
+	CHECK(ch.gaps[0].from_us == 1300);
+	archive_gap_passed(&ch, 3000);		/* in no gap */
+	CHECK_INT(ch.ngaps, 1);
+	/*
+	 * Two sessions' files, recording every 100: between the last point
+	 * of one (1500) and the first of the next (1600) none is missing.
+	 */
+	CHECK_INT(archive_gaps_cover(&ch, 1000, 1500, 100), 0);
+	CHECK(ch.gaps[0].from_us == 1500 && ch.gaps[0].to_us == 2000);
+	CHECK_INT(archive_gaps_cover(&ch, 1600, 1900, 100), 1);
+	CHECK_INT(ch.ngaps, 0);
+	archive_chan_free(&ch);
+}
+
 static void
 t_strmap(void)
 {
@@ -318,6 +388,7 @@ main(void)
 	UNIT_RUN(t_gaps_durable);
 	UNIT_RUN(t_archive_rows);
 	UNIT_RUN(t_archive_doc);
+	UNIT_RUN(t_archive_step);
 	UNIT_RUN(t_device_schedule);
 	UNIT_RUN(t_strmap);
 	return unit_done();

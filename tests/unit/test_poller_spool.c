@@ -296,6 +296,19 @@ t_record_format(void)
 	    &it), -1);
 	CHECK_INT(handoff_parse_record("S1/1\t1767225600123456\t-5\n{}", 27,
 	    &it), -1);
+	CHECK(it.xgap.to_us == 0);
+	/* A clock step's point carries another gap too. */
+	CHECK_INT(handoff_parse_record("S1/1\t-1000\t900\t5000-7000\n{}", 26,
+	    &it), 0);
+	CHECK(it.reset && it.ts_us == 1000 && it.gap_us == 900);
+	CHECK(it.xgap.from_us == 5000 && it.xgap.to_us == 7000);
+	CHECK_INT(handoff_parse_record("S1/1\t-1000\t0\t5000-7000\n{}", 24,
+	    &it), 0);
+	CHECK(it.gap_us == 0 && it.xgap.to_us == 7000);
+	CHECK_INT(handoff_parse_record("S1/1\t-1000\t0\t5000-5001\n{}", 24,
+	    &it), -1);
+	CHECK_INT(handoff_parse_record("S1/1\t-1000\t0\t5000-7000x\n{}", 25,
+	    &it), -1);
 }
 
 /* Replayed bytes leave the bound at once, not when the file empties. */

@@ -414,6 +414,76 @@ test_state_file(void)
 	CHECK(strstr(err, "No such file") != NULL);
 }
 
+/*
+ * Pauses (POST /admin/pause): the samples of a pause are not recorded,
+ * the documents show the last one before it, an archive counts the
+ * rest, and the state file keeps them.
+ */
+static void
+test_pauses(void)
+{
+	const int64_t t0 = INT64_C(1767225600000);
+	struct tw_world *w = scenario_new(7, 1, t0, 3600000, "k"), *w2;
+	struct tw_device *d, *d2;
+	struct tw_clock c;
+	char path[512], err[256];
+	int64_t t;
+
+	CHECK(demo_build(w, 0, 60, err, sizeof(err)) == 0);
+	d = scenario_find_device(w, "10:06:1C:6F:47:70");	/* every 10 s */
+	CHECK_INT(d->rec_ms, 10000);
+	CHECK(!timeline_paused(d));
+	CHECK_INT(timeline_pause(w, d, t0 + 25000, true), 1);	/* from 3 */
+	CHECK_INT(timeline_pause(w, d, t0 + 26000, true), 0);
+	CHECK(timeline_paused(d));
+	CHECK(timeline_recorded(d, 2) && !timeline_recorded(d, 3) &&
+	    !timeline_recorded(d, 100));
+	CHECK(timeline_last_recorded(d, 100) == 2);
+	timeline_at(w, d, t0 + 45000, &c);
+	CHECK(c.rec_k == 2 && c.upl_k <= 2);
+	CHECK_INT(timeline_pause(w, d, t0 + 55000, false), 1);	/* to 6 */
+	CHECK_INT(timeline_pause(w, d, t0 + 56000, false), 0);
+	CHECK(!timeline_paused(d));
+	CHECK(!timeline_recorded(d, 5) && timeline_recorded(d, 6));
+	CHECK(timeline_last_recorded(d, 5) == 2);
+	CHECK(timeline_last_recorded(d, 7) == 7);
+	CHECK(timeline_recorded_between(d, 0, 9) == 7);
+	CHECK(timeline_recorded_between(d, 3, 5) == 0);
+	CHECK(timeline_recorded_between(d, 4, 8) == 3);
+	timeline_at(w, d, t0 + 75000, &c);
+	CHECK(c.rec_k == 7);
+	/* Paused again, open: kept, and read back into another world. */
+	CHECK_INT(timeline_pause(w, d, t0 + 95000, true), 1);	/* from 10 */
+	snprintf(path, sizeof(path), "%s/pauses.state", unit_tmpdir());
+	remove(path);
+	w->state_file = path;
+	CHECK_INT(state_save_world(w, err, sizeof(err)), 0);
+	CHECK_INT(state_load(path, 7, &t, err, sizeof(err)), 1);
+	CHECK(t == t0);
+	w2 = scenario_new(7, 1, t0, 3600000, "k");
+	CHECK(demo_build(w2, 0, 60, err, sizeof(err)) == 0);
+	CHECK_INT(state_load_pauses(path, w2, err, sizeof(err)), 0);
+	d2 = scenario_find_device(w2, "10:06:1C:6F:47:70");
+	CHECK_INT(atomic_load(&d2->npauses), 2);
+	CHECK(timeline_paused(d2));
+	CHECK(timeline_recorded_between(d2, 0, 19) == 7);
+	CHECK(!timeline_paused(scenario_find_device(w2,
+	    "24:0A:C4:1F:6E:10")));
+	scenario_free(w2);
+	/* A pause out of order is an error, naming the line. */
+	write_file("pauses.state", "grilld-twsim-state 2 7 1767225600000\n"
+	    "pause 10:06:1C:6F:47:70 5 -1\npause 10:06:1C:6F:47:70 9 12\n");
+	w2 = scenario_new(7, 1, t0, 3600000, "k");
+	CHECK(demo_build(w2, 0, 60, err, sizeof(err)) == 0);
+	CHECK_INT(state_load_pauses(path, w2, err, sizeof(err)), -1);
+	CHECK(strstr(err, ":3: a pause out of order") != NULL);
+	scenario_free(w2);
+	/* A file of version 1 (t0 alone) is still read. */
+	write_file("pauses.state", "grilld-twsim-state 1 7 1767225600000\n");
+	CHECK_INT(state_load(path, 7, &t, err, sizeof(err)), 1);
+	scenario_free(w);
+}
+
 int
 main(void)
 {
@@ -424,6 +494,7 @@ main(void)
 	UNIT_RUN(test_fault_rules_from_yaml);
 	UNIT_RUN(test_spoilt_bodies);
 	UNIT_RUN(test_state_file);
+	UNIT_RUN(test_pauses);
 	conf_free(&cf);
 	return unit_done();
 }
