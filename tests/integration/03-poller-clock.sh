@@ -4,7 +4,7 @@
 # every later point: they are ignored, counted, and every point reaches
 # the stream once.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 ahead=$(( ($(date +%s) + 365 * 86400) * 1000000 ))

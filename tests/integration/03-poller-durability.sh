@@ -5,7 +5,7 @@
 # dies while a second one stands by (the lease moves, the seen marks go
 # with it).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 REDIS_AOF=yes		# Redis keeps its data across the outage
 setup_world
@@ -72,7 +72,7 @@ check "a second poller stands by while the first holds the lease" b_waits
 # An API that reaches the standby (a Service in front of both pollers may
 # send it there) lists the active poller's devices, from Redis, never
 # the standby's empty registry; one that reaches the active one, from it.
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 api_nng_ports
 A_URL=$(sed -n 's|^ *poller_url: *||p' "$T/poller.yaml")
 GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[1]} api_start || bail "an API on the standby"

@@ -5,7 +5,7 @@
 # InfluxDB and Redis going away. Redis and InfluxDB are seeded here the
 # way the ingester and the poller leave them.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx

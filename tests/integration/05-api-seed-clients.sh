@@ -7,8 +7,8 @@
 # with onmessage, and the WebSocket hook that parses every message as
 # one reading.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/api.bash"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages playwright-core
 

@@ -4,7 +4,7 @@
 # with rules:version, acknowledge and snooze, the alert history; then
 # API keys, the loopback rule, rate limits and CORS.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx

@@ -5,7 +5,7 @@
 # bad input answered while the stream keeps serving. The ingester's part
 # is played by tests/tools/evpub.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages eventsource
 start_stream_env GRILLD_STREAM_RETRY=250ms GRILLD_STREAM_HEARTBEAT=300ms

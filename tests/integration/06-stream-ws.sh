@@ -4,7 +4,7 @@
 # ping/pong, and the close codes for what a client must not send
 # (docs/stream.md lists them), with the stream serving on.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages ws
 start_stream_env GRILLD_STREAM_MAX_MESSAGE=1KiB GRILLD_STREAM_MAX_SUBSCRIPTIONS=3

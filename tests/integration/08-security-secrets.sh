@@ -10,7 +10,7 @@
 # Each daemon also runs without core dumps.
 export INFLUX_CQ_INTERVAL=1s
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 TW_PASSWORD=tw-SECRET-password-7fa3c1
 TW_WRONG=tw-SECRET-wrongpw-88e0d2

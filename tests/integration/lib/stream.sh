@@ -1,4 +1,4 @@
-# Shared by the 06-stream-* scenarios (after ../lib.sh): a Redis, an
+# Shared by the 06-stream-* scenarios (after lib.sh): a Redis, an
 # ingester stand-in (evpub, tests/tools/evpub.c) and grilld-stream.
 #
 #   start_stream_env [KEY=VALUE ...]   options as GRILLD_* variables
