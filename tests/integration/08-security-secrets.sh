@@ -140,7 +140,7 @@ batch() { curl -sS -X POST "${J[@]}" -d '{"readings": []}' "$@" "$API/api/temper
 batch >>"$errs"
 batch -H "Authorization: Bearer $API_WRONG" >>"$errs"
 batch -H "Authorization: Basic $API_KEY" >>"$errs"
-# (grilld's own route: the seed's ignore unknown parameters, as FastAPI)
+# (grilld's own route: grill-stats' ignore unknown parameters, as FastAPI)
 curl -sS "$API/api/devices?token=$API_KEY" >>"$errs"
 echo >>"$errs"
 curl -sS -X PUT "${AUTH[@]}" "${J[@]}" -d "{\"id\":\"hot\",\"kind\":\"above\",\"device_id\":\"SEC1\",\"threshold\":\"$API_KEY\"}" \

@@ -70,7 +70,7 @@ check "HTTPS: plain HTTP on the port gets nothing" \
 	bash -c "! curl -s -m 3 -o /dev/null '$API/health/live'"
 for _ in 1 2 3; do curl -s -o /dev/null "$API/health/live"; curl -s -o /dev/null -k "$HTTPS/x%ff"; done
 check "HTTPS: after bad clients the API still answers" curl -sf --cacert "$T/cert.pem" "$HTTPS/health/live"
-check_match "HTTPS: the seed's live route is a 307 to the stream, on https" \
+check_match "HTTPS: grill-stats' live route is a 307 to the stream, on https" \
 	'^Location: https://127\.0\.0\.1:8081/api/temperature/stream/d1' \
 	"$(curl -s --cacert "$T/cert.pem" -D - -o /dev/null -H 'Host: evil.example' \
 		"$HTTPS/api/temperature/stream/d1" | tr -d '\r' | grep '^Location')"

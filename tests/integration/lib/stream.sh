@@ -39,7 +39,7 @@ start_stream_env() {
 
 sse_sees_probe() {
 	local out=$T/.probe.out pid
-	# grilld's named events: device events are not in the seed's protocol.
+	# grilld's named events: device events are not in grill-stats' protocol.
 	curl -s -N -m 1 "$STREAM_URL/api/temperature/stream/probe-device?protocol=grilld${PROBE_QUERY:+&${PROBE_QUERY#?}}" \
 		>"$out" &
 	pid=$!
