@@ -35,7 +35,7 @@ TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/
 
 .PHONY: all help deps deps-check test unit integration sanitize tsan tsan-run \
 	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc \
-	sample-config install uninstall bare-test
+	cycles sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS)
 
 # Every target of the .PHONY list above, each on a line of its own
@@ -61,6 +61,8 @@ help:
 	@echo "make bench        the benchmarks"
 	@echo "make chaos        the fault suite for CHAOS_MINUTES (30) minutes"
 	@echo "make checksrc     the check for banned string calls"
+	@echo "make cycles       the check that no files of common/ call each other in a"
+	@echo "                  cycle (mk/cycles.sh; every build of the library runs it)"
 	@echo "make sample-config  regenerate deploy/etc/grilld.yaml, grilld.yaml(5) and"
 	@echo "                  docs/configuration.md from the option table"
 	@echo "make install      install into DESTDIR PREFIX ($(PREFIX)): programs, page,"
@@ -70,8 +72,10 @@ help:
 	@echo "                  git and make (tests/bare/chroot.sh; not part of make test)"
 	@echo "make clean        remove build/ and bin/"
 
+# The library is layered: no two of its files call each other in a cycle.
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
+	@sh mk/cycles.sh $(BUILD)/common
 	$(AR) rcs $@ $^
 
 define daemon_rule
@@ -126,6 +130,9 @@ fuzz: fuzz-build
 
 checksrc:
 	@sh mk/checksrc.sh
+
+cycles: $(COMMON_OBJ)
+	@sh mk/cycles.sh $(BUILD)/common && echo "cycles: none in common/"
 
 deps:
 	@sh mk/deps.sh
