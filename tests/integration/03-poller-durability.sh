@@ -29,11 +29,7 @@ check "ready meanwhile: the spool accepts" \
 check_match "and it says Redis is down" '"redis":"down"' \
 	"$(curl -s "http://$POLLER_ADMIN/health/ready")"
 wait_cycles 1
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
-	--save "" --appendonly yes --daemonize no \
-	--logfile "$T/redis/redis.log" &
-REDIS_PID=$!
-_pids+=("$REDIS_PID")
+stack_redis_run 10 || bail "redis-server restarts"
 spool_empty() { [ "$(spool_bytes)" = 0 ]; }
 wait_for "the replay" 20 spool_empty
 check "the spool is replayed and emptied when Redis returns" spool_empty
