@@ -13,13 +13,9 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libgrilld.a
 
-# Each daemon is every .c file of its folder; the simulator lives in sim/.
-dir_poller := poller
-dir_ingest := ingest
-dir_api    := api
-dir_stream := stream
-dir_twsim  := sim
-objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir_$(1))/*.c))
+# Each daemon is every .c file of the folder named as it (twsim/ builds
+# grilld-twsim).
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 
 # civetweb opens "libssl.so" at run time for HTTPS: grilld-api answers to
 # that name itself and supplies what OpenSSL 3 lacks (api/tls.c); and
@@ -94,8 +90,8 @@ $(BUILD)/tests/unit.o: tests/unit/unit.c tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # A unit test named test_<daemon>_*.c also links that daemon's objects
-# except the one holding main() (poller/poller.c, sim/twsim.c, ...).
-main_of   = $(BUILD)/$(dir_$(1))/$(1).o
+# except the one holding main() (poller/poller.c, twsim/twsim.c, ...).
+main_of   = $(BUILD)/$(1)/$(1).o
 daemon_of = $(firstword $(filter $(DAEMONS),$(subst _, ,$(1))))
 test_deps = $(if $(call daemon_of,$(1)),$(filter-out \
 	$(call main_of,$(call daemon_of,$(1))),$(call objs_of,$(call daemon_of,$(1)))))

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "unit.h"
 
 #define NOW 1767225600000LL
