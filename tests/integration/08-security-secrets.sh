@@ -47,8 +47,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 ' "${p[1]}" "$T/spans.raw" &
 _pids+=($!)
-"$BUILD/tools/hookrecv" -l "127.0.0.1:${p[2]}" -o "$T/hooks.log" &
-_pids+=($!)
+start_hookrecv "127.0.0.1:${p[2]}" "$T/hooks.log" || bail "hookrecv starts"
 
 TW=127.0.0.1:${p[3]}
 export GRILLD_LOG_LEVEL=debug
