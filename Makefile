@@ -13,13 +13,9 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libgrilld.a
 
-# Each daemon is every .c file of its folder; the simulator lives in sim/.
-dir_poller := poller
-dir_ingest := ingest
-dir_api    := api
-dir_stream := stream
-dir_twsim  := sim
-objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir_$(1))/*.c))
+# Each daemon is every .c file of the folder named as it (twsim/ builds
+# grilld-twsim).
+objs_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 
 # civetweb opens "libssl.so" at run time for HTTPS: grilld-api answers to
 # that name itself and supplies what OpenSSL 3 lacks (api/tls.c); and
@@ -37,7 +33,7 @@ PRELOADS  := $(patsubst tests/preload/%.c,$(BUILD)/preload/%.so,$(wildcard tests
 
 .PHONY: all help deps deps-check test unit integration sanitize tsan tsan-run \
 	valgrind fuzz fuzz-build fuzz-bins bench run chaos clean checksrc \
-	sample-config install uninstall bare-test
+	cycles sample-config install uninstall bare-test
 all: checksrc $(PROGS) $(TOOLS) $(PRELOADS)
 
 # Every target of the .PHONY list above, each on a line of its own
@@ -63,6 +59,8 @@ help:
 	@echo "make bench        the benchmarks"
 	@echo "make chaos        the fault suite for CHAOS_MINUTES (30) minutes"
 	@echo "make checksrc     the check for banned string calls"
+	@echo "make cycles       the check that no files of common/ call each other in a"
+	@echo "                  cycle (mk/cycles.sh; every build of the library runs it)"
 	@echo "make sample-config  regenerate deploy/etc/grilld.yaml, grilld.yaml(5) and"
 	@echo "                  docs/configuration.md from the option table"
 	@echo "make install      install into DESTDIR PREFIX ($(PREFIX)): programs, page,"
@@ -72,8 +70,10 @@ help:
 	@echo "                  git and make (tests/bare/chroot.sh; not part of make test)"
 	@echo "make clean        remove build/ and bin/"
 
+# The library is layered: no two of its files call each other in a cycle.
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(@D)
+	@sh mk/cycles.sh $(BUILD)/common
 	$(AR) rcs $@ $^
 
 define daemon_rule
@@ -92,8 +92,8 @@ $(BUILD)/tests/unit.o: tests/unit/unit.c tests/unit/unit.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # A unit test named test_<daemon>_*.c also links that daemon's objects
-# except the one holding main() (poller/poller.c, sim/twsim.c, ...).
-main_of   = $(BUILD)/$(dir_$(1))/$(1).o
+# except the one holding main() (poller/poller.c, twsim/twsim.c, ...).
+main_of   = $(BUILD)/$(1)/$(1).o
 daemon_of = $(firstword $(filter $(DAEMONS),$(subst _, ,$(1))))
 test_deps = $(if $(call daemon_of,$(1)),$(filter-out \
 	$(call main_of,$(call daemon_of,$(1))),$(call objs_of,$(call daemon_of,$(1)))))
@@ -133,6 +133,9 @@ fuzz: fuzz-build
 
 checksrc:
 	@sh mk/checksrc.sh
+
+cycles: $(COMMON_OBJ)
+	@sh mk/cycles.sh $(BUILD)/common && echo "cycles: none in common/"
 
 deps:
 	@sh mk/deps.sh

@@ -37,7 +37,7 @@ THREADS=${THREADS:-2}
 HCONNS=${HCONNS:-1}
 WORKERS=${WORKERS:-16}
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/../tests/integration/05-api-lib.bash"
+. "$(dirname "$0")/../tests/integration/lib/api.bash"
 
 command -v wrk >/dev/null || { echo "bench/api.sh: wrk is missing (make deps)"; exit 1; }
 cc -O2 -o "$T/trivial" "$GRILLD_TOP/bench/trivial_civetweb.c" -lcivetweb ||

@@ -338,7 +338,7 @@ const struct conf_opt grilld_options[] = {
 	    "Plain HTTP connections from one address."),
 	OPT("stream.public_url", CONF_STR, NULL, 0, 0, NULL, CONF_API,
 	    stream.public_url, "Where clients reach grilld-stream "
-	    "(https://host:port), for the API's redirect of the seed's live "
+	    "(https://host:port), for the API's redirect of grill-stats' live "
 	    "routes (unset: stream.listen, https with api.tls_cert)."),
 
 	OPT("twsim.listen", CONF_STR, "127.0.0.1:8090", 0, 0, NULL,

@@ -812,12 +812,17 @@ util_fnv1a32(const void *p, size_t n)
 }
 
 uint64_t
-util_fnv1a64(const void *p, size_t n)
+util_fnv1a64_from(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	uint64_t h = UINT64_C(14695981039346656037);
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ s[i]) * UINT64_C(1099511628211);
 	return h;
+}
+
+uint64_t
+util_fnv1a64(const void *p, size_t n)
+{
+	return util_fnv1a64_from(UTIL_FNV64_BASIS, p, n);
 }

@@ -114,8 +114,14 @@ void	util_hex_encode(const uint8_t *, size_t, char *);
 /* Appends s percent-encoded: all but RFC 3986's unreserved characters. */
 int	util_pct_encode(struct buf *, const char *);
 
-/* 32- and 64-bit FNV-1a of n bytes: table slots, not security. */
+/*
+ * 32- and 64-bit FNV-1a of n bytes: table slots, not security.
+ * util_fnv1a64_from() goes on from the state h instead of the offset
+ * basis: a seeded hash (the simulator's), or one over several pieces.
+ */
+#define UTIL_FNV64_BASIS	UINT64_C(14695981039346656037)
 uint32_t util_fnv1a32(const void *, size_t);
 uint64_t util_fnv1a64(const void *, size_t);
+uint64_t util_fnv1a64_from(uint64_t, const void *, size_t);
 
 #endif

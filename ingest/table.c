@@ -34,11 +34,7 @@ struct table {
 static uint32_t
 fnv1a(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return util_fnv1a32(s, strlen(s));
 }
 
 static struct tent *

@@ -118,12 +118,8 @@ hooks_free(struct webhooks *w)
 static void
 hook_key(const struct webhooks *w, const char *url, char *out, size_t len)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
+	uint64_t h = util_fnv1a64(url, strlen(url));
 
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-		h ^= *p;
-		h *= UINT64_C(1099511628211);
-	}
 	snprintf(out, len, "%swebhooks:q:%016llx", w->prefix,
 	    (unsigned long long)h);
 }

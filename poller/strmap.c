@@ -15,13 +15,7 @@ static char	strmap_tomb;
 static uint32_t
 strmap_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
+	return util_fnv1a32(s, strlen(s));
 }
 
 void

@@ -139,23 +139,13 @@ note() { echo "# $(date -u +%T) $*"; }
 # chain_init: ports, folders, configuration files; the spool folder is a
 # small tmpfs of its own when mounting is allowed (spool_full.bash).
 chain_init() {
-	local p
-	p=($(freeport 16))
-	REDIS_PORT=${p[0]}
-	TW_LISTEN=127.0.0.1:${p[1]}
-	TW_ADMIN=127.0.0.1:${p[2]}
-	POLLER_ADMIN=127.0.0.1:${p[3]}
-	INGEST_ADMIN=127.0.0.1:${p[4]}
-	NNG_EVENTS=tcp://127.0.0.1:${p[5]}
-	NNG_POLLER=tcp://127.0.0.1:${p[6]}
-	NNG_INGEST=tcp://127.0.0.1:${p[7]}
-	INSPECT_PORT=${p[8]}
-	INFLUX_PROXY_PORT=${p[9]}
-	REDIS_PROXY_PORT=${p[10]}	# the poller's path to Redis
-	HOOK_HUNG=127.0.0.1:${p[11]}
-	HOOK_ALIVE=127.0.0.1:${p[12]}
-	POLLER_B_ADMIN=127.0.0.1:${p[13]}	# a second poller (fault_poller_cut)
-	NNG_POLLER_B=tcp://127.0.0.1:${p[14]}
+	# REDIS_PROXY: the poller's path to Redis; POLLER_B: a second
+	# poller (fault_poller_cut).
+	stack_ports %s REDIS_PORT INSPECT_PORT INFLUX_PROXY_PORT \
+	    REDIS_PROXY_PORT \
+	    127.0.0.1:%s TW_LISTEN TW_ADMIN POLLER_ADMIN INGEST_ADMIN \
+	    HOOK_HUNG HOOK_ALIVE POLLER_B_ADMIN \
+	    tcp://127.0.0.1:%s NNG_EVENTS NNG_POLLER NNG_INGEST NNG_POLLER_B
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 	BATCH=${CHAOS_BATCH:-100}
 	STREAM_MAX=${CHAOS_STREAM_MAX:-5000}
@@ -171,14 +161,10 @@ chain_init() {
 	unset GRILLD_REDIS_URL GRILLD_INFLUX_URL
 }
 
-redis_start() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
-	    --save "" --appendonly yes --appendfsync always \
-	    --daemonize no --logfile "$T/redis/redis.log" &
-	REDIS_PID=$!
-	track "$REDIS_PID"
-	wait_for redis 30 redis-cli -p "$REDIS_PORT" PING
-}
+# Redis and InfluxDB through the stack's functions (tests/lib/stack.sh),
+# started again on the same port and data; Redis append-only with an
+# fsync a write, so that a SIGKILL loses nothing acknowledged.
+redis_start() { REDIS_AOF=yes stack_redis_run 30 --appendfsync always; }
 redis_stop() {		# redis_stop [SIGNAL]
 	kill -"${1:-TERM}" "$REDIS_PID" 2>/dev/null
 	reap "$REDIS_PID"
@@ -190,10 +176,7 @@ influx_start() {
 		start_influx	# lib.sh: ports, configuration, first start
 		return
 	fi
-	influxd -config "$T/influx/influxdb.conf" >>"$T/influx/influxd.log" 2>&1 &
-	INFLUX_PID=$!
-	track "$INFLUX_PID"
-	wait_for influxd 60 curl -sf "$INFLUX_URL/ping"
+	stack_influx_run 60
 }
 influx_stop() {
 	kill -TERM "$INFLUX_PID" 2>/dev/null
@@ -204,7 +187,7 @@ influx_stop() {
 # daemon_start NAME: bin/grilld-NAME in the foreground, its log appended
 # to $T/NAME.log; waits until it answers /health/live.
 daemon_start() {
-	local name=$1 conf=$T/grilld.yaml admin pid
+	local name=$1 conf=$T/grilld.yaml admin
 	local redis=$REDIS_URL
 	case $name in
 	twsim) conf=$T/twsim.yaml admin=$TW_ADMIN ;;
@@ -216,12 +199,9 @@ daemon_start() {
 		(umask 077 && chain_conf >"$T/grilld.yaml")
 	fi
 	echo "=== $(date -u +%FT%T.%3NZ) chaos: start" >>"$T/$name.log"
-	GRILLD_REDIS_URL=$redis "$BIN/grilld-$name" -d -f "$conf" \
-	    >>"$T/$name.log" 2>&1 &
-	pid=$!
-	track "$pid"
-	printf -v "PID_$name" %s "$pid"
-	wait_for "grilld-$name" 60 curl -sf "http://$admin/health/live"
+	GRILLD_REDIS_URL=$redis stack_spawn "$name" "$BIN/grilld-$name" -d \
+	    -f "$conf"
+	stack_wait_up "$name" "http://$admin/health/live" 60
 }
 daemon_pid() { local v=PID_$1; echo "${!v}"; }
 # daemon_signal NAME SIGNAL: signals it; KILL and TERM wait for its end
@@ -286,8 +266,7 @@ proxy_start() {
 	python3 "$GRILLD_TOP/tests/tools/cutproxy.py" "$2" "$3" 5000 &
 	printf -v "$1_PROXY" %s "$!"
 	track "$!"
-	listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-	wait_for "the proxy on $2" 10 listening "$2"
+	wait_for "the proxy on $2" 10 stack_listening "$2"
 }
 
 # hooks_start: the two webhook receivers, each logging what it answered
@@ -296,12 +275,7 @@ hooks_start() {
 	local n a
 	for n in hung alive; do
 		a=HOOK_${n^^}
-		"$BUILD/tools/hookrecv" -l "${!a}" -o "$T/hook.$n.log" &
-		printf -v "PID_hook_$n" %s "$!"
-		track "$!"
-		: >>"$T/hook.$n.log"
+		start_hookrecv "${!a}" "$T/hook.$n.log" || return 1
+		printf -v "PID_hook_$n" %s "$HOOKRECV_PID"
 	done
-	up() { curl -s -o /dev/null "http://$1/"; }
-	wait_for "the webhook receivers" 10 up "$HOOK_HUNG" &&
-		wait_for "the webhook receivers" 10 up "$HOOK_ALIVE"
 }

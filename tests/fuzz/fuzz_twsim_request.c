@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "log.h"
 #include "mgfake.h"
 

@@ -8,7 +8,7 @@
 # refresh token from a file, says so when the token is refused, and
 # takes a new one put in the file.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 start_poller || bail "grilld-poller starts and gets ready"

@@ -10,7 +10,7 @@
 # once, archive-filled ones included, and the filled ones were stored
 # without being published as new readings.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 start_influx

@@ -8,7 +8,7 @@
 # are filled in from the archives, the archive spanning the step
 # included; none is lost, none doubled.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 ahead=$(( ($(date +%s) + 365 * 86400) * 1000000 ))

@@ -6,7 +6,7 @@
 # dies while a second one stands by (the lease moves, the seen marks go
 # with it).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 REDIS_AOF=yes		# Redis keeps its data across the outage
 setup_world
@@ -30,11 +30,7 @@ check "ready meanwhile: the spool accepts" \
 check_match "and it says Redis is down" '"redis":"down"' \
 	"$(curl -s "http://$POLLER_ADMIN/health/ready")"
 wait_cycles 1
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
-	--save "" --appendonly yes --daemonize no \
-	--logfile "$T/redis/redis.log" &
-REDIS_PID=$!
-_pids+=("$REDIS_PID")
+stack_redis_run 10 || bail "redis-server restarts"
 spool_empty() { [ "$(spool_bytes)" = 0 ]; }
 wait_for "the replay" 20 spool_empty
 check "the spool is replayed and emptied when Redis returns" spool_empty
@@ -73,7 +69,7 @@ check "a second poller stands by while the first holds the lease" b_waits
 # An API that reaches the standby (a Service in front of both pollers may
 # send it there) lists the active poller's devices, from Redis, never
 # the standby's empty registry; one that reaches the active one, from it.
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 api_nng_ports
 A_URL=$(sed -n 's|^ *poller_url: *||p' "$T/poller.yaml")
 GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[1]} api_start || bail "an API on the standby"

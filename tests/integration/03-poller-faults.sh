@@ -7,7 +7,7 @@
 # Retry-After honoured), revoked tokens and a sign-in that answers
 # TOO_MANY_ATTEMPTS_TRY_LATER.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 TW_TOKEN_LIFETIME=6s	# refreshed every 4.5 s all along
 setup_world

@@ -6,7 +6,7 @@
 # renewal, on the monotonic clock); the second takes over; when the path
 # is mended the first stands by. Every point reaches the stream once.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 PROXY_PORT=$(freeport)

@@ -7,7 +7,7 @@
 # and /health/ready say so. When a consumer drains the stream, the spool
 # is replayed and every point reaches it exactly once.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 setup_world
 # Small stream nodes, so that an approximate trim would bite at once.
@@ -67,7 +67,7 @@ roomy() { [ "$(metric grilld_poller_stream_full)" = 0 ]; }
 wait_for "room" 10 roomy
 check "and the stream is no longer full" roomy
 # The oracle against what the consumer received.
-# (03-poller.bash's columns, the kind last: live and backfilled points
+# (lib/poller.bash's columns, the kind last: live and backfilled points
 # are each in time order, not both together.)
 stream_tsv() {
 	redis_cli --raw XRANGE grilld:copy - + | grep '^{' | jq -r '

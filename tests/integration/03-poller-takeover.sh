@@ -8,7 +8,7 @@
 # ended session's points come from its archive: every point the
 # simulator recorded reaches the stream once.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
+. "$(dirname "$0")/lib/poller.bash"
 
 t0=$(now_ms)
 setup_world

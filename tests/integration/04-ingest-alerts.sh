@@ -7,26 +7,12 @@
 # with openssl) and retried after a failure. Anomaly flags travel with
 # the readings into InfluxDB.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/hooks.sh"
 
 start_redis
 start_influx
-p=($(freeport 4))
-ADMIN=http://127.0.0.1:${p[0]}
-SECRET=grilld-test-secret-0123456789
-"$BUILD/tools/hookrecv" -l "127.0.0.1:${p[3]}" -o "$T/hooks.log" -f 1 &
-_pids+=($!)
-cat >"$T/ingest.yaml" <<YAML
-ingest:
-  admin_listen: 127.0.0.1:${p[0]}
-  batch_wait: 100ms
-  webhooks:
-    - url: http://127.0.0.1:${p[3]}/grilld
-      secret: $SECRET
-nng:
-  events_url: tcp://127.0.0.1:${p[1]}
-  ingest_url: tcp://127.0.0.1:${p[2]}
-YAML
-chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
+hook_ingest_conf
+start_hookrecv "$HOOK" "$T/hooks.log" -f 1 || bail "hookrecv starts"
 start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
 	bail "grilld-ingest starts with webhooks"
 

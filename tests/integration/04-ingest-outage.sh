@@ -63,10 +63,7 @@ check_match "and why: the last write failed" \
 check "nothing is acknowledged while InfluxDB is down" bash -c \
 	"! redis-cli -p $REDIS_PORT XINFO GROUPS grilld:readings | tr '\n' ' ' | grep -q 'pending 0 .*lag 0'"
 sleep 2		# an outage of a few seconds, retries behind the breaker
-influxd -config "$T/influx/influxdb.conf" >>"$T/influx/influxd.log" 2>&1 &
-INFLUX_PID=$!
-_pids+=("$INFLUX_PID")
-wait_for "influxd again" 20 curl -sf "$INFLUX_URL/ping" || bail "influxd restarts"
+stack_influx_run 20 || bail "influxd restarts"
 wait_for "catch-up" 30 has_points outage 4000
 wait_for "acknowledged" 10 idle
 check_eq "InfluxDB back: nothing lost, nothing duplicated" 4000 "$(points outage)"
@@ -127,11 +124,7 @@ check "and acknowledged" idle
 # --- Redis restarted empty ------------------------------------------------
 kill -TERM "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
-	--appendonly no --daemonize no --logfile "$T/redis/redis.log" &
-REDIS_PID=$!
-_pids+=("$REDIS_PID")
-wait_for "redis again" 10 redis_cli PING
+stack_redis_run 10 || bail "redis-server restarts"
 load after 0 50
 wait_for "stored after the restart" 20 has_points after 50
 check_eq "Redis restarted empty: the group comes back, ingestion goes on" 50 "$(points after)"

@@ -128,13 +128,9 @@ stop_pid "$PID_ingest"
 
 # --- a webhook receiver that hangs delays no other -----------------------
 h=($(freeport 2))
-"$BUILD/tools/hookrecv" -l "127.0.0.1:${h[0]}" -o "$T/hung.log" &
-HUNG=$!
-_pids+=("$HUNG")
-"$BUILD/tools/hookrecv" -l "127.0.0.1:${h[1]}" -o "$T/alive.log" &
-_pids+=($!)
-up() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
-wait_for "receivers" 10 up "${h[1]}"
+start_hookrecv "127.0.0.1:${h[0]}" "$T/hung.log" || bail "hookrecv starts"
+HUNG=$HOOKRECV_PID
+start_hookrecv "127.0.0.1:${h[1]}" "$T/alive.log" || bail "hookrecv starts"
 kill -STOP "$HUNG"		# accepts connections, never answers
 ports
 cat >"$T/hooks.yaml" <<YAML

@@ -5,25 +5,11 @@
 # id it was given before the crash, signed, and the receiver's Redis
 # stream (webhooks:q:<hash>) is empty once it answered 2xx.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/hooks.sh"
 
 start_redis
 start_influx
-p=($(freeport 4))
-ADMIN=http://127.0.0.1:${p[0]}
-HOOK=127.0.0.1:${p[3]}
-SECRET=grilld-test-secret-0123456789
-cat >"$T/ingest.yaml" <<YAML
-ingest:
-  admin_listen: 127.0.0.1:${p[0]}
-  batch_wait: 100ms
-  webhooks:
-    - url: http://$HOOK/grilld
-      secret: $SECRET
-nng:
-  events_url: tcp://127.0.0.1:${p[1]}
-  ingest_url: tcp://127.0.0.1:${p[2]}
-YAML
-chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
+hook_ingest_conf
 start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
 	bail "grilld-ingest starts with webhooks"
 
@@ -48,11 +34,7 @@ kill -KILL "$PID_ingest"
 wait "$PID_ingest" 2>/dev/null
 check_eq "after SIGKILL the delivery is still in Redis" 1 "$(redis_cli XLEN "$Q")"
 
-"$BUILD/tools/hookrecv" -l "$HOOK" -o "$T/hooks.log" &
-_pids+=($!)
-wait_for "the receiver" 10 bash -c "curl -s -o /dev/null -X POST http://$HOOK/ping" ||
-	bail "hookrecv starts"
-: >"$T/hooks.log"	# the ping above
+start_hookrecv "$HOOK" "$T/hooks.log" || bail "hookrecv starts"
 start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
 	bail "grilld-ingest starts again"
 delivered() { grep -q '^204' "$T/hooks.log"; }

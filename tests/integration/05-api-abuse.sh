@@ -3,7 +3,7 @@
 # must get (always a JSON error, never civetweb's HTML), and the API still
 # answering correctly after all of them.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx

@@ -8,7 +8,7 @@
 # follows.
 export INFLUX_CQ_INTERVAL=1s
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx

@@ -5,7 +5,7 @@
 # lists, and its JSON body validates against the documented schema
 # (ajv, JSON Schema 2020-12, as OpenAPI 3.1 defines them).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 if [ ! -x "$GRILLD_TOP/tests/node_modules/.bin/redocly" ] ||
     [ ! -d "$GRILLD_TOP/tests/node_modules/ajv-formats" ]; then

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # grilld-api, the reading routes: current, history (every parameter,
 # cursor paging, aggregations, rollups and the raw tail), stats, export,
-# the seed's threshold alerts, devices, health, traces and metrics; then
+# grill-stats' threshold alerts, devices, health, traces and metrics; then
 # InfluxDB and Redis going away. Redis and InfluxDB are seeded here the
 # way the ingester and the poller leave them.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx
@@ -34,9 +34,9 @@ api_start GRILLD_API_STALE_AFTER=2m || bail "grilld-api starts"
 
 # --- current -----------------------------------------------------------
 req GET "/api/temperature/current/SIG-1?probe_id=1"
-check_eq "current: 200 from the cache (source at the top, as the seed)" "200 cache 225.5 F false" \
+check_eq "current: 200 from the cache (source at the top, as grill-stats)" "200 cache 225.5 F false" \
 	"$CODE $(jqr '.source') $(jqr '.data.temperature') $(jqr '.data.unit') $(jqr '.data.stale')"
-check_eq "current: the seed's fields are all there" "true" \
+check_eq "current: grill-stats' fields are all there" "true" \
 	"$(jqr '.status == "success" and (.data | has("device_id") and has("probe_id") and has("temperature") and has("unit") and has("timestamp") and has("battery_level") and has("signal_strength") and has("age_s"))')"
 req GET "/api/temperature/current/SIG-1?probe_id=1&unit=C"
 check_eq "current: ?unit=C converts" "107.5 C" "$(jqr '.data.temperature') $(jqr '.data.unit')"
@@ -87,7 +87,7 @@ latest SIG-1 1 225.5 F 10
 req GET "/api/temperature/history/SIG-1"
 check_eq "history: defaults (24 h, raw, limit 1000)" "200 480 raw none 1000" \
 	"$CODE $(jqr .count) $(jqr .query.retention_policy) $(jqr .query.aggregation) $(jqr .query.limit)"
-check_eq "history: newest first, as the seed (ORDER BY time DESC)" "true desc" \
+check_eq "history: newest first, as grill-stats (ORDER BY time DESC)" "true desc" \
 	"$(jqr '[.data[].timestamp] == ([.data[].timestamp] | sort | reverse)') $(jqr .query.order)"
 req GET "/api/temperature/history/SIG-1?order=asc&limit=5"
 check_eq "history: order=asc, oldest first" "true" \
@@ -95,12 +95,12 @@ check_eq "history: order=asc, oldest first" "true" \
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=1"
 check_eq "history: limit=1 is the latest point" "$(date -u -d @$((NOW_S - 5)) +%FT%T)" \
 	"$(jqr '.data[0].timestamp[0:19]')"
-check_eq "history: the seed's point fields" "true" \
+check_eq "history: grill-stats' point fields" "true" \
 	"$(jqr '.data[0] | has("device_id") and has("timestamp") and has("temperature") and has("probe_id") and has("battery_level") and has("signal_strength")')"
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=10"
 first10=$(jqr '[.data[].timestamp] | join(",")')
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=5&offset=5"
-check_eq "history: offset pages like the seed" "$(cut -d, -f6-10 <<<"$first10")" \
+check_eq "history: offset pages like grill-stats" "$(cut -d, -f6-10 <<<"$first10")" \
 	"$(jqr '[.data[].timestamp] | join(",")')"
 # Cursor paging over both probes: every point once, none twice.
 cursor="" all=""
@@ -149,7 +149,7 @@ for l in 0 10001 x; do
 	check_eq "history: limit=$l is 400" "400 limit" "$CODE $(jqr .details.parameter)"
 done
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=2&_=1733500000&_=2"
-check_eq "history: unknown and repeated parameters are ignored, as the seed" "200 2" "$CODE $(jqr .count)"
+check_eq "history: unknown and repeated parameters are ignored, as grill-stats" "200 2" "$CODE $(jqr .count)"
 req GET "/api/temperature/history/SIG-1?probe_id=1&limit=5&limit=2"
 check_eq "  a repeated one takes its last value (FastAPI)" "2" "$(jqr .count)"
 req GET "/api/devices?start=2026-01-01"
@@ -160,7 +160,7 @@ check_eq "history: the quoted id reads its own point" "200 1" "$CODE $(jqr .coun
 req GET "/api/temperature/history/$(jq -rn '"x'"'"' OR '"'"'1'"'"'='"'"'1" | @uri')"
 check_eq "history: an injection attempt is a device without data" "200 0" "$CODE $(jqr .count)"
 req GET "/api/temperature/history/NOPE"
-check_eq "history: a device without data is 200 with an empty list, as the seed" "200 0 array" \
+check_eq "history: a device without data is 200 with an empty list, as grill-stats" "200 0 array" \
 	"$CODE $(jqr .count) $(jqr '.data | type')"
 
 # --- stats ---------------------------------------------------------------
@@ -179,7 +179,7 @@ check_eq "stats: low above high is 400" "400" "$CODE"
 req GET "/api/temperature/stats/NOPE"
 check_eq "stats: a device without data is 200, count 0" "200 0" "$CODE $(jqr .data.count)"
 req GET "/api/temperature/stats/SIG-1?probe_id=1"
-check_eq "stats: the seed's identifiers" "SIG-1 1 true" \
+check_eq "stats: grill-stats' identifiers" "SIG-1 1 true" \
 	"$(jqr .data.device_id) $(jqr .data.probe_id) $(jqr '.data | has("start_time") and has("end_time")')"
 
 # --- export ----------------------------------------------------------------
@@ -199,15 +199,15 @@ check_eq "export: an unknown format is 400" "400 format" "$CODE $(jqr .details.p
 req GET "/api/temperature/export/NOPE"
 check_eq "export: unknown device is 404 before any byte is streamed" "404" "$CODE"
 
-# --- the seed's threshold alerts ---------------------------------------
+# --- grill-stats' threshold alerts ---------------------------------------
 req GET "/api/temperature/alerts/SIG-1?probe_id=1&threshold_high=245&threshold_low=203"
 check_eq "alerts: points past either threshold" "200 true true" \
 	"$CODE $(jqr '[.data[] | select(.alert_type == "high_temperature") | .temperature > 245] | all') $(jqr '[.data[] | select(.alert_type == "low_temperature") | .temperature < 203] | all')"
 check_eq "alerts: 4 of every 50 above, 3 below" "31" "$(jqr .count)"
-check_eq "alerts: the seed's fields" "true" \
+check_eq "alerts: grill-stats' fields" "true" \
 	"$(jqr '.data[0] | has("timestamp") and has("temperature") and has("device_id") and has("probe_id") and has("alert_type") and has("threshold") and (.severity == "warning" or .severity == "critical")')"
 req GET "/api/temperature/alerts/SIG-1"
-check_eq "alerts: the seed's defaults (250, 32)" "200 250 32" \
+check_eq "alerts: grill-stats' defaults (250, 32)" "200 250 32" \
 	"$CODE $(jqr .query.threshold_high) $(jqr .query.threshold_low)"
 req GET "/api/temperature/alerts/SIG-1?threshold_low=300&threshold_high=200"
 check_eq "alerts: low above high is 400" "400 threshold_low" "$CODE $(jqr .details.parameter)"
@@ -230,12 +230,12 @@ req GET /health
 check_eq "health: degraded with the daemons down, Redis and InfluxDB up" \
 	"200 degraded up up unknown down" \
 	"$CODE $(jqr .status) $(jqr .component_details.redis.status) $(jqr .component_details.influxdb.status) $(jqr .component_details.thermoworks_api.status) $(jqr .daemons.poller.status)"
-check_eq "health: components are the seed's strings, also as dependencies" "healthy healthy degraded healthy" \
+check_eq "health: components are grill-stats' strings, also as dependencies" "healthy healthy degraded healthy" \
 	"$(jqr .components.redis) $(jqr .components.influxdb) $(jqr .components.thermoworks_api) $(jqr .dependencies.redis)"
 check_eq "health: latency and breaker state of each dependency" "true" \
 	"$(jqr '(.component_details.redis.latency_ms|type) == "number" and .component_details.influxdb.breaker == "closed" and (.daemons.ingest|has("breaker"))')"
 req GET /api/temperature/health
-check_eq "health: also at the seed's path" "200" "$CODE"
+check_eq "health: also at grill-stats' path" "200" "$CODE"
 tp=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 hdr=$(curl -sS -D - -o /dev/null -H "traceparent: $tp" "$API/api/temperature/current/SIG-1?probe_id=1")
 check_match "trace: the request's trace is continued in the answer" \
@@ -268,7 +268,7 @@ wait "$REDIS_PID" 2>/dev/null
 req GET "/api/temperature/current/SIG-1?probe_id=1"
 check_eq "both down: current is 503" "503" "$CODE"
 req GET /health
-check_eq "both down: health is 500 unhealthy, the seed's code" "500 unhealthy" "$CODE $(jqr .status)"
+check_eq "both down: health is 500 unhealthy, grill-stats' code" "500 unhealthy" "$CODE $(jqr .status)"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$API/health/ready")
 check_eq "both down: not ready" "503" "$code"
 check "the API is still alive" curl -sf "$API/health/live"

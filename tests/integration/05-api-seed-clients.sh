@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The seed's own clients against a whole running stack (the simulator's
+# Grill-stats' own clients against a whole running stack (the simulator's
 # demo account, poller, ingester, API, stream), unchanged: the Home
 # Assistant component's setup and update (tests/integration/seed/
-# ha_component.py replays its parsing), the seed's health_check.py, and
+# ha_component.py replays its parsing), grill-stats' health_check.py, and
 # the web UI in headless Chromium (seed/browser.mjs): fetch, EventSource
 # with onmessage, and the WebSocket hook that parses every message as
 # one reading.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/api.bash"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages playwright-core
 

@@ -4,7 +4,7 @@
 # ingest.stream_max and the API then answers 503 STREAM_FULL, nothing
 # stored; what the group holds is all still there.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx

@@ -4,7 +4,7 @@
 # with rules:version, acknowledge and snooze, the alert history; then
 # API keys, the loopback rule, rate limits and CORS.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 start_redis
 start_influx
@@ -22,7 +22,7 @@ req POST "/api/temperature/batch?partial=true" "${J[@]}" -d "{\"readings\": [
 	{\"device_id\": \"SIG-1\", \"temperature\": 5000},
 	{\"device_id\": \"SIG-1\", \"temperature\": 70, \"timestamp\": \"2999-01-01T00:00:00Z\"},
 	[1, 2]]}"
-check_eq "batch: the seed's answer fields, partial=true" "200 partial 2 6" \
+check_eq "batch: grill-stats' answer fields, partial=true" "200 partial 2 6" \
 	"$CODE $(jqr .status) $(jqr .stored_count) $(jqr .total_count)"
 check_eq "batch: one item per reading, in order" "accepted accepted rejected rejected rejected rejected" \
 	"$(jqr '[.items[].status] | join(" ")')"
@@ -41,10 +41,10 @@ req POST /api/temperature/batch "${J[@]}" -d '{"readings": [{"device_id": "x", "
 check_eq "batch: nothing valid is FastAPI's 422 with the reasons" "422 422 body readings 0 temperature" \
 	"$CODE $(jqr .code) $(jqr '.detail[0].loc | map(tostring) | join(" ")')"
 req POST /api/temperature/batch "${J[@]}" -d "{\"readings\": [{\"device_id\": \"SIG-9\", \"temperature\": 200}, {\"device_id\": \"SIG-9\", \"temperature\": 5000}]}"
-check_eq "batch: one invalid reading refuses the batch, as the seed (pydantic)" "422 1 2" \
+check_eq "batch: one invalid reading refuses the batch, as grill-stats (pydantic)" "422 1 2" \
 	"$CODE $(jqr '.detail | length') $(redis_cli XLEN grilld:readings)"
 req POST /api/temperature/batch -d "{\"readings\": [{\"device_id\": \"SIG-9\", \"temperature\": \"204.5\", \"battery_level\": \"80\"}]}"
-check_eq "batch: numeric strings coerced, no JSON Content-Type needed (the seed's scripts)" "200 success 1 204.5 80" \
+check_eq "batch: numeric strings coerced, no JSON Content-Type needed (grill-stats' scripts)" "200 success 1 204.5 80" \
 	"$CODE $(jqr .status) $(jqr .stored_count) $(redis_cli --raw XREVRANGE grilld:readings + - COUNT 1 | sed -n 5p | jq -r '"\(.temperature) \(.battery_level)"')"
 req POST /api/temperature/batch "${J[@]}" -d '{"readings": []}'
 check_eq "batch: empty is 400" "400 EMPTY_BATCH" "$CODE $(jqr .reason)"
@@ -53,7 +53,7 @@ check_eq "batch: no readings array is 422" "422 readings" "$CODE $(jqr '.detail[
 req POST /api/temperature/batch "${J[@]}" -d '{"readings": [}'
 check_eq "batch: malformed JSON is FastAPI's 422" "422 value_error.jsondecode" "$CODE $(jqr '.detail[0].type')"
 req POST /api/temperature/batch -H "Content-Type: text/plain" -d '{"readings": []}'
-check_eq "batch: the body is JSON whatever its type (empty is the seed's 400)" "400 EMPTY_BATCH" "$CODE $(jqr .reason)"
+check_eq "batch: the body is JSON whatever its type (empty is grill-stats' 400)" "400 EMPTY_BATCH" "$CODE $(jqr .reason)"
 many=$(jq -nc '{readings: [range(51) | {device_id: "M", temperature: 100}]}')
 req POST /api/temperature/batch "${J[@]}" -d "$many"
 check_match "batch: past api.max_batch is 413 with the limit" "^413 BATCH_TOO_LARGE .*at most 50" \

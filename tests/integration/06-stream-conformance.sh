@@ -7,7 +7,7 @@
 # then a clean TCP close, never a reset) and limits. The stream serves on
 # after all of it.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 start_stream_env GRILLD_STREAM_MAX_MESSAGE=16KiB
 "$BUILD/tools/wsconform" -a "127.0.0.1:$STREAM_PORT" >"$T/conform.out" 2>&1

@@ -4,7 +4,7 @@
 # WebSocket time-out, and a client that stops reading: coalesced, then
 # disconnected, while a client beside it gets every event in order.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 KEY=k-$RANDOM$RANDOM
 PROBE_QUERY="?token=$KEY"

@@ -4,7 +4,7 @@
 # readings arrive, and resumes after grilld-stream restarts. Chromium and
 # the npm packages are required: missing, the scenario fails, loudly.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 if [ ! -x /usr/bin/chromium ]; then
 	not_ok "Debian's chromium is installed (make deps)"

@@ -5,7 +5,7 @@
 # stream serving (each loop trades its configuration snapshot for the
 # newest between two passes; common/conf.c frees the old ones).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 STREAM_CONF=$T/stream.yaml
 conf() {	# conf SUBSCRIPTIONS RETRY

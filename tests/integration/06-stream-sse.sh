@@ -5,7 +5,7 @@
 # bad input answered while the stream keeps serving. The ingester's part
 # is played by tests/tools/evpub.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages eventsource
 start_stream_env GRILLD_STREAM_RETRY=250ms GRILLD_STREAM_HEARTBEAT=300ms
@@ -35,10 +35,10 @@ check_eq "the path's device filters: 3 events of devA, none of devB" "3 0" \
 check_match "device and alert events are named" \
 	"event: device"$'\n'".*event: alert" "$(tr -d '\r' <"$out" | grep '^event:' | tr '\n' ' ' | sed 's/ event/\nevent/g')"
 check "an idle stream gets heartbeat comments" grep -q '^:$' "$out"
-check_match "the seed's route: a reading is an unnamed event (onmessage), with its id" \
+check_match "grill-stats' route: a reading is an unnamed event (onmessage), with its id" \
 	"id: $ida"$'\n'"data: \\{\"device_id\":\"devA\",\"probe_id\":\"p1\",\"temperature\":201.5" \
 	"$(cat "$T/seedfmt.out")"
-check_eq "  readings only, no event: line (the seed sent readings)" "1 0" \
+check_eq "  readings only, no event: line (grill-stats sent readings)" "1 0" \
 	"$(grep -c '^id: ' "$T/seedfmt.out") $(grep -c '^event: \(reading\|device\|alert\)' "$T/seedfmt.out")"
 
 # --- filters ---------------------------------------------------------------
@@ -56,7 +56,7 @@ wait $cpid $cpid2
 check_eq "?devices= and ?probes= (name or device/probe) select" \
 	"devC/p1 devD/p3 devC/-" \
 	"$(grep '^data:' "$out" | sed -E 's/.*"device_id":"([^"]*)"(,"probe_id":"([^"]*)")?.*/\1\/\3/; s/\/$/\/-/' | tr '\n' ' ' | sed 's/ $//')"
-check_eq "the seed's ?probe_id= on a device's stream" "1" \
+check_eq "grill-stats' ?probe_id= on a device's stream" "1" \
 	"$(grep -c '"probe_id":"p2"' "$T/seed.out")"
 check_eq "  and nothing else of it (readings only)" "1" "$(grep -c '^id:' "$T/seed.out")"
 

@@ -4,7 +4,7 @@
 # ping/pong, and the close codes for what a client must not send
 # (docs/stream.md lists them), with the stream serving on.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages ws
 start_stream_env GRILLD_STREAM_MAX_MESSAGE=1KiB GRILLD_STREAM_MAX_SUBSCRIPTIONS=3
@@ -35,10 +35,10 @@ check_match "then live events, with their id" \
 	"\\{\"type\":\"reading\",\"id\":\"$idw\",\"data\":\\{\"device_id\":\"devW\"" "$(sed -n 2p "$T/w1.out")"
 check_match "a normal close is echoed" '"closed":1000' "$(tail -1 "$T/w1.out")"
 
-# --- the seed's protocol, the default ----------------------------------------
+# --- grill-stats' protocol, the default ----------------------------------------
 node_run ws-client.mjs "$WS/devW?protocol=seed" '[{"wait":"bare","n":2},{"raw":"hello"},{"wait":"bare","n":3},{"close":1000}]' >"$T/seed.out" &
 npid=$!
-wait_for "the seed snapshot" 15 grep -q devW "$T/seed.out"
+wait_for "the grill-stats snapshot" 15 grep -q devW "$T/seed.out"
 ev "r devW p1 182"
 ev_sync
 wait $npid

@@ -21,7 +21,7 @@ b = yaml.safe_load(open("prometheusrule.yaml"))["spec"]
 sys.exit(a != b)'
 
 # Every metric the dashboards and rules ask for is one a daemon declares.
-src=$(cat "$GRILLD_TOP"/{poller,ingest,api,stream,common,sim}/*.c)
+src=$(cat "$GRILLD_TOP"/{poller,ingest,api,stream,common,twsim}/*.c)
 for f in dashboards/*.json; do
 	check "$f is valid JSON with a uid, a title and panels" \
 		jq -e '.uid and .title and (.panels | length > 0)' "$f"

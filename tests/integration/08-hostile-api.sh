@@ -6,7 +6,7 @@
 # keeps getting correct answers. (The catalogue of single bad requests
 # is 05-api-abuse.sh; the limits are in docs/security.md.)
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 HOLD=$BUILD/tools/connhold

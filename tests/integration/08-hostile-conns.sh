@@ -5,7 +5,7 @@
 # descriptor limit whatever is configured. Connections past a cap are
 # closed at once; streams and other addresses go on.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 HOLD=$BUILD/tools/connhold
 start_stream_env GRILLD_STREAM_THREADS=2 GRILLD_STREAM_MAX_CONNS=30 \

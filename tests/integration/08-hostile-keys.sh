@@ -3,8 +3,8 @@
 # (common/keys.c): a comment line is never a key, every key of a
 # rotation is accepted by both, a key's neighbour line is no key.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/stream.sh"
+. "$(dirname "$0")/lib/api.bash"
 
 printf '#grilld-keys\r\n\r\n# rotated in on Monday\nkey-new-%s\r\nkey-old-%s\nkey-new-%s\n' \
 	$RANDOM $RANDOM $RANDOM >"$T/keys"

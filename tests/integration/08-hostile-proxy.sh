@@ -5,8 +5,8 @@
 # client's, not the proxy's, and keyless writes depend on the client's
 # address, not on the address the API listens on.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/stream.sh"
+. "$(dirname "$0")/lib/api.bash"
 
 # The proxy is 127.0.0.1; 127.0.0.2 is a client that talks directly.
 start_stream_env GRILLD_STREAM_PER_ADDRESS=2 GRILLD_API_TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8"

@@ -6,7 +6,7 @@
 # every event and a well-behaved request its answer. (Frames, tokens and
 # per-address limits are 06-stream-*; the limits are docs/security.md.)
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/stream.sh"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 HOLD=$BUILD/tools/connhold

@@ -10,7 +10,7 @@
 # Each daemon also runs without core dumps.
 export INFLUX_CQ_INTERVAL=1s
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 TW_PASSWORD=tw-SECRET-password-7fa3c1
 TW_WRONG=tw-SECRET-wrongpw-88e0d2
@@ -47,8 +47,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 ' "${p[1]}" "$T/spans.raw" &
 _pids+=($!)
-"$BUILD/tools/hookrecv" -l "127.0.0.1:${p[2]}" -o "$T/hooks.log" &
-_pids+=($!)
+start_hookrecv "127.0.0.1:${p[2]}" "$T/hooks.log" || bail "hookrecv starts"
 
 TW=127.0.0.1:${p[3]}
 export GRILLD_LOG_LEVEL=debug
@@ -140,7 +139,7 @@ batch() { curl -sS -X POST "${J[@]}" -d '{"readings": []}' "$@" "$API/api/temper
 batch >>"$errs"
 batch -H "Authorization: Bearer $API_WRONG" >>"$errs"
 batch -H "Authorization: Basic $API_KEY" >>"$errs"
-# (grilld's own route: the seed's ignore unknown parameters, as FastAPI)
+# (grilld's own route: grill-stats' ignore unknown parameters, as FastAPI)
 curl -sS "$API/api/devices?token=$API_KEY" >>"$errs"
 echo >>"$errs"
 curl -sS -X PUT "${AUTH[@]}" "${J[@]}" -d "{\"id\":\"hot\",\"kind\":\"above\",\"device_id\":\"SEC1\",\"threshold\":\"$API_KEY\"}" \

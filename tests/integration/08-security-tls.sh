@@ -5,7 +5,7 @@
 # influx.ca_file. (Redis has no TLS in hiredis 0.14, and the stream's
 # own server none: docs/security.md says what to put in front.)
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 command -v openssl >/dev/null || bail "openssl is needed to make the test certificate"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
@@ -16,32 +16,15 @@ chmod 600 "$T/key.pem"
 # --- InfluxDB over https ---------------------------------------------------------
 start_redis
 p=($(freeport 4))
-mkdir -p "$T/influx"
-cat >"$T/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:${p[1]}"
-[meta]
-  dir = "$T/influx/meta"
-[data]
-  dir = "$T/influx/data"
-  wal-dir = "$T/influx/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:${p[0]}"
+https=$(cat <<CONF
   https-enabled = true
   https-certificate = "$T/cert.pem"
   https-private-key = "$T/key.pem"
-  log-enabled = false
-[logging]
-  level = "error"
 CONF
-influxd -config "$T/influx/influxdb.conf" >"$T/influx/influxd.log" 2>&1 &
-_pids+=($!)
+)
+stack_influx_conf "$T/influx" "${p[0]}" "${p[1]}" "$https"
 INFLUX_URL=https://127.0.0.1:${p[0]}
-wait_for influxd 20 curl -sf --cacert "$T/cert.pem" "$INFLUX_URL/ping" || bail "influxd starts with https"
+stack_influx_run 20 --cacert "$T/cert.pem" || bail "influxd starts with https"
 export GRILLD_INFLUX_URL=$INFLUX_URL GRILLD_INGEST_BATCH_WAIT=100ms
 export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[2]} GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[3]}
 api_nng_ports
@@ -87,7 +70,7 @@ check "HTTPS: plain HTTP on the port gets nothing" \
 	bash -c "! curl -s -m 3 -o /dev/null '$API/health/live'"
 for _ in 1 2 3; do curl -s -o /dev/null "$API/health/live"; curl -s -o /dev/null -k "$HTTPS/x%ff"; done
 check "HTTPS: after bad clients the API still answers" curl -sf --cacert "$T/cert.pem" "$HTTPS/health/live"
-check_match "HTTPS: the seed's live route is a 307 to the stream, on https" \
+check_match "HTTPS: grill-stats' live route is a 307 to the stream, on https" \
 	'^Location: https://127\.0\.0\.1:8081/api/temperature/stream/d1' \
 	"$(curl -s --cacert "$T/cert.pem" -D - -o /dev/null -H 'Host: evil.example' \
 		"$HTTPS/api/temperature/stream/d1" | tr -d '\r' | grep '^Location')"

@@ -11,8 +11,8 @@
 # which it does not count. VG_KEEP=DIR keeps the logs.
 export INFLUX_CQ_INTERVAL=1s
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/api.bash"
+. "$(dirname "$0")/lib/stream.sh"
 
 if ! command -v valgrind >/dev/null 2>&1; then
 	echo "ok 1 - # SKIP valgrind not installed"
@@ -30,29 +30,15 @@ SECONDS=0
 
 start_redis
 start_influx
-p=($(freeport 10))
-TW=127.0.0.1:${p[0]}
+# The chain's addresses, the demo account (its password in a file
+# below), readings every second or two (twsim.time_scale 30).
+demo_chain_env
+unset GRILLD_THERMOWORKS_PASSWORD
 API_PORT=${p[8]} STREAM_PORT=${p[9]}
 API=http://127.0.0.1:$API_PORT STREAM_URL=http://127.0.0.1:$STREAM_PORT
-export GRILLD_TWSIM_LISTEN=$TW GRILLD_TWSIM_ADMIN_LISTEN=127.0.0.1:${p[1]}
 export GRILLD_TWSIM_THREADS=16 GRILLD_POLLER_CONCURRENCY=8
-export GRILLD_POLLER_ADMIN_LISTEN=127.0.0.1:${p[2]}
-export GRILLD_INGEST_ADMIN_LISTEN=127.0.0.1:${p[3]}
-export GRILLD_NNG_EVENTS_URL=tcp://127.0.0.1:${p[4]}
-export GRILLD_NNG_POLLER_URL=tcp://127.0.0.1:${p[5]}
-export GRILLD_NNG_INGEST_URL=tcp://127.0.0.1:${p[6]}
-export GRILLD_NNG_STREAM_URL=tcp://127.0.0.1:${p[7]}
-export GRILLD_API_LISTEN=127.0.0.1:$API_PORT GRILLD_API_RATE=0
-export GRILLD_STREAM_LISTEN=127.0.0.1:$STREAM_PORT GRILLD_STREAM_THREADS=2
+export GRILLD_API_RATE=0 GRILLD_STREAM_THREADS=2
 export GRILLD_STREAM_PAGE_DIR=$GRILLD_TOP/stream/www
-export GRILLD_THERMOWORKS_AUTH_URL=http://$TW GRILLD_THERMOWORKS_TOKEN_URL=http://$TW
-export GRILLD_THERMOWORKS_FIRESTORE_URL="http://$TW/v1/projects/thermoworks-cloud-production/databases/(default)"
-export GRILLD_THERMOWORKS_STORAGE_URL=http://$TW
-export GRILLD_THERMOWORKS_API_KEY=twsim-demo-key
-export GRILLD_THERMOWORKS_EMAIL=demo@grilld.example
-# The demo's devices as real ones, their intervals divided by 30 so that
-# readings come every second or two (twsim.time_scale).
-export GRILLD_TWSIM_TIME_SCALE=30
 # As deployed: the sample configuration file (the environment overrides
 # it), the password and the API key in files of their own.
 cp "$GRILLD_TOP/deploy/etc/grilld.yaml" "$T/grilld.yaml"
@@ -63,7 +49,6 @@ export GRILLD_THERMOWORKS_PASSWORD_FILE=$T/password GRILLD_API_KEYS_FILE=$T/keys
 KEY=(-H "Authorization: Bearer vg-key")
 # Short-lived id tokens: the poller refreshes them during the cook.
 export GRILLD_TWSIM_TOKEN_LIFETIME=20s
-export GRILLD_POLLER_INTERVAL=5s GRILLD_POLLER_SPOOL_PATH=$T/poller.spool
 export GRILLD_INGEST_BATCH_WAIT=100ms GRILLD_INGEST_CQ_INTERVAL=1s
 # valgrind is 20-50 times slower: give the nng peers time to answer.
 export GRILLD_NNG_TIMEOUT=5s
@@ -71,23 +56,13 @@ export GRILLD_NNG_TIMEOUT=5s
 # vg_start NAME READY_URL: bin/grilld-NAME under valgrind, its output in
 # $T/NAME.log and valgrind's in $T/vg.NAME.log; sets PID_NAME.
 vg_start() {
-	local name=$1 url=$2
-	valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+	stack_spawn "$1" valgrind --leak-check=full \
+		--show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-		--track-fds=no --num-callers=30 \
-		--log-file="$T/vg.$name.log" \
-		"$BIN/grilld-$name" -d -f "$T/grilld.yaml" >>"$T/$name.log" 2>&1 &
-	local pid=$!
-	_pids+=("$pid")
-	eval "PID_$name=$pid"
-	if ! wait_for "grilld-$name" 120 up_or_dead "$pid" "$url" ||
-	    ! kill -0 "$pid" 2>/dev/null; then
-		echo "# grilld-$name log:" && sed 's/^/#   /' "$T/$name.log" | tail -20
-		return 1
-	fi
+		--track-fds=no --num-callers=30 --log-file="$T/vg.$1.log" \
+		"$BIN/grilld-$1" -d -f "$T/grilld.yaml"
+	stack_wait_up "$1" "$2" 120
 }
-
-up_or_dead() { ! kill -0 "$1" 2>/dev/null || curl -sf "$2"; }
 
 vg_start twsim "http://$GRILLD_TWSIM_ADMIN_LISTEN/health/ready" || bail "grilld-twsim starts under valgrind"
 vg_start ingest "http://$GRILLD_INGEST_ADMIN_LISTEN/health/ready" || bail "grilld-ingest starts under valgrind"

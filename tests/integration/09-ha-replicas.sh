@@ -10,8 +10,8 @@
 # or since=) received every event once; /api/devices through the
 # balancer listed every device at every moment.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/03-poller.bash"
-. "$(dirname "$0")/stream/lib.sh"
+. "$(dirname "$0")/lib/poller.bash"
+. "$(dirname "$0")/lib/stream.sh"
 
 need_node_packages ws eventsource
 command -v nginx >/dev/null || bail "nginx is installed (make deps)"

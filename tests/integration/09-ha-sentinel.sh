@@ -9,7 +9,7 @@
 # is killed (SIGKILL): the sentinels promote the replica, every daemon
 # follows, and no reading the API acknowledged is lost.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/05-api-lib.bash"
+. "$(dirname "$0")/lib/api.bash"
 
 MASTER=sentinel-grilld
 ports=($(freeport 5))

@@ -114,10 +114,7 @@ wait "$REDIS_PID" 2>/dev/null
 notready() { ! curl -sf "$A/health/ready" >/dev/null; }
 wait_for "stream-a to see Redis gone" 10 notready
 check "without Redis the feed is not ready" notready
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
-	--daemonize no --logfile "$T/redis/redis2.log" &
-_pids+=("$!")
-wait_for "redis again" 10 redis_cli PING
+stack_redis_run 10 || bail "redis-server restarts"
 wait_for "stream-a ready again" 20 curl -sf "$A/health/ready"
 check "ready again when Redis is back" curl -sf "$A/health/ready"
 # (evpub's first command after the restart fails on its dead connection,

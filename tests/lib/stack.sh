@@ -64,11 +64,32 @@ _cleanup() {
 	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 
-# stack_influx_conf DIR HTTP_PORT BACKUP_PORT: influxd 1.x's
+# stack_ports FORMAT NAME... [FORMAT NAME...]: a free loopback port for
+# each NAME (all of them distinct), set to the FORMAT before it, with %s
+# the port: "%s", "127.0.0.1:%s", "tcp://127.0.0.1:%s".
+stack_ports() {
+	local fmt=%s p a n=0 i=0
+	for a; do
+		case $a in *%s*) ;; *) n=$((n + 1)) ;; esac
+	done
+	mapfile -t p < <(freeport "$n")
+	for a; do
+		case $a in
+		*%s*) fmt=$a ;;
+		*) printf -v "$a" "$fmt" "${p[i]}"; i=$((i + 1)) ;;
+		esac
+	done
+}
+# stack_listening PORT: something accepts connections on 127.0.0.1:PORT
+# (a bare connection, no request: nothing for a server to log).
+stack_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# stack_influx_conf DIR HTTP_PORT BACKUP_PORT [HTTP_LINES]: influxd 1.x's
 # configuration, data under DIR, its HTTP API and its backup service on
-# ports of their own, into DIR/influxdb.conf.
+# ports of their own, into DIR/influxdb.conf. HTTP_LINES go into its
+# [http] section (https-enabled and its certificate, say).
 stack_influx_conf() {
-	local dir=$1 http=$2 backup=$3
+	local dir=$1 http=$2 backup=$3 extra=${4:-}
 	mkdir -p "$dir"
 	cat >"$dir/influxdb.conf" <<CONF
 reporting-disabled = true
@@ -88,7 +109,8 @@ bind-address = "127.0.0.1:$backup"
   enabled = true
   bind-address = "127.0.0.1:$http"
   log-enabled = false
-[continuous_queries]
+${extra:+$extra
+}[continuous_queries]
   log-enabled = false
   run-interval = "${INFLUX_CQ_INTERVAL:-1s}"
 [logging]
@@ -99,12 +121,14 @@ CONF
 # stack_nng_env: the four nng URLs on free loopback ports, each unless
 # already set (the defaults, 9201-9204, are one stack's a host).
 stack_nng_env() {
-	local p
-	mapfile -t p < <(freeport 4)
-	export GRILLD_NNG_EVENTS_URL=${GRILLD_NNG_EVENTS_URL:-tcp://127.0.0.1:${p[0]}}
-	export GRILLD_NNG_POLLER_URL=${GRILLD_NNG_POLLER_URL:-tcp://127.0.0.1:${p[1]}}
-	export GRILLD_NNG_INGEST_URL=${GRILLD_NNG_INGEST_URL:-tcp://127.0.0.1:${p[2]}}
-	export GRILLD_NNG_STREAM_URL=${GRILLD_NNG_STREAM_URL:-tcp://127.0.0.1:${p[3]}}
+	local v unset=()
+	for v in GRILLD_NNG_EVENTS_URL GRILLD_NNG_POLLER_URL \
+	    GRILLD_NNG_INGEST_URL GRILLD_NNG_STREAM_URL; do
+		[ -n "${!v:-}" ] || unset+=("$v")
+	done
+	[ ${#unset[@]} -eq 0 ] && return
+	stack_ports tcp://127.0.0.1:%s "${unset[@]}"
+	export "${unset[@]}"
 }
 
 # stack_twsim_env HOST:PORT EMAIL PASSWORD: the poller pointed at the
@@ -121,15 +145,23 @@ stack_twsim_env() {
 
 start_redis() {
 	REDIS_PORT=$(freeport)
+	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+	export REDIS_PORT REDIS_URL GRILLD_REDIS_URL=$REDIS_URL
+	stack_redis_run 10 || bail "redis-server starts"
+}
+# stack_redis_run SECONDS [ARGS...]: redis-server on $REDIS_PORT with its
+# data in $T/redis (started again, it finds it there), append-only when
+# REDIS_AOF=yes, ARGS added (--appendfsync always, say); REDIS_PID.
+stack_redis_run() {
+	local secs=$1
+	shift
 	mkdir -p "$T/redis"
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" \
 		--save "" --appendonly "${REDIS_AOF:-no}" --daemonize no \
-		--logfile "$T/redis/redis.log" &
+		--logfile "$T/redis/redis.log" "$@" &
 	REDIS_PID=$!
 	_pids+=("$REDIS_PID")
-	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-	export REDIS_PORT REDIS_URL GRILLD_REDIS_URL=$REDIS_URL
-	wait_for redis 10 redis-cli -p "$REDIS_PORT" PING || bail "redis-server starts"
+	wait_for redis "$secs" redis-cli -p "$REDIS_PORT" PING
 }
 redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
@@ -139,12 +171,20 @@ start_influx() {
 	p=($(freeport 2))
 	INFLUX_PORT=${p[0]}
 	stack_influx_conf "$T/influx" "$INFLUX_PORT" "${p[1]}"
-	influxd -config "$T/influx/influxdb.conf" >"$T/influx/influxd.log" 2>&1 &
-	INFLUX_PID=$!
-	_pids+=("$INFLUX_PID")
 	INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
 	export INFLUX_PORT INFLUX_URL GRILLD_INFLUX_URL=$INFLUX_URL
-	wait_for influxd 20 curl -sf "$INFLUX_URL/ping" || bail "influxd starts"
+	stack_influx_run 20 || bail "influxd starts"
+}
+# stack_influx_run SECONDS [CURL ARGS...]: influxd on $T/influx's
+# configuration (started again, on the data it left), its log appended
+# to $T/influx/influxd.log; waits for $INFLUX_URL/ping; INFLUX_PID.
+stack_influx_run() {
+	local secs=$1
+	shift
+	influxd -config "$T/influx/influxdb.conf" >>"$T/influx/influxd.log" 2>&1 &
+	INFLUX_PID=$!
+	_pids+=("$INFLUX_PID")
+	wait_for influxd "$secs" curl -sf "$@" "$INFLUX_URL/ping"
 }
 # influx_query DB QUERY: prints the JSON answer of /query.
 influx_query() {
@@ -179,14 +219,40 @@ demo_chain_env() {
 start_daemon() {
 	local name=$1 url=$2
 	shift 2
-	"$BIN/grilld-$name" -d "$@" >>"$T/$name.log" 2>&1 &
-	local pid=$!
-	_pids+=("$pid")
-	eval "PID_${name//-/_}=$pid"
-	if ! wait_for "grilld-$name" 15 curl -sf "$url"; then
-		echo "# grilld-$name log:" && sed 's/^/#   /' "$T/$name.log" | tail -20
+	stack_spawn "$name" "$BIN/grilld-$name" -d "$@"
+	stack_wait_up "$name" "$url" 15
+}
+# stack_spawn NAME CMD...: runs CMD in the background, its output
+# appended to $T/NAME.log, its pid in PID_NAME and stopped at exit.
+stack_spawn() {
+	local name=$1
+	shift
+	"$@" >>"$T/$name.log" 2>&1 &
+	_pids+=("$!")
+	printf -v "PID_${name//-/_}" %s "$!"
+}
+# stack_wait_up NAME URL SECONDS: waits until URL answers 2xx, giving up
+# early when NAME's process is gone; then the end of its log, and 1.
+stack_wait_up() {
+	local v=PID_${1//-/_}
+	_up_or_dead() { ! kill -0 "$1" 2>/dev/null || curl -sf "$2"; }
+	if ! wait_for "grilld-$1" "$3" _up_or_dead "${!v}" "$2" ||
+	    ! kill -0 "${!v}" 2>/dev/null; then
+		echo "# grilld-$1 log:" && sed 's/^/#   /' "$T/$1.log" | tail -20
 		return 1
 	fi
+}
+# start_hookrecv HOST:PORT LOG [-f N]: a webhook receiver
+# (tests/tools/hookrecv.c) that logs each request to LOG and answers the
+# first N POSTs 500; HOOKRECV_PID. Waits until it listens.
+start_hookrecv() {
+	local addr=$1 log=$2
+	shift 2
+	"$BUILD/tools/hookrecv" -l "$addr" -o "$log" "$@" &
+	HOOKRECV_PID=$!
+	_pids+=("$HOOKRECV_PID")
+	: >>"$log"
+	wait_for "hookrecv on $addr" 10 stack_listening "${addr##*:}"
 }
 # stop_pid PID: SIGTERM, then wait; returns the exit status.
 stop_pid() {

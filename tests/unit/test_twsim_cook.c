@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "unit.h"
 
 #define H 3600.0

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "unit.h"
 
 #define T0 1767225600000LL	/* 2026-01-01T00:00:00Z */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "conf.h"
 #include "options.h"
 #include "unit.h"

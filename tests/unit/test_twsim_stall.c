@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/twsim.h"
+#include "../../twsim/twsim.h"
 #include "../../ingest/cook.c"
 #include "unit.h"
 

@@ -217,6 +217,11 @@ test_shared_helpers(void)
 	CHECK(util_fnv1a32("", 0) == 2166136261u);
 	CHECK(util_fnv1a32("a", 1) == 0xe40c292cu);
 	CHECK(util_fnv1a64("a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+	/* Going on from a state is hashing the pieces as one. */
+	CHECK(util_fnv1a64_from(util_fnv1a64("ab", 2), "cd", 2) ==
+	    util_fnv1a64("abcd", 4));
+	CHECK(util_fnv1a64_from(UTIL_FNV64_BASIS, "a", 1) ==
+	    util_fnv1a64("a", 1));
 	CHECK_INT(util_days_from_civil(1970, 1, 1), 0);
 	CHECK_INT(util_days_from_civil(2000, 3, 1), 11017);
 	CHECK_INT(util_days_from_civil(1969, 12, 31), -1);

@@ -1,4 +1,4 @@
-// The seed's web UI in headless Chromium, given only the API's base URL:
+// Grill-stats' web UI in headless Chromium, given only the API's base URL:
 // fetch of current and history, EventSource with onmessage on the
 // device's stream, and the WebSocket hook that JSON.parses each message
 // as one reading.
@@ -17,7 +17,7 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const page = await browser.newPage();
-// The UI is served from the API's origin (its base URL), as the seed's was.
+// The UI is served from the API's origin (its base URL), as grill-stats' was.
 await page.goto(api + '/health');
 const out = await page.evaluate(async ([api, device, wsBase]) => {
   const r = {};
@@ -43,7 +43,7 @@ const out = await page.evaluate(async ([api, device, wsBase]) => {
     ws.onmessage = (ev) => {
       const d = JSON.parse(ev.data);
       got.push(typeof d.temperature === 'number' && d.device_id === device);
-      if (got.length === 1) ws.send('hello');   // the seed ignored (echoed) text
+      if (got.length === 1) ws.send('hello');   // grill-stats ignored (echoed) text
       if (got.length === 3) {
         clearTimeout(t);
         ws.close();

@@ -11,7 +11,7 @@
 // {"close": code}. After the steps it prints {"closed": code, "reason"}
 // when the server closes within 5 s, or {"open": true}.
 // It speaks grilld's protocol (the subprotocol grilld.v1) unless the URL
-// asks for protocol=seed; the seed's bare readings are printed with
+// asks for protocol=seed; grill-stats' bare readings are printed with
 // "type": "bare" added.
 import WebSocket from 'ws';
 

@@ -1,4 +1,4 @@
-# Shared by the 06-stream-* scenarios (after ../lib.sh): a Redis, an
+# Shared by the 06-stream-* scenarios (after lib.sh): a Redis, an
 # ingester stand-in (evpub, tests/tools/evpub.c) and grilld-stream.
 #
 #   start_stream_env [KEY=VALUE ...]   options as GRILLD_* variables
@@ -39,7 +39,7 @@ start_stream_env() {
 
 sse_sees_probe() {
 	local out=$T/.probe.out pid
-	# grilld's named events: device events are not in the seed's protocol.
+	# grilld's named events: device events are not in grill-stats' protocol.
 	curl -s -N -m 1 "$STREAM_URL/api/temperature/stream/probe-device?protocol=grilld${PROBE_QUERY:+&${PROBE_QUERY#?}}" \
 		>"$out" &
 	pid=$!

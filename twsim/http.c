@@ -135,21 +135,6 @@ unknown(struct tw_req *r)
 	return req_google_error(r, 404, "NOT_FOUND", msg);
 }
 
-/* Sleeps ms, in slices, waking early when the daemon stops. */
-static void
-delay(int64_t ms)
-{
-	int64_t end = util_mono_ms() + ms;
-
-	while (!daemon_stopping()) {
-		int64_t left = end - util_mono_ms();
-
-		if (left <= 0)
-			break;
-		util_sleep_ms(left < 100 ? left : 100);
-	}
-}
-
 static void
 fault_answer(struct tw_req *r, const struct fault_decision *fd)
 {
@@ -222,7 +207,7 @@ http_handle(struct mg_connection *conn, void *arg)
 	handler = route(&r);
 	fault_decide(r.w->faults, r.ep, r.serial, &fd);
 	if (fd.delay_ms > 0)
-		delay(fd.delay_ms);
+		daemon_sleep(fd.delay_ms);
 	switch (fd.action) {
 	case FAULT_DROP:
 		mg_disable_connection_keep_alive(conn);
