@@ -539,6 +539,12 @@ fault_poller_cut() {
 	wait_for "the takeover" 60 b_took
 	check "cut off, the active poller stops polling" a_stops
 	check "the second poller takes both leases" b_took
+	# Mended no sooner than 12 s after the takeover (a poll and the
+	# slowest upload), when the second poller has sent a point of every
+	# channel: the cut-off one's spool reaching Redis in between doubles
+	# points (the takeover race of docs/faults.md, not fixed yet). At
+	# full length the cut lasts far longer anyway.
+	[ "$until" -ge $(($(now_ms) + 12000)) ] || until=$(($(now_ms) + 12000))
 	while [ "$(now_ms)" -lt "$until" ]; do sleep 1; done
 	kill -USR2 "$REDIS_PROXY"
 	a_waits() { [ "$(grep -c "polled by another poller" "$T/poller.log")" -ge $((a_wait0 + 2)) ]; }
