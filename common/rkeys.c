@@ -25,6 +25,7 @@ static const char *const names[RKEY_COUNT] = {
 	[RKEY_POLLER_SINCE] = "poller:since",
 	[RKEY_LEASE_POLLER] = "lease:poller:",
 	[RKEY_WEBHOOKS_PENDING] = "webhooks:pending",
+	[RKEY_WEBHOOKS_Q] = "webhooks:q:",
 };
 
 /*

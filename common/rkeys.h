@@ -28,6 +28,9 @@
 #define RKEY_F_SRC		"src"
 #define RKEY_F_ERROR		"error"
 #define RKEY_F_CONSUMER		"consumer"
+/* webhooks:q:<hash> entry fields: the delivery id and the body. */
+#define RKEY_F_DELIVERY		"d"
+#define RKEY_F_BODY		"b"
 /* events and alerts entry fields: type, device id, event JSON. */
 #define RKEY_F_TYPE		"t"
 #define RKEY_F_DEVICE		"d"
@@ -55,6 +58,8 @@ enum rkey {
 	RKEY_POLLER_SINCE,	/* hash: account -> first polled (us) */
 	RKEY_LEASE_POLLER,	/* string prefix: + account id */
 	RKEY_WEBHOOKS_PENDING,	/* list: webhook deliveries at stop */
+	RKEY_WEBHOOKS_Q,	/* stream prefix: + 16 hex of the url's
+				 * FNV-1a, a receiver's deliveries */
 	RKEY_COUNT
 };
 

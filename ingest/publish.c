@@ -95,8 +95,9 @@ static const char alert_lua[] =
     "  local body = string.sub(ARGV[4], 1, -2) .. ',\"event_id\":\"' .. id\n"
     "      .. '\"}'\n"
     "  for i = 3, #KEYS do\n"
-    "    out[#out + 1] = redis.call('XADD', KEYS[i], '*', 'd', ARGV[i + 2],\n"
-    "        'b', body)\n"
+    "    out[#out + 1] = redis.call('XADD', KEYS[i], '*', '" RKEY_F_DELIVERY
+    "', ARGV[i + 2],\n"
+    "        '" RKEY_F_BODY "', body)\n"
     "  end\n"
     "end\n"
     "return out\n";

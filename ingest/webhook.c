@@ -41,6 +41,7 @@
 #include "log.h"
 #include "ingest.h"
 #include "rds.h"
+#include "rkeys.h"
 
 #define WEBHOOKS_MAX		16
 #define WEBHOOK_QUEUE_MAX	1024
@@ -120,8 +121,8 @@ hook_key(const struct webhooks *w, const char *url, char *out, size_t len)
 {
 	uint64_t h = util_fnv1a64(url, strlen(url));
 
-	snprintf(out, len, "%swebhooks:q:%016llx", w->prefix,
-	    (unsigned long long)h);
+	snprintf(out, len, "%s%s%016llx", w->prefix,
+	    rkey_name(RKEY_WEBHOOKS_Q), (unsigned long long)h);
 }
 
 static int
@@ -303,8 +304,9 @@ restore(struct hook *h)
 
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
 		    e->element[0]->type != REDIS_REPLY_STRING ||
-		    (did = entry_field(e->element[1], "d")) == NULL ||
-		    (body = entry_field(e->element[1], "b")) == NULL)
+		    (did = entry_field(e->element[1], RKEY_F_DELIVERY)) ==
+		    NULL ||
+		    (body = entry_field(e->element[1], RKEY_F_BODY)) == NULL)
 			continue;
 		for (size_t k = 0; k < h->nq && !have; k++)
 			have = strcmp(h->q[k].sid, e->element[0]->str) == 0;
@@ -503,7 +505,8 @@ static void
 keep(struct webhooks *w, struct hook *h, const char *did, const char *body,
     size_t len, char *sid, size_t sidlen)
 {
-	const char *argv[7] = { "XADD", h->key, "*", "d", did, "b", body };
+	const char *argv[7] = { "XADD", h->key, "*", RKEY_F_DELIVERY, did,
+	    RKEY_F_BODY, body };
 	size_t lens[7] = { 4, strlen(h->key), 1, 1, strlen(did), 1, len };
 	redisReply *r;
 

@@ -25,12 +25,9 @@ SECRETS=("$TW_PASSWORD" "$TW_WRONG" "$TW_APIKEY" "$API_KEY" "$API_WRONG"
 
 p=($(freeport 14))
 REDIS_PORT=${p[0]}
-mkdir -p "$T/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save "" \
-	--requirepass "$REDIS_PW" --logfile "$T/redis/redis.log" &
-_pids+=($!)
-redis_cli() { redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PW" "$@"; }
-wait_for redis 10 redis_cli PING || bail "redis-server starts"
+REDISCLI_AUTH=$REDIS_PW stack_redis_run 10 --requirepass "$REDIS_PW" ||
+	bail "redis-server starts"
+redis_cli() { REDISCLI_AUTH=$REDIS_PW redis-cli -p "$REDIS_PORT" "$@"; }
 start_influx
 
 # Spans: a collector that keeps the raw OTLP bodies.
