@@ -849,7 +849,7 @@ job_emit(struct poller *p, struct tw_device *d)
 }
 
 static void
-file_done(struct http_req *r, void *arg)
+file_done(struct fetch_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
@@ -863,12 +863,12 @@ file_done(struct http_req *r, void *arg)
 		finish(p, d, false);
 		goto out;
 	}
-	if (r->result != HTTP_DONE || r->status != 200 || (rows =
+	if (r->result != FETCH_DONE || r->status != 200 || (rows =
 	    archive_parse_file(r->resp.data, r->resp.len, &n, &bad, &spans,
 	    &nspans)) == NULL) {
 		log_limited(&p->archive_log, 10000, LOG_LVL_WARN, "%s: device "
 		    "%s: archive file: %s", d->acct->email, d->serial,
-		    r->result != HTTP_DONE ? r->errstr : r->status != 200 ?
+		    r->result != FETCH_DONE ? r->errstr : r->status != 200 ?
 		    "unexpected status" : "malformed file");
 		finish(p, d, false);
 		goto out;
@@ -895,7 +895,7 @@ static void
 fetch_next(struct poller *p, struct tw_device *d)
 {
 	struct archive_job *j = d->job;
-	struct http_req *r;
+	struct fetch_req *r;
 	char *name;
 
 	if (j->next >= j->nfiles) {
@@ -909,7 +909,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 		return;
 	}
 	j->next++;
-	r = http_req_new(TW_EP_STORAGE, d->acct, util_strdupf("%s/v0/b/%s/o/%s"
+	r = fetch_req_new(TW_EP_STORAGE, d->acct, util_strdupf("%s/v0/b/%s/o/%s"
 	    "?alt=media", p->cf->thermoworks.storage_url, p->bucket, name),
 	    file_done, d);
 	curl_free(name);
@@ -919,7 +919,7 @@ fetch_next(struct poller *p, struct tw_device *d)
 	}
 	r->deadline_ms = util_mono_ms() + BACKFILL_REQ_MS;
 	d->refs++;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /* The lowest time a file may hold: a step back ends it before it starts. */
@@ -1006,7 +1006,7 @@ take_doc(struct archive_job *j, const cJSON *doc)
 }
 
 static void
-list_done(struct http_req *r, void *arg)
+list_done(struct fetch_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
@@ -1018,16 +1018,16 @@ list_done(struct http_req *r, void *arg)
 		finish(p, d, false);
 		goto out;
 	}
-	if (r->result == HTTP_DONE && r->status == 404) {
+	if (r->result == FETCH_DONE && r->status == 404) {
 		finish(p, d, true);		/* no archives at all */
 		goto out;
 	}
-	if (r->result != HTTP_DONE || r->status != 200 || (root =
+	if (r->result != FETCH_DONE || r->status != 200 || (root =
 	    cJSON_ParseWithLength(r->resp.data, r->resp.len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		log_limited(&p->archive_log, 10000, LOG_LVL_WARN, "%s: device "
 		    "%s: archive list: %s", d->acct->email, d->serial,
-		    r->result != HTTP_DONE ? r->errstr : r->status != 200 ?
+		    r->result != FETCH_DONE ? r->errstr : r->status != 200 ?
 		    "unexpected status" : "malformed answer");
 		finish(p, d, false);
 		goto out;
@@ -1055,7 +1055,7 @@ static void
 list_page(struct poller *p, struct tw_device *d, const char *token)
 {
 	char path[TW_SERIAL_LEN * 3 + 600];
-	struct http_req *r;
+	struct fetch_req *r;
 	char *tok = NULL;
 
 	if (token != NULL && (tok = curl_easy_escape(NULL, token, 0)) == NULL) {
@@ -1071,7 +1071,7 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 		free(r->url);
 		r->url = url;
 		if (url == NULL) {
-			http_req_free(r);
+			fetch_req_free(r);
 			r = NULL;
 		}
 	}
@@ -1082,7 +1082,7 @@ list_page(struct poller *p, struct tw_device *d, const char *token)
 	}
 	r->deadline_ms = util_mono_ms() + BACKFILL_REQ_MS;
 	d->refs++;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /*

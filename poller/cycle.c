@@ -1,7 +1,7 @@
 /*
  * The poll cycle. Every poller.interval (with jitter) every known channel
  * of every device of every account this poller holds is fetched, with
- * the device document for its state, all concurrently: http.c bounds how
+ * the device document for its state, all concurrently: fetch.c bounds how
  * many are on the wire (poller.concurrency) and the pump hands it
  * devices as fast as it takes them. A device is done when all its requests came back, whatever
  * they said: one that fails holds no other up, and its channels are
@@ -185,8 +185,8 @@ emit_docs(struct poller *p, struct tw_device *d)
 }
 
 static void	submit(struct poller *, struct tw_device *, const char *,
-		    http_done_fn, int);
-static void	channel_doc_done(struct http_req *, void *);
+		    fetch_done_fn, int);
+static void	channel_doc_done(struct fetch_req *, void *);
 
 /* The newest telemetry the device's documents showed. */
 static int64_t
@@ -273,30 +273,30 @@ device_polled(struct poller *p, struct tw_device *d)
 }
 
 static void
-poll_failed(struct poller *p, struct tw_device *d, struct http_req *r,
+poll_failed(struct poller *p, struct tw_device *d, struct fetch_req *r,
     const char *what)
 {
 	d->failed = true;
-	if (r->result == HTTP_SKIPPED && daemon_stopping())
+	if (r->result == FETCH_SKIPPED && daemon_stopping())
 		return;		/* cancelled at shut-down: no news */
 	log_limited(&p->poll_log, 10000, LOG_LVL_WARN, "%s: device %s: %s: "
-	    "%s", d->acct->email, d->serial, what, r->result != HTTP_DONE ?
+	    "%s", d->acct->email, d->serial, what, r->result != FETCH_DONE ?
 	    (r->errstr ? r->errstr : "failed") : r->sink_failed ||
 	    r->status == 200 ? "malformed answer" : r->status == 404 ?
 	    "not found" : "unexpected status");
 }
 
 static cJSON *
-parse_answer(const struct http_req *r)
+parse_answer(const struct fetch_req *r)
 {
-	if (r->result != HTTP_DONE || r->status != 200 || r->too_large)
+	if (r->result != FETCH_DONE || r->status != 200 || r->too_large)
 		return NULL;
 	return cJSON_ParseWithLength(r->resp.data ? r->resp.data : "",
 	    r->resp.len);
 }
 
 static void
-device_doc_done(struct http_req *r, void *arg)
+device_doc_done(struct fetch_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
@@ -317,7 +317,7 @@ device_doc_done(struct http_req *r, void *arg)
 }
 
 static void
-channel_doc_done(struct http_req *r, void *arg)
+channel_doc_done(struct fetch_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
@@ -328,7 +328,7 @@ channel_doc_done(struct http_req *r, void *arg)
 	if (root != NULL && fs_decode_channel(root, &doc) == 0) {
 		ch->doc = doc;
 		ch->fresh = true;
-	} else if (r->result == HTTP_DONE && r->status == 404) {
+	} else if (r->result == FETCH_DONE && r->status == 404) {
 		ch->gone = true;	/* removed in device_polled() */
 	} else {
 		poll_failed(p, d, r, "channel");
@@ -341,9 +341,9 @@ channel_doc_done(struct http_req *r, void *arg)
 
 static void
 submit(struct poller *p, struct tw_device *d, const char *path,
-    http_done_fn done, int tag)
+    fetch_done_fn done, int tag)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 
 	if ((r = discovery_req(p, d->acct, path, done, d)) == NULL) {
 		d->failed = true;
@@ -355,7 +355,7 @@ submit(struct poller *p, struct tw_device *d, const char *path,
 	    p->cf->poller.interval : p->cycle_deadline_ms;
 	d->pending++;
 	d->refs++;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /*
@@ -405,7 +405,7 @@ due_pass(struct poller *p, int64_t now)
 			if (d->disc != DISC_DONE || d->busy ||
 			    d->next_poll_ms == 0 || now < d->next_poll_ms)
 				continue;
-			if (http_backlog(&p->http) >= high) {
+			if (fetch_backlog(&p->fetch) >= high) {
 				p->due_at_ms = now;	/* the rest soon */
 				return;
 			}
@@ -452,7 +452,7 @@ cycle_pump(struct poller *p)
 	size_t high = 2 * (size_t)p->cf->poller.concurrency + 16;
 	struct tw_device *d;
 
-	while (p->pumping && http_backlog(&p->http) < high) {
+	while (p->pumping && fetch_backlog(&p->fetch) < high) {
 		if ((d = pump_next(p)) == NULL) {
 			p->pumping = false;
 			if (--p->cycle_pending == 0)	/* the pump's own count */

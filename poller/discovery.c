@@ -40,16 +40,16 @@ static const char query_fmt[] =
  * A Firestore request of the account: {firestore_url}/documents{path},
  * path "/users/..." or ":runQuery".
  */
-struct http_req *
+struct fetch_req *
 discovery_req(struct poller *p, struct tw_account *a, const char *path,
-    http_done_fn done, void *arg)
+    fetch_done_fn done, void *arg)
 {
 	char *key = curl_easy_escape(NULL, a->api_key, 0);
-	struct http_req *r;
+	struct fetch_req *r;
 
 	if (key == NULL)
 		return NULL;
-	r = http_req_new(TW_EP_FIRESTORE, a,
+	r = fetch_req_new(TW_EP_FIRESTORE, a,
 	    util_strdupf("%s/documents%s?key=%s",
 	    p->cf->thermoworks.firestore_url, path, key), done, arg);
 	curl_free(key);
@@ -173,7 +173,7 @@ query_elem(const char *text, size_t len, void *arg)
 }
 
 static int
-query_sink(struct http_req *r, const char *data, size_t len)
+query_sink(struct fetch_req *r, const char *data, size_t len)
 {
 	struct tw_account *a = r->arg;
 
@@ -181,7 +181,7 @@ query_sink(struct http_req *r, const char *data, size_t len)
 }
 
 static void
-query_done(struct http_req *r, void *arg)
+query_done(struct fetch_req *r, void *arg)
 {
 	struct tw_account *a = arg;
 	struct poller *p = a->poller;
@@ -190,12 +190,12 @@ query_done(struct http_req *r, void *arg)
 	bool first = !a->discovered;
 
 	a->discovering = false;
-	if (r->result != HTTP_DONE || r->status != 200 || r->sink_failed ||
+	if (r->result != FETCH_DONE || r->status != 200 || r->sink_failed ||
 	    fs_split_finish(&a->split) == -1) {
 		log_warnx("%s: device query failed: %s", a->email,
 		    r->sink_failed ? "malformed answer" : r->errstr ?
 		    r->errstr : "unexpected status");
-		if (r->result == HTTP_DONE)
+		if (r->result == FETCH_DONE)
 			log_debug("device query: HTTP %ld", r->status);
 		fs_split_free(&a->split);
 		a->discover_at_ms = util_mono_ms() + p->cf->poller.interval;
@@ -225,7 +225,7 @@ query_done(struct http_req *r, void *arg)
 static void
 query_start(struct poller *p, struct tw_account *a)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 	char *body;
 
 	if ((body = util_strdupf(query_fmt, a->account_id)) == NULL)
@@ -241,11 +241,11 @@ query_start(struct poller *p, struct tw_account *a)
 	fs_split_free(&a->split);
 	fs_split_init(&a->split, TW_ELEM_MAX, query_elem, a);
 	a->discovering = true;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 static void
-user_done(struct http_req *r, void *arg)
+user_done(struct fetch_req *r, void *arg)
 {
 	struct tw_account *a = arg;
 	struct poller *p = a->poller;
@@ -253,14 +253,14 @@ user_done(struct http_req *r, void *arg)
 	char id[TW_TEXT_LEN] = "";
 
 	a->discovering = false;
-	if (r->result == HTTP_DONE && r->status == 200 &&
+	if (r->result == FETCH_DONE && r->status == 200 &&
 	    (root = cJSON_ParseWithLength(r->resp.data, r->resp.len)) != NULL)
 		fs_string(fs_field(fs_fields(root), "accountId"), id,
 		    sizeof(id));
 	cJSON_Delete(root);
 	if (id[0] == '\0') {
 		log_warnx("%s: cannot read the user document: %s", a->email,
-		    r->result != HTTP_DONE ? r->errstr : r->status != 200 ?
+		    r->result != FETCH_DONE ? r->errstr : r->status != 200 ?
 		    "unexpected status" : "no accountId");
 		a->discover_at_ms = util_mono_ms() + p->cf->poller.interval;
 		return;
@@ -325,7 +325,7 @@ chan_finished(struct poller *p, struct tw_device *d)
 }
 
 static void
-chan_done(struct http_req *r, void *arg)
+chan_done(struct fetch_req *r, void *arg)
 {
 	struct tw_device *d = arg;
 	struct poller *p = d->acct->poller;
@@ -336,9 +336,9 @@ chan_done(struct http_req *r, void *arg)
 	d->disc_busy = false;
 	if (d->removed)
 		goto out;
-	if (r->result == HTTP_DONE && r->status == 404) {
+	if (r->result == FETCH_DONE && r->status == 404) {
 		rc = 0;			/* a hole, or past the last */
-	} else if (r->result == HTTP_DONE && r->status == 200 &&
+	} else if (r->result == FETCH_DONE && r->status == 200 &&
 	    (root = cJSON_ParseWithLength(r->resp.data, r->resp.len)) !=
 	    NULL) {
 		if ((rc = fs_decode_channel(root, &doc)) == 0 &&
@@ -357,7 +357,7 @@ chan_done(struct http_req *r, void *arg)
 	}
 	log_limited(&p->odd_log, 10000, LOG_LVL_WARN, "%s: device %s: "
 	    "channel %d: %s; trying again later", d->acct->email, d->serial,
-	    r->tag, r->result != HTTP_DONE ? r->errstr :
+	    r->tag, r->result != FETCH_DONE ? r->errstr :
 	    r->status != 200 ? "unexpected status" : "malformed document");
 	if (d->reprobe) {
 		d->reprobe = false;
@@ -370,7 +370,7 @@ out:
 static void
 chan_start(struct poller *p, struct tw_device *d)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 	char path[TW_SERIAL_LEN * 3 + 48];
 
 	/* Known channels are polled anyway: only the holes are tried. */
@@ -388,7 +388,7 @@ chan_start(struct poller *p, struct tw_device *d)
 	r->tag = d->probe_next;
 	d->disc_busy = true;
 	d->refs++;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /*
@@ -433,7 +433,7 @@ chan_pump(struct poller *p, struct tw_account *a)
 	struct tw_device *d;
 
 	while ((d = a->chan_cursor) != NULL &&
-	    http_backlog(&p->http) < high) {
+	    fetch_backlog(&p->fetch) < high) {
 		a->chan_cursor = TAILQ_NEXT(d, entry);
 		if (d->disc == DISC_CHANNELS && !d->disc_busy)
 			chan_start(p, d);
@@ -446,7 +446,7 @@ chan_pump(struct poller *p, struct tw_account *a)
 void
 discovery_tick(struct poller *p, struct tw_account *a, int64_t now)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 	char path[400];
 	char *uid;
 
@@ -466,7 +466,7 @@ discovery_tick(struct poller *p, struct tw_account *a, int64_t now)
 	if ((r = discovery_req(p, a, path, user_done, a)) == NULL)
 		return;
 	a->discovering = true;
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /* The lease went elsewhere: forget the devices, find them again later. */

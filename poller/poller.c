@@ -183,7 +183,7 @@ leases_apply(struct poller *p)
 			a->active = true;
 		} else if (!held && a->active) {
 			a->active = false;
-			http_cancel_account(&p->http, a);
+			fetch_cancel_account(&p->fetch, a);
 			discovery_forget(p, a);
 			auth_forget(p, a);
 		}
@@ -227,7 +227,7 @@ main(int argc, char *argv[])
 	if (p.naccounts == 0)
 		log_warnx("no ThermoWorks account configured (thermoworks.email "
 		    "or thermoworks.accounts): nothing to poll");
-	if (http_init(&p.http, &p, err, sizeof(err)) == -1)
+	if (fetch_init(&p.fetch, &p, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (cf->tracing.otlp_url != NULL && trace_exporter_start(
 	    cf->tracing.otlp_url, "grilld-poller", cf->tracing.queue, 0) ==
@@ -264,18 +264,18 @@ main(int argc, char *argv[])
 		if (p.sched.next_ms - now < wait)
 			wait = p.sched.next_ms > now ? p.sched.next_ms - now :
 			    0;
-		http_run(&p.http, wait);
+		fetch_run(&p.fetch, wait);
 		cycle_pump(&p);
 		poller_status_publish(&p);
 	}
 
 	log_info("stopping");
-	http_cancel_all(&p.http);
+	fetch_cancel_all(&p.fetch);
 	handoff_stop(&p);
 	registry_stop(&p);
 	admin_stop(admin);
 	trace_exporter_stop();
-	http_free(&p.http);
+	fetch_free(&p.fetch);
 	registry_free(&p);
 	poller_free(&p);
 	pthread_mutex_destroy(&p.status_mu);

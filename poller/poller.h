@@ -3,7 +3,7 @@
  * them.
  *
  * Threads. The main thread runs everything that talks to ThermoWorks:
- * one libcurl multi handle (http.c) and the state machines on top of it
+ * one libcurl multi handle (fetch.c) and the state machines on top of it
  * (sign-in, discovery, the poll cycle, backfill). It never touches Redis
  * and never blocks on it. The hand-off thread (handoff.c) owns the Redis
  * connection and the spool: it takes readings from a bounded queue and
@@ -56,7 +56,7 @@
 struct poller;
 struct tw_account;
 struct tw_device;
-struct http_req;
+struct fetch_req;
 struct archive_job;
 struct reg_entry;
 
@@ -225,19 +225,19 @@ bool	spool_full(const struct spool *);
 typedef int	(*spool_rec_fn)(const char *, size_t, void *);
 int	spool_scan(struct spool *, spool_rec_fn, void *);
 
-/* ---- http.c: requests on one libcurl multi handle ---- */
+/* ---- fetch.c: requests on one libcurl multi handle ---- */
 
-enum http_result {
-	HTTP_DONE,		/* an answer came (any status) */
-	HTTP_FAILED,		/* transport error or 429/5xx, retries spent */
-	HTTP_SKIPPED		/* never sent: breaker open, hold, deadline */
+enum fetch_result {
+	FETCH_DONE,		/* an answer came (any status) */
+	FETCH_FAILED,		/* transport error or 429/5xx, retries spent */
+	FETCH_SKIPPED		/* never sent: breaker open, hold, deadline */
 };
 
-typedef void	(*http_done_fn)(struct http_req *, void *);
-typedef int	(*http_sink_fn)(struct http_req *, const char *, size_t);
+typedef void	(*fetch_done_fn)(struct fetch_req *, void *);
+typedef int	(*fetch_sink_fn)(struct fetch_req *, const char *, size_t);
 
-struct http_req {
-	TAILQ_ENTRY(http_req) entry;
+struct fetch_req {
+	TAILQ_ENTRY(fetch_req) entry;
 	enum tw_endpoint ep;
 	struct tw_account *acct;	/* sends its bearer token; or NULL */
 	bool		 post;
@@ -245,22 +245,22 @@ struct http_req {
 	char		*body;		/* owned; POST JSON, wiped when freed */
 	bool		 referer;	/* the web app's referer (sign-in) */
 	int64_t		 deadline_ms;	/* monotonic; not sent after it */
-	http_sink_fn	 sink;		/* streams a 200 body; NULL: resp */
+	fetch_sink_fn	 sink;		/* streams a 200 body; NULL: resp */
 	void		*sink_arg;
-	http_done_fn	 done;
+	fetch_done_fn	 done;
 	void		*arg;
 	int		 tag;		/* the caller's */
 
 	/* Filled in when done. */
-	enum http_result result;
+	enum fetch_result result;
 	long		 status;	/* 0: no answer */
 	struct buf	 resp;
-	const char	*errstr;	/* why, when not HTTP_DONE or odd */
+	const char	*errstr;	/* why, when not FETCH_DONE or odd */
 	bool		 sink_failed;	/* the sink refused the body */
 	bool		 too_large;	/* over TW_RESP_MAX */
 	int64_t		 retry_after_ms;	/* -1: none */
 
-	/* Private to http.c. */
+	/* Private to fetch.c. */
 	int		 where;
 	size_t		 heap_pos;
 	int64_t		 not_before_ms;
@@ -273,11 +273,11 @@ struct http_req {
 	char		 curlerr[CURL_ERROR_SIZE];
 };
 
-struct http_ep {
+struct fetch_ep {
 	const char	*name;
 	struct breaker	*breaker;
 	int64_t		 hold_until_ms;		/* Retry-After */
-	TAILQ_HEAD(, http_req) held;
+	TAILQ_HEAD(, fetch_req) held;
 	struct metric_series *m_latency;
 	struct metric_series *m_retries;
 	struct metric_series *m_skip_breaker;
@@ -287,37 +287,37 @@ struct http_ep {
 	struct metric_series *m_code[501];	/* 0, then 100..599 */
 };
 
-struct http {
+struct fetch {
 	struct poller	*p;
 	CURLM		*multi;
 	int64_t		 concurrency;
 	int64_t		 timeout_ms;
 	unsigned	 inflight;
 	size_t		 nready;
-	TAILQ_HEAD(, http_req) ready;
-	TAILQ_HEAD(, http_req) wire;
-	struct http_req	**delayed;	/* min-heap on not_before_ms */
+	TAILQ_HEAD(, fetch_req) ready;
+	TAILQ_HEAD(, fetch_req) wire;
+	struct fetch_req	**delayed;	/* min-heap on not_before_ms */
 	size_t		 ndelayed, capdelayed;
 	CURL		**idle;		/* easy handles to reuse */
 	size_t		 nidle, capidle;
-	struct http_ep	 ep[TW_EP_COUNT];
+	struct fetch_ep	 ep[TW_EP_COUNT];
 	struct metric	*m_status;
 	uint64_t	 sent;		/* requests put on the wire */
 };
 
-int	http_init(struct http *, struct poller *, char *, size_t);
-void	http_free(struct http *);
-struct http_req *http_req_new(enum tw_endpoint, struct tw_account *,
-	    char *, http_done_fn, void *);
-void	http_req_free(struct http_req *);
-void	http_submit(struct http *, struct http_req *);
-void	http_run(struct http *, int64_t);
-void	http_account_ready(struct http *, struct tw_account *);
-void	http_cancel_account(struct http *, struct tw_account *);
-void	http_cancel_all(struct http *);
-bool	http_idle(const struct http *);
-size_t	http_backlog(const struct http *);
-const char *http_ep_name(enum tw_endpoint);
+int	fetch_init(struct fetch *, struct poller *, char *, size_t);
+void	fetch_free(struct fetch *);
+struct fetch_req *fetch_req_new(enum tw_endpoint, struct tw_account *,
+	    char *, fetch_done_fn, void *);
+void	fetch_req_free(struct fetch_req *);
+void	fetch_submit(struct fetch *, struct fetch_req *);
+void	fetch_run(struct fetch *, int64_t);
+void	fetch_account_ready(struct fetch *, struct tw_account *);
+void	fetch_cancel_account(struct fetch *, struct tw_account *);
+void	fetch_cancel_all(struct fetch *);
+bool	fetch_idle(const struct fetch *);
+size_t	fetch_backlog(const struct fetch *);
+const char *fetch_ep_name(enum tw_endpoint);
 
 /* ---- account.c: the configured accounts ---- */
 
@@ -358,7 +358,7 @@ struct tw_account {
 	int64_t		 signin_at_ms;		/* next try */
 	struct backoff	 signin_bo;
 	char		 last_error[128];
-	TAILQ_HEAD(, http_req) waiting;	/* requests waiting for a token */
+	TAILQ_HEAD(, fetch_req) waiting;	/* requests waiting for a token */
 
 	/* lease.c, from the hand-off thread */
 	_Atomic int	 lease;		/* enum lease_state */
@@ -492,8 +492,8 @@ struct tw_device {
 	struct reg_entry *reg;
 };
 
-struct http_req *discovery_req(struct poller *, struct tw_account *,
-	    const char *, http_done_fn, void *);
+struct fetch_req *discovery_req(struct poller *, struct tw_account *,
+	    const char *, fetch_done_fn, void *);
 void	discovery_tick(struct poller *, struct tw_account *, int64_t);
 void	discovery_forget(struct poller *, struct tw_account *);
 void	discovery_channel_gone(struct poller *, struct tw_device *, int);
@@ -698,7 +698,7 @@ struct poller {
 	char		*k_since;
 	char		*k_devices;
 	char		*bucket;	/* Storage bucket of the archives */
-	struct http	 http;
+	struct fetch	 fetch;
 	TAILQ_HEAD(, tw_account) accounts;
 	int		 naccounts;
 	struct strmap	 seen;		/* key -> seen_us and tw_gapset, for

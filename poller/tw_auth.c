@@ -11,7 +11,7 @@
  * The id token is refreshed a margin before it expires (60 s, or a
  * quarter of its lifetime when that is shorter); a 401 from Firestore
  * refreshes at once; a refused refresh signs in again. Requests that
- * need a token wait for one on their account (http.c).
+ * need a token wait for one on their account (fetch.c).
  *
  * An account made with Google or Apple sign-in has no password: its
  * "sign-in" is a refresh with the token of thermoworks.refresh_token_file
@@ -138,7 +138,7 @@ take_tokens(struct poller *p, struct tw_account *a, const struct buf *resp,
 	cJSON_Delete(root);
 	set_state(p, a, AUTH_VALID);
 	backoff_reset(&a->signin_bo);
-	http_account_ready(&p->http, a);
+	fetch_account_ready(&p->fetch, a);
 	return 0;
 }
 
@@ -157,13 +157,13 @@ signin_retry(struct poller *p, struct tw_account *a, int64_t min_ms,
 }
 
 static void
-signin_done(struct http_req *r, void *arg)
+signin_done(struct fetch_req *r, void *arg)
 {
 	struct tw_account *a = arg;
 	struct poller *p = a->poller;
 	char msg[96] = "";
 
-	if (r->result == HTTP_DONE && r->status == 200 &&
+	if (r->result == FETCH_DONE && r->status == 200 &&
 	    take_tokens(p, a, &r->resp, true) == 0) {
 		metric_inc(p->m.signins_ok);
 		if (a->last_error[0] != '\0')
@@ -174,7 +174,7 @@ signin_done(struct http_req *r, void *arg)
 		return;
 	}
 	drop_token(a, true);
-	if (r->result != HTTP_DONE) {
+	if (r->result != FETCH_DONE) {
 		metric_inc(p->m.signins_failed);
 		snprintf(a->last_error, sizeof(a->last_error), "%s",
 		    r->errstr ? r->errstr : "no answer");
@@ -226,7 +226,7 @@ static void
 signin_start(struct poller *p, struct tw_account *a)
 {
 	const struct grilld_conf *cf = p->cf;
-	struct http_req *r;
+	struct fetch_req *r;
 	cJSON *body;
 	char *key;
 
@@ -237,7 +237,7 @@ signin_start(struct poller *p, struct tw_account *a)
 
 	if ((key = curl_easy_escape(NULL, a->api_key, 0)) == NULL)
 		return;
-	r = http_req_new(TW_EP_AUTH, NULL, util_strdupf(
+	r = fetch_req_new(TW_EP_AUTH, NULL, util_strdupf(
 	    "%s/v1/accounts:signInWithPassword?key=%s",
 	    cf->thermoworks.auth_url, key), signin_done, a);
 	curl_free(key);
@@ -249,7 +249,7 @@ signin_start(struct poller *p, struct tw_account *a)
 	    cJSON_AddTrueToObject(body, "returnSecureToken") == NULL ||
 	    (r->body = cJSON_PrintUnformatted(body)) == NULL) {
 		cJSON_Delete(body);
-		http_req_free(r);
+		fetch_req_free(r);
 		return;
 	}
 	/* cJSON's copy of the password goes with the tree. */
@@ -258,11 +258,11 @@ signin_start(struct poller *p, struct tw_account *a)
 	cJSON_Delete(body);
 	r->referer = true;
 	set_state(p, a, AUTH_SIGNING_IN);
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 static void
-refresh_done(struct http_req *r, void *arg)
+refresh_done(struct fetch_req *r, void *arg)
 {
 	struct tw_account *a = arg;
 	struct poller *p = a->poller;
@@ -271,7 +271,7 @@ refresh_done(struct http_req *r, void *arg)
 	bool from_file = a->from_file;
 
 	a->from_file = false;
-	if (r->result == HTTP_DONE && r->status == 200 &&
+	if (r->result == FETCH_DONE && r->status == 200 &&
 	    take_tokens(p, a, &r->resp, false) == 0) {
 		metric_inc(from_file ? p->m.signins_ok : p->m.refresh_ok);
 		if (from_file)
@@ -283,7 +283,7 @@ refresh_done(struct http_req *r, void *arg)
 		return;
 	}
 	metric_inc(from_file ? p->m.signins_failed : p->m.refresh_failed);
-	if (r->result == HTTP_DONE && r->status >= 400 && r->status < 500) {
+	if (r->result == FETCH_DONE && r->status >= 400 && r->status < 500) {
 		if (fs_error_message(r->resp.data, r->resp.len, msg,
 		    sizeof(msg)) == -1)
 			snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
@@ -328,7 +328,7 @@ static void
 refresh_start(struct poller *p, struct tw_account *a)
 {
 	const struct grilld_conf *cf = p->cf;
-	struct http_req *r;
+	struct fetch_req *r;
 	cJSON *body;
 	char *key;
 
@@ -339,7 +339,7 @@ refresh_start(struct poller *p, struct tw_account *a)
 	}
 	if ((key = curl_easy_escape(NULL, a->api_key, 0)) == NULL)
 		return;
-	r = http_req_new(TW_EP_TOKEN, NULL, util_strdupf("%s/v1/token?key=%s",
+	r = fetch_req_new(TW_EP_TOKEN, NULL, util_strdupf("%s/v1/token?key=%s",
 	    cf->thermoworks.token_url, key), refresh_done, a);
 	curl_free(key);
 	if (r == NULL)
@@ -350,12 +350,12 @@ refresh_start(struct poller *p, struct tw_account *a)
 	    a->refresh_token) == NULL ||
 	    (r->body = cJSON_PrintUnformatted(body)) == NULL) {
 		cJSON_Delete(body);
-		http_req_free(r);
+		fetch_req_free(r);
 		return;
 	}
 	cJSON_Delete(body);
 	set_state(p, a, AUTH_REFRESHING);
-	http_submit(&p->http, r);
+	fetch_submit(&p->fetch, r);
 }
 
 /* Starts what is due: a sign-in, or a refresh before expiry. */

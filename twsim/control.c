@@ -150,7 +150,7 @@ stats_json(struct tw_world *w, struct buf *b)
 	for (int e = 0; e < EP_COUNT; e++) {
 		uint64_t ep_total = 0;
 
-		jw_key(&j, http_endpoint_name((enum tw_endpoint)e));
+		jw_key(&j, serve_endpoint_name((enum tw_endpoint)e));
 		jw_obj(&j);
 		for (int s = 0; s < TW_NSTATUS; s++)
 			ep_total += atomic_load(&w->stats.requests[e][s]);

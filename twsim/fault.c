@@ -322,7 +322,7 @@ fault_decide(struct tw_faults *f, enum tw_endpoint ep, const char *serial,
 		r->injected++;
 		atomic_fetch_add(&f->injected, 1);
 		metric_inc(metric_with(injected_metric, fault_kind_name(r->kind),
-		    http_endpoint_name(ep)));
+		    serve_endpoint_name(ep)));
 		spent = r->count > 0 && --r->remaining == 0;
 		if (spent) {
 			log_info("fault %d (%s) used up", r->id,

@@ -75,7 +75,7 @@ parse_endpoints(const char *v, unsigned *eps)
 			name[len] = '\0';
 			if (strcmp(name, "any") == 0)
 				*eps |= EP_ALL;
-			else if (http_endpoint_parse(name, &ep) == 0)
+			else if (serve_endpoint_parse(name, &ep) == 0)
 				*eps |= 1u << ep;
 			else
 				return -1;
@@ -398,7 +398,7 @@ fault_rule_write(struct jw *j, const struct fault_rule *f)
 			if (f->eps & (1u << e))
 				used += (size_t)snprintf(eps + used,
 				    sizeof(eps) - used, "%s%s", used ? "," : "",
-				    http_endpoint_name((enum tw_endpoint)e));
+				    serve_endpoint_name((enum tw_endpoint)e));
 	jw_obj(j);
 	jw_kint(j, "id", f->id);
 	jw_kstr(j, "kind", kind_names[f->kind]);

@@ -108,7 +108,7 @@ main(int argc, char *argv[])
 	if ((control = control_start(w, d.cf.twsim.admin_listen, err,
 	    sizeof(err))) == NULL)
 		fatalx("admin server on %s: %s", d.cf.twsim.admin_listen, err);
-	if ((http = http_start(w, d.cf.twsim.listen, (int)d.cf.twsim.threads,
+	if ((http = serve_start(w, d.cf.twsim.listen, (int)d.cf.twsim.threads,
 	    err, sizeof(err))) == NULL)
 		fatalx("server on %s: %s", d.cf.twsim.listen, err);
 	log_info("%zu account(s), %zu device(s), %zu channel(s), seed %lld, "

@@ -419,13 +419,13 @@ int	 req_json_error(struct tw_req *, const char *);
 int	 req_key_required(struct tw_req *, const char *);
 int	 req_bearer(struct tw_req *);
 
-/* http.c */
-struct mg_context *http_start(struct tw_world *, const char *, int, char *,
+/* serve.c */
+struct mg_context *serve_start(struct tw_world *, const char *, int, char *,
 	    size_t);
-void	 http_count(struct tw_world *, enum tw_endpoint, int);
-const char *http_endpoint_name(enum tw_endpoint);
-int	 http_endpoint_parse(const char *, enum tw_endpoint *);
-int	 http_status_slot(int);
+void	 serve_count(struct tw_world *, enum tw_endpoint, int);
+const char *serve_endpoint_name(enum tw_endpoint);
+int	 serve_endpoint_parse(const char *, enum tw_endpoint *);
+int	 serve_status_slot(int);
 
 /* auth.c */
 int	 auth_signin(struct tw_req *);

@@ -81,12 +81,9 @@ redis:
   url: redis://127.0.0.1:$REDIS_PORT/0
 influx:
   url: http://127.0.0.1:$INFLUX_PROXY_PORT
-thermoworks:
-  auth_url: http://$TW_LISTEN
-  token_url: http://$TW_LISTEN
-  firestore_url: http://$TW_LISTEN/v1/projects/thermoworks-cloud-production/databases/(default)
-  storage_url: http://$TW_LISTEN
-  api_key: twsim-demo-key
+YAML
+	stack_twsim_yaml "$TW_LISTEN"
+	cat <<YAML
   email: pit@chaos.example
   password: chaos-pit
   accounts:

@@ -39,7 +39,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	if ((admin_ctx = control_start(world, "127.0.0.1:0", err,
 	    sizeof(err))) == NULL ||
-	    (public_ctx = http_start(world, "127.0.0.1:0", 2, err,
+	    (public_ctx = serve_start(world, "127.0.0.1:0", 2, err,
 	    sizeof(err))) == NULL)
 		abort();
 	buf_init(&id_token);

@@ -67,17 +67,7 @@ roomy() { [ "$(metric grilld_poller_stream_full)" = 0 ]; }
 wait_for "room" 10 roomy
 check "and the stream is no longer full" roomy
 # The oracle against what the consumer received.
-# (lib/poller.bash's columns, the kind last: live and backfilled points
-# are each in time order, not both together.)
-stream_tsv() {
-	redis_cli --raw XRANGE grilld:copy - + | grep '^{' | jq -r '
-	    def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
-	        (.[20:23] | tonumber);
-	    [.device_id, .probe_id, (.timestamp | ms),
-	     (.temperature // ""),
-	     (if ((.flags // 0) / 32 | floor) % 2 == 1 then "backfill"
-	      else "live" end)] | @tsv'
-}
+READINGS=grilld:copy
 check_oracle "every point reached the consumer: nothing trimmed unread"
 check_no_duplicates "after the back-pressure"
 kill "$MOVER" 2>/dev/null

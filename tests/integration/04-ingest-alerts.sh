@@ -30,7 +30,6 @@ alerts() {	# alerts RULE STATE: how many such events the alerts stream holds
 	redis_cli XRANGE grilld:alerts - + | grep -c "\"rule_id\":\"$1\",\"kind\":\"[a-z_]*\",\"state\":\"$2\""
 }
 alerts_are() { [ "$(alerts "$1" "$2")" = "$3" ]; }
-rules_loaded() { curl -s "$ADMIN/health/ready" | grep -q "\"rules\":$1,"; }
 rule() { redis_cli HSET grilld:rules "$1" "$2" >/dev/null; }
 
 rule hot '{"id":"hot","kind":"above","device_id":"grill","probe_id":"1","threshold":225}'

@@ -9,25 +9,11 @@
 # Before the fix the delivery was written in a step of its own after the
 # publication, and this crash lost it.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/hooks.sh"
 
 start_redis
 start_influx
-p=($(freeport 4))
-ADMIN=http://127.0.0.1:${p[0]}
-HOOK=127.0.0.1:${p[3]}
-SECRET=grilld-test-secret-0123456789
-cat >"$T/ingest.yaml" <<YAML
-ingest:
-  admin_listen: 127.0.0.1:${p[0]}
-  batch_wait: 100ms
-  webhooks:
-    - url: http://$HOOK/grilld
-      secret: $SECRET
-nng:
-  events_url: tcp://127.0.0.1:${p[1]}
-  ingest_url: tcp://127.0.0.1:${p[2]}
-YAML
-chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
+hook_ingest_conf
 
 # The shim only: the curl of wait_for must not carry it. An ASan build
 # (make sanitize) wants its runtime first: the shim may come before it.
@@ -40,13 +26,8 @@ _pids+=("$PID_ingest")
 wait_for "grilld-ingest" 15 curl -sf "$ADMIN/health/ready" ||
 	bail "grilld-ingest starts with the shim"
 
-rules_loaded() { curl -s "$ADMIN/health/ready" | grep -q "\"rules\":$1,"; }
-redis_cli HSET grilld:rules hot '{"id":"hot","kind":"above","device_id":"grill","probe_id":"1","threshold":225}' >/dev/null
-redis_cli INCR grilld:rules:version >/dev/null
-wait_for "the rule" 10 rules_loaded 1 || bail "the rule is loaded"
-
-ts=$(($(date +%s) - 60))
-redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"grill\",\"probe_id\":\"1\",\"temperature\":300,\"timestamp\":$ts}" >/dev/null
+hook_rule_hot
+hook_fire_hot
 wait "$PID_ingest" 2>/dev/null
 check_eq "the ingester is killed right after the alert's publication" \
 	"137 killed" "$? $(cat "$T/killed" 2>/dev/null)"

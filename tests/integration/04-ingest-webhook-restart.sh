@@ -13,14 +13,10 @@ hook_ingest_conf
 start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
 	bail "grilld-ingest starts with webhooks"
 
-rules_loaded() { curl -s "$ADMIN/health/ready" | grep -q "\"rules\":$1,"; }
-redis_cli HSET grilld:rules hot '{"id":"hot","kind":"above","device_id":"grill","probe_id":"1","threshold":225}' >/dev/null
-redis_cli INCR grilld:rules:version >/dev/null
-wait_for "the rule" 10 rules_loaded 1 || bail "the rule is loaded"
+hook_rule_hot
 
 # The receiver is down (nothing listens on $HOOK) when the alert fires.
-ts=$(($(date +%s) - 60))
-redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"grill\",\"probe_id\":\"1\",\"temperature\":300,\"timestamp\":$ts}" >/dev/null
+hook_fire_hot
 hookq() { redis_cli --scan --pattern 'grilld:webhooks:q:*'; }
 kept() { [ -n "$(hookq)" ] && [ "$(redis_cli XLEN "$(hookq)")" = 1 ]; }
 check "the delivery is kept in the receiver's Redis stream" wait_for "the kept delivery" 20 kept

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-cost: 200
+# test-cost: 300
 # The fault suite, short form, part three: the long and slow faults of
 # issue 15, each a few seconds (make chaos runs them at full length,
 # docs/faults.md): a device clock stepping back an hour and forward

@@ -143,6 +143,19 @@ stack_twsim_env() {
 	export GRILLD_THERMOWORKS_EMAIL=$2 GRILLD_THERMOWORKS_PASSWORD=$3
 }
 
+# stack_twsim_yaml HOST:PORT: the same as lines of a configuration file,
+# the thermoworks: section's URLs and key (the account lines follow).
+stack_twsim_yaml() {
+	cat <<YAML
+thermoworks:
+  auth_url: http://$1
+  token_url: http://$1
+  firestore_url: http://$1/v1/projects/thermoworks-cloud-production/databases/(default)
+  storage_url: http://$1
+  api_key: twsim-demo-key
+YAML
+}
+
 start_redis() {
 	REDIS_PORT=$(freeport)
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0

@@ -6,6 +6,8 @@
 #                             $T/ingest.yaml naming them
 #   start_hookrecv "$HOOK" "$T/hooks.log" [-f N]    when it should listen
 #   start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml"
+#   hook_rule_hot             the rule "hot" (grill/1 above 225 F), loaded
+#   hook_fire_hot             a reading of 300 F a minute old: it fires
 
 hook_ingest_conf() {
 	local admin events ingest
@@ -24,4 +26,15 @@ nng:
   ingest_url: $ingest
 YAML
 	chmod 600 "$T/ingest.yaml"	# it holds a webhook secret
+}
+
+rules_loaded() { curl -s "$ADMIN/health/ready" | grep -q "\"rules\":$1,"; }
+hook_rule_hot() {
+	redis_cli HSET grilld:rules hot '{"id":"hot","kind":"above","device_id":"grill","probe_id":"1","threshold":225}' >/dev/null
+	redis_cli INCR grilld:rules:version >/dev/null
+	wait_for "the rule" 10 rules_loaded 1 || bail "the rule is loaded"
+}
+hook_fire_hot() {
+	local ts=$(($(date +%s) - 60))
+	redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"grill\",\"probe_id\":\"1\",\"temperature\":300,\"timestamp\":$ts}" >/dev/null
 }

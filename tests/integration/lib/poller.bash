@@ -47,13 +47,7 @@ setup_world() {
 		bail "grilld-twsim starts"
 	printf 's3cret-patio\n' >"$T/patio.password"
 	chmod 600 "$T/patio.password"
-	cat >"$T/poller.yaml" <<YAML
-thermoworks:
-  auth_url: http://$TW_LISTEN
-  token_url: http://$TW_LISTEN
-  firestore_url: http://$TW_LISTEN/v1/projects/thermoworks-cloud-production/databases/(default)
-  storage_url: http://$TW_LISTEN
-  api_key: twsim-demo-key
+	{ stack_twsim_yaml "$TW_LISTEN"; cat <<YAML
   email: pit@grilld.example
   accounts:
     - {email: patio@grilld.example, password_file: $T/patio.password}
@@ -65,6 +59,7 @@ poller:
 nng:
   poller_url: $POLLER_NNG
 YAML
+	} >"$T/poller.yaml"
 	chmod 600 "$T/poller.yaml"	# it holds thermoworks.api_key
 	# The first account's password from the environment, as users may.
 	export GRILLD_THERMOWORKS_PASSWORD=s3cret-pit
@@ -106,8 +101,9 @@ wait_cycles() {
 # The readings in the stream, one per line in stream order:
 # device probe time_ms value (empty when null) kind (live, or backfill:
 # filled in from an archive, flag 32).
+# (READINGS: another stream of the same entries.)
 stream_tsv() {
-	redis_cli --raw XRANGE grilld:readings - + | grep '^{' | jq -r '
+	redis_cli --raw XRANGE "${READINGS:-grilld:readings}" - + | grep '^{' | jq -r '
 	    def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 +
 	        (.[20:23] | tonumber);
 	    [.device_id, .probe_id, (.timestamp | ms),

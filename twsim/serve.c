@@ -1,5 +1,5 @@
 /*
- * http: the simulator's public server, routing and answering.
+ * serve: the simulator's public server, routing and answering.
  *
  * One civetweb server on twsim.listen takes every path (auth_url,
  * token_url, firestore_url and storage_url all point at it). A request
@@ -40,13 +40,13 @@ static _Atomic(struct metric_series *) request_series[EP_COUNT][TW_NSTATUS];
 static struct metric_series *latency_series[EP_COUNT];
 
 const char *
-http_endpoint_name(enum tw_endpoint ep)
+serve_endpoint_name(enum tw_endpoint ep)
 {
 	return ep < EP_COUNT ? endpoint_names[ep] : "?";
 }
 
 int
-http_endpoint_parse(const char *s, enum tw_endpoint *ep)
+serve_endpoint_parse(const char *s, enum tw_endpoint *ep)
 {
 	for (int i = 0; i < EP_COUNT; i++)
 		if (strcmp(s, endpoint_names[i]) == 0) {
@@ -58,7 +58,7 @@ http_endpoint_parse(const char *s, enum tw_endpoint *ep)
 
 /* The slot of a status in the counters; the last one is "other". */
 int
-http_status_slot(int status)
+serve_status_slot(int status)
 {
 	for (size_t i = 0; i < ARRAY_LEN(counted); i++)
 		if (counted[i] == status)
@@ -68,9 +68,9 @@ http_status_slot(int status)
 
 /* Counts a request; status 0 is a connection dropped on purpose. */
 void
-http_count(struct tw_world *w, enum tw_endpoint ep, int status)
+serve_count(struct tw_world *w, enum tw_endpoint ep, int status)
 {
-	int slot = http_status_slot(status);
+	int slot = serve_status_slot(status);
 	struct metric_series *s;
 	char label[8];
 
@@ -183,7 +183,7 @@ send_answer(struct tw_req *r)
 }
 
 static int
-http_handle(struct mg_connection *conn, void *arg)
+serve_handle(struct mg_connection *conn, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	int (*handler)(struct tw_req *);
@@ -233,7 +233,7 @@ http_handle(struct mg_connection *conn, void *arg)
 	}
 	if (r.status != 0)
 		send_answer(&r);
-	http_count(r.w, r.ep, r.status);
+	serve_count(r.w, r.ep, r.status);
 	metric_observe(latency_series[r.ep],
 	    (double)(util_mono_ns() - start) / 1e9);
 	log_debug("%s %s%s%s -> %d", r.method, r.path, *r.query ? "?" : "",
@@ -246,7 +246,7 @@ http_handle(struct mg_connection *conn, void *arg)
 
 /* Errors civetweb answers itself (a malformed request): JSON too. */
 static int
-http_error(struct mg_connection *conn, int status, const char *msg)
+serve_error(struct mg_connection *conn, int status, const char *msg)
 {
 	char body[512];
 	int n;
@@ -264,14 +264,14 @@ http_error(struct mg_connection *conn, int status, const char *msg)
 }
 
 static int
-http_log(const struct mg_connection *conn, const char *msg)
+serve_log(const struct mg_connection *conn, const char *msg)
 {
 	log_debug("http: %s", msg);
 	return 1;
 }
 
 struct mg_context *
-http_start(struct tw_world *w, const char *listen, int threads, char *err,
+serve_start(struct tw_world *w, const char *listen, int threads, char *err,
     size_t errlen)
 {
 	struct mg_callbacks cb;
@@ -301,8 +301,8 @@ http_start(struct tw_world *w, const char *listen, int threads, char *err,
 		latency_series[i] = metric_with(latency_metric,
 		    endpoint_names[i]);
 	memset(&cb, 0, sizeof(cb));
-	cb.log_message = http_log;
-	cb.http_error = http_error;
+	cb.log_message = serve_log;
+	cb.http_error = serve_error;
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &cb;
 	init.configuration_options = opts;
@@ -313,6 +313,6 @@ http_start(struct tw_world *w, const char *listen, int threads, char *err,
 		snprintf(err, errlen, "%s", text[0] ? text : "cannot start");
 		return NULL;
 	}
-	mg_set_request_handler(ctx, "/", http_handle, w);
+	mg_set_request_handler(ctx, "/", serve_handle, w);
 	return ctx;
 }

@@ -10,7 +10,7 @@
  * TLS offers it; keep-alive otherwise) and easy handles are recycled.
  *
  * Every endpoint has a circuit breaker: a request whose breaker refuses
- * is not sent, and completes at once as HTTP_SKIPPED. Transport errors,
+ * is not sent, and completes at once as FETCH_SKIPPED. Transport errors,
  * 408, 429 and 5xx count as failures and are retried with exponential
  * backoff and full jitter (common/backoff.h) within the request's
  * deadline; a Retry-After is honoured twice: the retry waits at least
@@ -19,7 +19,7 @@
  * and the request waits for the next token (twice at most). Anything
  * else is an answer, handed to the request's callback.
  *
- * The callback runs once per request, from http_run() or from a cancel,
+ * The callback runs once per request, from fetch_run() or from a cancel,
  * and may submit new requests; the request is freed when it returns.
  */
 #include <ctype.h>
@@ -31,11 +31,11 @@
 
 #include "poller.h"
 
-#define HTTP_BACKOFF_BASE_MS	250
-#define HTTP_BACKOFF_CAP_MS	10000
-#define HTTP_TRIES		4
-#define HTTP_AUTH_RETRIES	2
-#define HTTP_WAIT_MAX_MS	250
+#define FETCH_BACKOFF_BASE_MS	250
+#define FETCH_BACKOFF_CAP_MS	10000
+#define FETCH_TRIES		4
+#define FETCH_AUTH_RETRIES	2
+#define FETCH_WAIT_MAX_MS	250
 
 enum { AT_NONE, AT_READY, AT_DELAYED, AT_HELD, AT_WAITING, AT_WIRE };
 
@@ -44,7 +44,7 @@ static const char *ep_names[TW_EP_COUNT] = {
 };
 
 const char *
-http_ep_name(enum tw_endpoint ep)
+fetch_ep_name(enum tw_endpoint ep)
 {
 	return ep < TW_EP_COUNT ? ep_names[ep] : "?";
 }
@@ -52,9 +52,9 @@ http_ep_name(enum tw_endpoint ep)
 /* ---- the retry heap ---- */
 
 static void
-heap_swap(struct http *h, size_t i, size_t j)
+heap_swap(struct fetch *h, size_t i, size_t j)
 {
-	struct http_req *t = h->delayed[i];
+	struct fetch_req *t = h->delayed[i];
 
 	h->delayed[i] = h->delayed[j];
 	h->delayed[j] = t;
@@ -63,7 +63,7 @@ heap_swap(struct http *h, size_t i, size_t j)
 }
 
 static void
-heap_up(struct http *h, size_t i)
+heap_up(struct fetch *h, size_t i)
 {
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -77,7 +77,7 @@ heap_up(struct http *h, size_t i)
 }
 
 static void
-heap_down(struct http *h, size_t i)
+heap_down(struct fetch *h, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -96,11 +96,11 @@ heap_down(struct http *h, size_t i)
 }
 
 static int
-heap_push(struct http *h, struct http_req *r)
+heap_push(struct fetch *h, struct fetch_req *r)
 {
 	if (h->ndelayed == h->capdelayed) {
 		size_t cap = h->capdelayed ? h->capdelayed * 2 : 64;
-		struct http_req **a = reallocarray(h->delayed, cap,
+		struct fetch_req **a = reallocarray(h->delayed, cap,
 		    sizeof(*a));
 
 		if (a == NULL)
@@ -115,7 +115,7 @@ heap_push(struct http *h, struct http_req *r)
 }
 
 static void
-heap_remove(struct http *h, struct http_req *r)
+heap_remove(struct fetch *h, struct fetch_req *r)
 {
 	size_t i = r->heap_pos;
 
@@ -131,7 +131,7 @@ heap_remove(struct http *h, struct http_req *r)
 /* ---- set-up ---- */
 
 int
-http_init(struct http *h, struct poller *p, char *err, size_t errlen)
+fetch_init(struct fetch *h, struct poller *p, char *err, size_t errlen)
 {
 	const struct grilld_conf *cf = p->cf;
 	struct metric *latency, *retries, *skipped, *held;
@@ -167,7 +167,7 @@ http_init(struct http *h, struct poller *p, char *err, size_t errlen)
 	    "Requests not sent: breaker open, Retry-After hold past the "
 	    "deadline, no token in time, or cancelled.", "endpoint,reason");
 	for (int i = 0; i < TW_EP_COUNT; i++) {
-		struct http_ep *e = &h->ep[i];
+		struct fetch_ep *e = &h->ep[i];
 		char name[BREAKER_NAME_MAX];
 		struct breaker_conf bc = {
 			.name = name,
@@ -199,9 +199,9 @@ http_init(struct http *h, struct poller *p, char *err, size_t errlen)
 }
 
 void
-http_free(struct http *h)
+fetch_free(struct fetch *h)
 {
-	http_cancel_all(h);
+	fetch_cancel_all(h);
 	for (size_t i = 0; i < h->nidle; i++)
 		curl_easy_cleanup(h->idle[i]);
 	free(h->idle);
@@ -214,11 +214,11 @@ http_free(struct http *h)
 }
 
 /* url is taken (freed with the request), also on failure. */
-struct http_req *
-http_req_new(enum tw_endpoint ep, struct tw_account *acct, char *url,
-    http_done_fn done, void *arg)
+struct fetch_req *
+fetch_req_new(enum tw_endpoint ep, struct tw_account *acct, char *url,
+    fetch_done_fn done, void *arg)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 
 	if (url == NULL || (r = calloc(1, sizeof(*r))) == NULL) {
 		free(url);
@@ -236,7 +236,7 @@ http_req_new(enum tw_endpoint ep, struct tw_account *acct, char *url,
 }
 
 void
-http_req_free(struct http_req *r)
+fetch_req_free(struct fetch_req *r)
 {
 	if (r == NULL)
 		return;
@@ -253,7 +253,7 @@ http_req_free(struct http_req *r)
 /* ---- the ready queue, counted ---- */
 
 static void
-ready_push(struct http *h, struct http_req *r)
+ready_push(struct fetch *h, struct fetch_req *r)
 {
 	r->where = AT_READY;
 	TAILQ_INSERT_TAIL(&h->ready, r, entry);
@@ -261,7 +261,7 @@ ready_push(struct http *h, struct http_req *r)
 }
 
 static void
-ready_remove(struct http *h, struct http_req *r)
+ready_remove(struct fetch *h, struct fetch_req *r)
 {
 	TAILQ_REMOVE(&h->ready, r, entry);
 	h->nready--;
@@ -269,7 +269,7 @@ ready_remove(struct http *h, struct http_req *r)
 
 /* Requests queued to go now or on the wire: what a producer paces by. */
 size_t
-http_backlog(const struct http *h)
+fetch_backlog(const struct fetch *h)
 {
 	return h->nready + h->inflight;
 }
@@ -277,7 +277,7 @@ http_backlog(const struct http *h)
 /* ---- completion ---- */
 
 static void
-complete(struct http *h, struct http_req *r, enum http_result res,
+complete(struct fetch *h, struct fetch_req *r, enum fetch_result res,
     const char *why)
 {
 	r->result = res;
@@ -285,25 +285,25 @@ complete(struct http *h, struct http_req *r, enum http_result res,
 	r->where = AT_NONE;
 	if (r->done != NULL)
 		r->done(r, r->arg);
-	http_req_free(r);
+	fetch_req_free(r);
 }
 
 static void
-skip(struct http *h, struct http_req *r, struct metric_series *m,
+skip(struct fetch *h, struct fetch_req *r, struct metric_series *m,
     const char *why)
 {
 	metric_inc(m);
-	complete(h, r, HTTP_SKIPPED, why);
+	complete(h, r, FETCH_SKIPPED, why);
 }
 
 void
-http_submit(struct http *h, struct http_req *r)
+fetch_submit(struct fetch *h, struct fetch_req *r)
 {
 	int64_t now = util_mono_ms();
 	struct backoff_conf bc = {
-		.base_ms = HTTP_BACKOFF_BASE_MS,
-		.cap_ms = HTTP_BACKOFF_CAP_MS,
-		.max_tries = HTTP_TRIES,
+		.base_ms = FETCH_BACKOFF_BASE_MS,
+		.cap_ms = FETCH_BACKOFF_CAP_MS,
+		.max_tries = FETCH_TRIES,
 	};
 
 	if (r->deadline_ms == 0)
@@ -318,7 +318,7 @@ http_submit(struct http *h, struct http_req *r)
 static size_t
 on_header(char *data, size_t size, size_t n, void *arg)
 {
-	struct http_req *r = arg;
+	struct fetch_req *r = arg;
 	size_t len = size * n;
 	char value[128];
 	size_t i;
@@ -344,7 +344,7 @@ on_header(char *data, size_t size, size_t n, void *arg)
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct http_req *r = arg;
+	struct fetch_req *r = arg;
 	size_t len = size * n;
 	long code = 0;
 
@@ -369,7 +369,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 /* ---- sending ---- */
 
 static CURL *
-easy_get(struct http *h)
+easy_get(struct fetch *h)
 {
 	if (h->nidle > 0) {
 		CURL *e = h->idle[--h->nidle];
@@ -381,7 +381,7 @@ easy_get(struct http *h)
 }
 
 static void
-easy_put(struct http *h, CURL *e)
+easy_put(struct fetch *h, CURL *e)
 {
 	if (h->nidle == h->capidle) {
 		size_t cap = h->capidle ? h->capidle * 2 : 16;
@@ -398,7 +398,7 @@ easy_put(struct http *h, CURL *e)
 }
 
 static int
-headers(struct http_req *r)
+headers(struct fetch_req *r)
 {
 	struct curl_slist *l = NULL, *t;
 	struct buf b;
@@ -443,7 +443,7 @@ fail:
 }
 
 static int
-start(struct http *h, struct http_req *r)
+start(struct fetch *h, struct fetch_req *r)
 {
 	int64_t timeout;
 	CURL *e;
@@ -505,11 +505,11 @@ start(struct http *h, struct http_req *r)
  * wait for an account that cannot sign in.
  */
 static void
-expire_waiting(struct http *h, int64_t now)
+expire_waiting(struct fetch *h, int64_t now)
 {
-	TAILQ_HEAD(, http_req) gone = TAILQ_HEAD_INITIALIZER(gone);
+	TAILQ_HEAD(, fetch_req) gone = TAILQ_HEAD_INITIALIZER(gone);
 	struct tw_account *a;
-	struct http_req *r, *next;
+	struct fetch_req *r, *next;
 
 	TAILQ_FOREACH(a, &h->p->accounts, entry)
 		for (r = TAILQ_FIRST(&a->waiting); r != NULL; r = next) {
@@ -530,9 +530,9 @@ expire_waiting(struct http *h, int64_t now)
 
 /* Starts what may start now; parks what must wait. */
 static void
-dispatch(struct http *h, int64_t now)
+dispatch(struct fetch *h, int64_t now)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 
 	expire_waiting(h, now);
 
@@ -542,7 +542,7 @@ dispatch(struct http *h, int64_t now)
 		ready_push(h, r);
 	}
 	for (int i = 0; i < TW_EP_COUNT; i++) {
-		struct http_ep *e = &h->ep[i];
+		struct fetch_ep *e = &h->ep[i];
 
 		if (e->hold_until_ms > now || TAILQ_EMPTY(&e->held))
 			continue;
@@ -553,7 +553,7 @@ dispatch(struct http *h, int64_t now)
 	}
 	while (h->inflight < h->concurrency &&
 	    (r = TAILQ_FIRST(&h->ready)) != NULL) {
-		struct http_ep *e = &h->ep[r->ep];
+		struct fetch_ep *e = &h->ep[r->ep];
 
 		ready_remove(h, r);
 		r->where = AT_NONE;
@@ -583,7 +583,7 @@ dispatch(struct http *h, int64_t now)
 		}
 		if (start(h, r) == -1) {
 			breaker_success(e->breaker);	/* never sent */
-			complete(h, r, HTTP_FAILED, "out of memory");
+			complete(h, r, FETCH_FAILED, "out of memory");
 		}
 	}
 }
@@ -591,7 +591,7 @@ dispatch(struct http *h, int64_t now)
 /* ---- answers ---- */
 
 static struct metric_series *
-code_series(struct http *h, struct http_ep *e, long status)
+code_series(struct fetch *h, struct fetch_ep *e, long status)
 {
 	char code[8];
 	int i = status >= 100 && status <= 599 ? (int)status - 99 : 0;
@@ -613,9 +613,9 @@ retryable(long status)
 }
 
 static void
-retry_or_fail(struct http *h, struct http_req *r, const char *why)
+retry_or_fail(struct fetch *h, struct fetch_req *r, const char *why)
 {
-	struct http_ep *e = &h->ep[r->ep];
+	struct fetch_ep *e = &h->ep[r->ep];
 	int64_t now = util_mono_ms(), delay;
 
 	if (r->retry_after_ms >= 0 && (r->status == 429 || r->status == 503))
@@ -623,20 +623,20 @@ retry_or_fail(struct http *h, struct http_req *r, const char *why)
 			e->hold_until_ms = now + r->retry_after_ms;
 	if ((delay = backoff_next(&r->bo, r->retry_after_ms)) < 0 ||
 	    now + delay >= r->deadline_ms) {
-		complete(h, r, HTTP_FAILED, why);
+		complete(h, r, FETCH_FAILED, why);
 		return;
 	}
 	metric_inc(e->m_retries);
 	r->not_before_ms = now + delay;
 	r->where = AT_DELAYED;
 	if (heap_push(h, r) == -1)
-		complete(h, r, HTTP_FAILED, "out of memory");
+		complete(h, r, FETCH_FAILED, "out of memory");
 }
 
 static void
-finish(struct http *h, struct http_req *r, CURLcode cc)
+finish(struct fetch *h, struct fetch_req *r, CURLcode cc)
 {
-	struct http_ep *e = &h->ep[r->ep];
+	struct fetch_ep *e = &h->ep[r->ep];
 	CURL *easy = r->easy;
 	long status = 0;
 
@@ -654,7 +654,7 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 
 	if (r->sink_failed || r->too_large) {
 		breaker_success(e->breaker);	/* it answered */
-		complete(h, r, HTTP_DONE, r->too_large ? "answer too large" :
+		complete(h, r, FETCH_DONE, r->too_large ? "answer too large" :
 		    "malformed answer");
 		return;
 	}
@@ -667,17 +667,17 @@ finish(struct http *h, struct http_req *r, CURLcode cc)
 	}
 	breaker_success(e->breaker);
 	if (status == 401 && r->acct != NULL &&
-	    r->auth_retries < HTTP_AUTH_RETRIES) {
+	    r->auth_retries < FETCH_AUTH_RETRIES) {
 		r->auth_retries++;
 		auth_invalidate(h->p, r->acct, r->token_gen);
 		ready_push(h, r);
 		return;
 	}
-	complete(h, r, HTTP_DONE, NULL);
+	complete(h, r, FETCH_DONE, NULL);
 }
 
 static int64_t
-next_wake(struct http *h, int64_t now, int64_t max)
+next_wake(struct fetch *h, int64_t now, int64_t max)
 {
 	int64_t wake = now + max;
 
@@ -695,7 +695,7 @@ next_wake(struct http *h, int64_t now, int64_t max)
  * retry or a hold ends sooner), and complete what finished.
  */
 void
-http_run(struct http *h, int64_t max_ms)
+fetch_run(struct fetch *h, int64_t max_ms)
 {
 	struct CURLMsg *msg;
 	int64_t now = util_mono_ms();
@@ -709,7 +709,7 @@ http_run(struct http *h, int64_t max_ms)
 	curl_multi_poll(h->multi, NULL, 0, wait, NULL);
 	curl_multi_perform(h->multi, &running);
 	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		struct http_req *r = NULL;
+		struct fetch_req *r = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -722,9 +722,9 @@ http_run(struct http *h, int64_t max_ms)
 
 /* The account has a token again: its waiting requests go. */
 void
-http_account_ready(struct http *h, struct tw_account *a)
+fetch_account_ready(struct fetch *h, struct tw_account *a)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 
 	while ((r = TAILQ_FIRST(&a->waiting)) != NULL) {
 		TAILQ_REMOVE(&a->waiting, r, entry);
@@ -733,7 +733,7 @@ http_account_ready(struct http *h, struct tw_account *a)
 }
 
 static void
-cancel(struct http *h, struct http_req *r)
+cancel(struct fetch *h, struct fetch_req *r)
 {
 	switch (r->where) {
 	case AT_READY:
@@ -760,10 +760,10 @@ cancel(struct http *h, struct http_req *r)
 	skip(h, r, h->ep[r->ep].m_skip_cancel, "cancelled");
 }
 
-static struct http_req *
-first_of(struct http *h, struct tw_account *a)
+static struct fetch_req *
+first_of(struct fetch *h, struct tw_account *a)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 	struct tw_account *acct;
 
 	TAILQ_FOREACH(r, &h->wire, entry)
@@ -788,28 +788,28 @@ first_of(struct http *h, struct tw_account *a)
 
 /*
  * Cancels every request of the account (NULL: every request), wherever
- * it waits; each completes as HTTP_SKIPPED. Callbacks may submit new
+ * it waits; each completes as FETCH_SKIPPED. Callbacks may submit new
  * requests meanwhile: those are cancelled too, so the callers must not
  * resubmit on a skip (none does).
  */
 void
-http_cancel_account(struct http *h, struct tw_account *a)
+fetch_cancel_account(struct fetch *h, struct tw_account *a)
 {
-	struct http_req *r;
+	struct fetch_req *r;
 
 	while ((r = first_of(h, a)) != NULL)
 		cancel(h, r);
 }
 
 void
-http_cancel_all(struct http *h)
+fetch_cancel_all(struct fetch *h)
 {
 	if (h->multi != NULL)
-		http_cancel_account(h, NULL);
+		fetch_cancel_account(h, NULL);
 }
 
 bool
-http_idle(const struct http *h)
+fetch_idle(const struct fetch *h)
 {
 	return h->inflight == 0 && TAILQ_EMPTY(&h->ready) && h->ndelayed == 0;
 }
