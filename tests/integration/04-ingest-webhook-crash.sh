@@ -40,19 +40,8 @@ check_eq "and its delivery is kept in the receiver's stream" 1 \
 eid=$(redis_cli XRANGE grilld:events - + |
 	awk '/^[0-9]+-[0-9]+$/ { id = $0 } /"rule_id":"hot"/ { print id; exit }')
 
-"$BUILD/tools/hookrecv" -l "$HOOK" -o "$T/hooks.log" &
-_pids+=($!)
-wait_for "the receiver" 10 bash -c "curl -s -o /dev/null -X POST http://$HOOK/ping" ||
-	bail "hookrecv starts"
-: >"$T/hooks.log"	# the ping above
-start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
-	bail "grilld-ingest starts again"
-delivered() { grep -q '^204' "$T/hooks.log"; }
-check "the alert reaches the receiver after the restart" wait_for "the delivery" 30 delivered
-drained() { [ "$(redis_cli XLEN "$Q")" = 0 ]; }
-check "and leaves the receiver's stream once answered 2xx" wait_for "the stream to drain" 10 drained
-sleep 2	# time for a duplicate to show
-check_eq "delivered once" 1 "$(grep -c '^204' "$T/hooks.log")"
+start_hookrecv "$HOOK" "$T/hooks.log" || bail "hookrecv starts"
+hook_restart_delivers
 check_eq "and announced once" 1 "$(alerts)"
 IFS=$'\t' read -r status sig got body <"$T/hooks.log"
 check_match "the alert of the rule" '"rule_id":"hot".*"state":"firing"' "$body"

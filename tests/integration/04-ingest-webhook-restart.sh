@@ -31,14 +31,7 @@ wait "$PID_ingest" 2>/dev/null
 check_eq "after SIGKILL the delivery is still in Redis" 1 "$(redis_cli XLEN "$Q")"
 
 start_hookrecv "$HOOK" "$T/hooks.log" || bail "hookrecv starts"
-start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
-	bail "grilld-ingest starts again"
-delivered() { grep -q '^204' "$T/hooks.log"; }
-check "the alert reaches the receiver after the restart" wait_for "the delivery" 30 delivered
-drained() { [ "$(redis_cli XLEN "$Q")" = 0 ]; }
-check "and leaves the receiver's stream once answered 2xx" wait_for "the stream to drain" 10 drained
-sleep 2	# time for a duplicate to show
-check_eq "delivered once" 1 "$(grep -c '^204' "$T/hooks.log")"
+hook_restart_delivers
 IFS=$'\t' read -r status sig got body <"$T/hooks.log"
 check_eq "with the delivery id it had before the crash" "$did" "$got"
 check_match "the alert of the rule" '"rule_id":"hot".*"state":"firing"' "$body"

@@ -8,6 +8,9 @@
 #   start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml"
 #   hook_rule_hot             the rule "hot" (grill/1 above 225 F), loaded
 #   hook_fire_hot             a reading of 300 F a minute old: it fires
+#   hook_restart_delivers     the ingester started again delivers the
+#                             delivery kept in stream $Q once, and the
+#                             stream drains
 
 hook_ingest_conf() {
 	local admin events ingest
@@ -37,4 +40,14 @@ hook_rule_hot() {
 hook_fire_hot() {
 	local ts=$(($(date +%s) - 60))
 	redis_cli XADD grilld:readings '*' v 1 r "{\"device_id\":\"grill\",\"probe_id\":\"1\",\"temperature\":300,\"timestamp\":$ts}" >/dev/null
+}
+hook_restart_delivers() {
+	start_daemon ingest "$ADMIN/health/ready" -f "$T/ingest.yaml" ||
+		bail "grilld-ingest starts again"
+	delivered() { grep -q '^204' "$T/hooks.log"; }
+	check "the alert reaches the receiver after the restart" wait_for "the delivery" 30 delivered
+	drained() { [ "$(redis_cli XLEN "$Q")" = 0 ]; }
+	check "and leaves the receiver's stream once answered 2xx" wait_for "the stream to drain" 10 drained
+	sleep 2	# time for a duplicate to show
+	check_eq "delivered once" 1 "$(grep -c '^204' "$T/hooks.log")"
 }
